@@ -1,0 +1,153 @@
+//! The one callback to the orchestrator (SPEC.md Step 8): payload building, pure, and delivery
+//! with retries. A callback that cannot be delivered is logged; it never fails the job.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::net::{retry, Failure};
+
+/// SPEC.md's RefData; also the exact content of `.ref.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefData {
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipfs_cid: Option<String>,
+    #[serde(rename = "type")]
+    pub content_type: String,
+    pub size: u64,
+    pub filename: String,
+}
+
+impl RefData {
+    /// Pretty JSON with 2-space indentation, as SPEC.md's `JSON.stringify(refData, null, 2)`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// Stage timings in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Performance {
+    pub total_time_ms: u64,
+    pub download_time_ms: u64,
+    pub resize_time_ms: u64,
+    pub cdn_upload_time_ms: u64,
+    pub archive_time_ms: u64,
+}
+
+/// A variant as reported in the callback's optional `variants` list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VariantInfo {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: usize,
+    pub content_type: String,
+    pub url: String,
+}
+
+/// SPEC.md's ImageCallbackResult, with PRODUCT.md's optional extras.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Payload {
+    pub task_id: String,
+    pub batch_id: String,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ref_json_r2_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ref_data: Option<RefData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive_r2_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub performance: Option<Performance>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variants: Option<Vec<VariantInfo>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<&'static str>,
+}
+
+impl Payload {
+    pub fn error(
+        task_id: &str,
+        batch_id: &str,
+        message: String,
+        code: &'static str,
+        warnings: Vec<String>,
+    ) -> Self {
+        Payload {
+            task_id: task_id.to_string(),
+            batch_id: batch_id.to_string(),
+            status: "error",
+            ref_json_r2_key: None,
+            ref_data: None,
+            archive_r2_key: None,
+            performance: None,
+            variants: None,
+            warnings,
+            error: Some(message),
+            error_code: Some(code),
+        }
+    }
+}
+
+/// POSTs the payload, retrying transient failures. Returns the final failure, if any.
+pub fn deliver(url: &str, payload: &Payload, timeout: Duration) -> Result<u16, Failure> {
+    let body = serde_json::to_vec(payload).map_err(|e| Failure::permanent(e.to_string()))?;
+    let agent = crate::cdn::agent(timeout);
+    retry("callback", &format!("POST {url}"), || {
+        let resp = agent
+            .post(url)
+            .header("content-type", "application/json")
+            .send(&body[..])
+            .map_err(|e| Failure::transient(e.to_string()))?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            Ok(status)
+        } else {
+            Err(Failure::from_status(status, format!("HTTP {status}")))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ref_json_is_pretty_and_omits_missing_cid() {
+        let r = RefData {
+            url: "https://cdn/asset/X".into(),
+            ipfs_cid: None,
+            content_type: "image/jpeg".into(),
+            size: 12,
+            filename: "a.jpg".into(),
+        };
+        assert_eq!(
+            r.to_json(),
+            "{\n  \"url\": \"https://cdn/asset/X\",\n  \"type\": \"image/jpeg\",\n  \"size\": 12,\n  \"filename\": \"a.jpg\"\n}"
+        );
+    }
+
+    #[test]
+    fn error_payload_is_specs_shape() {
+        let p = Payload::error(
+            "t",
+            "b",
+            "Failed to download image: x".into(),
+            "download_failed",
+            vec![],
+        );
+        assert_eq!(
+            serde_json::to_value(&p).unwrap(),
+            serde_json::json!({
+                "task_id": "t", "batch_id": "b", "status": "error",
+                "error": "Failed to download image: x", "error_code": "download_failed"
+            })
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! The CDN upload (SPEC.md Step 4): one JSON POST with every variant base64-encoded, a fresh
+//! asset ID when the CDN says the ID is taken (409), transient failures retried.
+
+use std::time::Duration;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::image::Variant;
+use crate::net::{retry, Failure};
+
+/// A variant as SPEC.md's request body carries it.
+#[derive(Debug, Serialize)]
+pub struct BodyVariant<'a> {
+    pub name: &'a str,
+    pub data: String,
+    pub content_type: &'a str,
+    pub size: usize,
+}
+
+/// SPEC.md Step 4's request body.
+#[derive(Debug, Serialize)]
+pub struct Body<'a> {
+    pub variants: Vec<BodyVariant<'a>>,
+    pub original_filename: &'a str,
+    pub original_content_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipfs_cid: Option<&'a str>,
+}
+
+impl<'a> Body<'a> {
+    /// `original_content_type` is the detected type, not the declared one.
+    pub fn new(
+        variants: &'a [Variant],
+        original_filename: &'a str,
+        original_content_type: &'a str,
+        ipfs_cid: Option<&'a str>,
+    ) -> Self {
+        Body {
+            variants: variants
+                .iter()
+                .map(|v| BodyVariant {
+                    name: v.name,
+                    data: base64::engine::general_purpose::STANDARD.encode(&v.data),
+                    content_type: v.content_type,
+                    size: v.data.len(),
+                })
+                .collect(),
+            original_filename,
+            original_content_type,
+            ipfs_cid,
+        }
+    }
+}
+
+/// What the CDN answered, with the URLs filled in where it left them out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploaded {
+    pub asset_id: String,
+    pub cdn_url: String,
+    /// Variant name → URL, in the order of the upload.
+    pub variant_urls: Vec<(String, String)>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Response {
+    success: Option<bool>,
+    #[serde(rename = "cdnUrl")]
+    cdn_url: Option<String>,
+    variants: Option<serde_json::Map<String, Value>>,
+    error: Option<Value>,
+    message: Option<Value>,
+}
+
+/// How many fresh IDs to try when the CDN keeps answering 409.
+const MAX_ID_COLLISIONS: u32 = 5;
+
+/// The CDN client.
+pub struct Cdn {
+    agent: ureq::Agent,
+    api_url: String,
+    public_url: String,
+}
+
+impl Cdn {
+    pub fn new(api_url: &str, public_url: &str, timeout: Duration) -> Cdn {
+        Cdn {
+            agent: agent(timeout),
+            api_url: api_url.to_string(),
+            public_url: public_url.to_string(),
+        }
+    }
+
+    /// POSTs `body` under a new asset ID from `new_id`, taking another on 409.
+    pub fn upload(
+        &self,
+        body: &Body<'_>,
+        mut new_id: impl FnMut() -> String,
+    ) -> Result<Uploaded, String> {
+        let json = serde_json::to_vec(body).map_err(|e| format!("cannot build request: {e}"))?;
+        let names: Vec<&str> = body.variants.iter().map(|v| v.name).collect();
+        for _ in 0..MAX_ID_COLLISIONS {
+            let id = new_id();
+            match self.post(&id, &json) {
+                Ok(Some(resp)) => return self.read_response(&id, resp, &names),
+                Ok(None) => crate::log::warn(
+                    "cdn_upload",
+                    &format!("asset ID {id} is taken (409); trying a new one"),
+                    &[],
+                ),
+                Err(f) => return Err(f.message),
+            }
+        }
+        Err(format!(
+            "409 asset ID taken {MAX_ID_COLLISIONS} times in a row"
+        ))
+    }
+
+    /// `Ok(None)` on 409.
+    fn post(&self, id: &str, json: &[u8]) -> Result<Option<Response>, Failure> {
+        let url = format!("{}/asset/{id}", self.api_url);
+        retry("cdn_upload", &format!("POST {url}"), || {
+            let mut resp = self
+                .agent
+                .post(&url)
+                .header("content-type", "application/json")
+                .send(json)
+                .map_err(|e| Failure::transient(e.to_string()))?;
+            let status = resp.status().as_u16();
+            let text = resp.body_mut().read_to_string().unwrap_or_default();
+            if status == 409 {
+                return Ok(None);
+            }
+            if !(200..300).contains(&status) {
+                return Err(Failure::from_status(
+                    status,
+                    format!("{status} {}", short(&text)),
+                ));
+            }
+            serde_json::from_str::<Response>(&text)
+                .map(Some)
+                .map_err(|e| {
+                    Failure::permanent(format!(
+                        "{status} unreadable response ({e}): {}",
+                        short(&text)
+                    ))
+                })
+        })
+    }
+
+    fn read_response(&self, id: &str, resp: Response, names: &[&str]) -> Result<Uploaded, String> {
+        if resp.success == Some(false) {
+            let why = resp
+                .error
+                .or(resp.message)
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                })
+                .unwrap_or_else(|| "no reason given".into());
+            return Err(format!("CDN answered success=false: {why}"));
+        }
+        let cdn_url = resp
+            .cdn_url
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| format!("{}/asset/{id}", self.public_url));
+        let from_cdn = resp.variants.unwrap_or_default();
+        let variant_urls = names
+            .iter()
+            .map(|name| {
+                let url = from_cdn
+                    .get(*name)
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{}/asset/{id}?size={name}", self.public_url));
+                (name.to_string(), url)
+            })
+            .collect();
+        Ok(Uploaded {
+            asset_id: id.to_string(),
+            cdn_url,
+            variant_urls,
+        })
+    }
+}
+
+/// A blocking agent with every timeout set (ureq has none by default) that hands non-2xx
+/// answers back to be read instead of turning them into errors.
+pub fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// The first 300 characters of a response body, for an error message.
+fn short(text: &str) -> String {
+    let t: String = text.trim().chars().take(300).collect();
+    if t.is_empty() {
+        "(empty body)".into()
+    } else {
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_is_specs_shape() {
+        let v = vec![Variant {
+            name: "thumb",
+            width: 1,
+            height: 1,
+            content_type: "image/png",
+            data: vec![1, 2, 3],
+        }];
+        let json = serde_json::to_value(Body::new(&v, "a.png", "image/png", None)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "variants": [{"name": "thumb", "data": "AQID", "content_type": "image/png", "size": 3}],
+                "original_filename": "a.png",
+                "original_content_type": "image/png"
+            })
+        );
+        let json = serde_json::to_value(Body::new(&v, "a.png", "image/png", Some("Qm1"))).unwrap();
+        assert_eq!(json["ipfs_cid"], "Qm1");
+    }
+}

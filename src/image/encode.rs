@@ -1,0 +1,162 @@
+//! Resizing (fast_image_resize, Lanczos3) and encoding of one variant in the input's format.
+
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use image::{ColorType, DynamicImage, ImageEncoder};
+use img_parts::{Bytes, ImageICC};
+
+use super::{Format, ImageError, Variant};
+use crate::config::ImageSettings;
+use crate::plan::Target;
+
+/// Converts decoded pixels to a layout the output format can hold, once, before any resize:
+/// 8-bit for JPEG and WebP (RGB, gray, or RGBA where there is alpha), PNG keeps its depth.
+pub(super) fn normalize(img: DynamicImage, format: Format) -> DynamicImage {
+    use DynamicImage as D;
+    match (format, img) {
+        (
+            Format::Png,
+            img @ (D::ImageLuma8(_)
+            | D::ImageLumaA8(_)
+            | D::ImageRgb8(_)
+            | D::ImageRgba8(_)
+            | D::ImageLuma16(_)
+            | D::ImageLumaA16(_)
+            | D::ImageRgb16(_)
+            | D::ImageRgba16(_)),
+        ) => img,
+        (Format::Png, img) => D::ImageRgba16(img.to_rgba16()),
+        (Format::Jpeg, img @ (D::ImageLuma8(_) | D::ImageRgb8(_))) => img,
+        (Format::Jpeg, img) if !img.color().has_color() => D::ImageLuma8(img.to_luma8()),
+        (Format::Jpeg, img) => D::ImageRgb8(img.to_rgb8()),
+        (Format::WebP, img @ (D::ImageRgb8(_) | D::ImageRgba8(_))) => img,
+        (Format::WebP, img) if img.color().has_alpha() => D::ImageRgba8(img.to_rgba8()),
+        (Format::WebP, img) => D::ImageRgb8(img.to_rgb8()),
+    }
+}
+
+/// Whether an ICC profile describes pixels of this kind (a CMYK profile on pixels the decoder
+/// already turned into RGB would shift every colour).
+pub(super) fn icc_matches(profile: &[u8], img: &DynamicImage) -> bool {
+    let space = profile.get(16..20);
+    if img.color().has_color() {
+        space == Some(b"RGB ")
+    } else {
+        space == Some(b"GRAY")
+    }
+}
+
+/// What every variant of one image shares.
+pub(super) struct Job<'a> {
+    pub format: Format,
+    /// WebP only: whether the input was lossy (lossless stays lossless).
+    pub lossy: bool,
+    pub icc: Option<&'a [u8]>,
+    pub settings: &'a ImageSettings,
+}
+
+impl Job<'_> {
+    /// Resizes `src` to `target` and encodes it.
+    pub fn make(&self, src: &DynamicImage, target: &Target) -> Result<Variant, ImageError> {
+        let resized = resize(src, target.width, target.height)?;
+        let data = self.encode(&resized)?;
+        Ok(Variant {
+            name: target.name,
+            width: target.width,
+            height: target.height,
+            content_type: self.format.content_type(),
+            data,
+        })
+    }
+
+    fn encode(&self, img: &DynamicImage) -> Result<Vec<u8>, ImageError> {
+        let fail =
+            |e: &dyn std::fmt::Display| ImageError::Invalid(format!("cannot encode variant: {e}"));
+        let (w, h) = (img.width(), img.height());
+        let mut out = Vec::new();
+        match self.format {
+            Format::Jpeg => {
+                let color = match img {
+                    DynamicImage::ImageLuma8(_) => jpeg_encoder::ColorType::Luma,
+                    _ => jpeg_encoder::ColorType::Rgb,
+                };
+                let mut enc = jpeg_encoder::Encoder::new(&mut out, self.settings.jpeg_quality);
+                enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+                enc.set_optimized_huffman_tables(true);
+                if let Some(icc) = self.icc {
+                    enc.add_icc_profile(icc).map_err(|e| fail(&e))?;
+                }
+                let (w16, h16) = (u16::try_from(w), u16::try_from(h));
+                let (Ok(w16), Ok(h16)) = (w16, h16) else {
+                    return Err(fail(&"variant over 65535 px"));
+                };
+                enc.encode(img.as_bytes(), w16, h16, color)
+                    .map_err(|e| fail(&e))?;
+                return Ok(out);
+            }
+            Format::Png => {
+                image::codecs::png::PngEncoder::new_with_quality(
+                    &mut out,
+                    image::codecs::png::CompressionType::Default,
+                    image::codecs::png::FilterType::Adaptive,
+                )
+                .write_image(img.as_bytes(), w, h, img.color().into())
+                .map_err(|e| fail(&e))?;
+            }
+            Format::WebP => {
+                let layout = if img.color() == ColorType::Rgba8 {
+                    webp::PixelLayout::Rgba
+                } else {
+                    webp::PixelLayout::Rgb
+                };
+                let enc = webp::Encoder::new(img.as_bytes(), layout, w, h);
+                let mem = if self.lossy {
+                    enc.encode_simple(false, f32::from(self.settings.webp_quality))
+                } else {
+                    enc.encode_simple(true, 75.0)
+                }
+                .map_err(|e| fail(&format!("{e:?}")))?;
+                out = mem.to_vec();
+            }
+        }
+        match self.icc {
+            Some(icc) => embed_icc(self.format, out, icc),
+            None => Ok(out),
+        }
+    }
+}
+
+/// Adds an ICC profile to an encoded PNG or WebP without re-encoding it.
+fn embed_icc(format: Format, data: Vec<u8>, icc: &[u8]) -> Result<Vec<u8>, ImageError> {
+    let fail =
+        |e: img_parts::Error| ImageError::Invalid(format!("cannot embed colour profile: {e}"));
+    let profile = Some(Bytes::copy_from_slice(icc));
+    let bytes = Bytes::from(data);
+    let out = match format {
+        Format::Png => {
+            let mut png = img_parts::png::Png::from_bytes(bytes).map_err(fail)?;
+            png.set_icc_profile(profile);
+            png.encoder().bytes()
+        }
+        Format::WebP => {
+            let mut webp = img_parts::webp::WebP::from_bytes(bytes).map_err(fail)?;
+            webp.set_icc_profile(profile);
+            webp.encoder().bytes()
+        }
+        Format::Jpeg => {
+            let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(bytes).map_err(fail)?;
+            jpeg.set_icc_profile(profile);
+            jpeg.encoder().bytes()
+        }
+    };
+    Ok(out.to_vec())
+}
+
+/// Lanczos3 resize, alpha-aware (premultiplied while filtering, so no dark fringes).
+fn resize(src: &DynamicImage, width: u32, height: u32) -> Result<DynamicImage, ImageError> {
+    let mut dst = DynamicImage::new(width, height, src.color());
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    Resizer::new()
+        .resize(src, &mut dst, &options)
+        .map_err(|e| ImageError::Invalid(format!("cannot resize: {e}")))?;
+    Ok(dst)
+}

@@ -1,0 +1,347 @@
+//! The image stage: original bytes in, encoded variants out. No network, no files.
+//!
+//! The original is decoded once (orientation applied, colour profile kept); every resized
+//! variant is made from that in its own thread, in the input's format. The `original` variant is
+//! the input file with its metadata removed and its pixel data untouched.
+
+mod encode;
+mod metadata;
+
+use std::io::Cursor;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+
+use crate::config::ImageSettings;
+use crate::plan::{self, Target};
+
+pub use metadata::strip_metadata;
+
+/// The formats the worker takes and produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jpeg,
+    Png,
+    WebP,
+}
+
+impl Format {
+    /// Detects the format from the file's signature, whatever its name or declared type says.
+    pub fn detect(bytes: &[u8]) -> Option<Format> {
+        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Format::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Format::Png)
+        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(Format::WebP)
+        } else {
+            None
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Jpeg => "image/jpeg",
+            Format::Png => "image/png",
+            Format::WebP => "image/webp",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpg",
+            Format::Png => "png",
+            Format::WebP => "webp",
+        }
+    }
+
+    fn image_format(self) -> ImageFormat {
+        match self {
+            Format::Jpeg => ImageFormat::Jpeg,
+            Format::Png => ImageFormat::Png,
+            Format::WebP => ImageFormat::WebP,
+        }
+    }
+}
+
+/// Why the image stage refused or failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageError {
+    /// Not a JPEG, PNG or WebP.
+    Unsupported(String),
+    /// Over `MAX_INPUT_PIXELS`, known from the header before decoding.
+    TooLarge(String),
+    /// Claims a supported format but does not decode.
+    Invalid(String),
+}
+
+impl std::fmt::Display for ImageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageError::Unsupported(m) | ImageError::TooLarge(m) | ImageError::Invalid(m) => {
+                f.write_str(m)
+            }
+        }
+    }
+}
+
+/// What the header says, read without decoding any pixels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub format: Format,
+    /// Upright dimensions: EXIF orientation applied.
+    pub width: u32,
+    pub height: u32,
+    /// EXIF orientation, 1–8.
+    pub orientation: u8,
+}
+
+/// One encoded file ready for the CDN.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: &'static str,
+    pub width: u32,
+    pub height: u32,
+    pub content_type: &'static str,
+    pub data: Vec<u8>,
+}
+
+/// Everything the image stage made.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub probe: Probe,
+    /// Smallest first: thumb, medium, large, then original.
+    pub variants: Vec<Variant>,
+    /// Things a person should know that did not stop the job (e.g. an animation cut to its
+    /// first frame).
+    pub warnings: Vec<String>,
+}
+
+/// The decoding memory budget: the largest allowed image as 16-bit RGBA would not fit a 2 GiB
+/// machine, so allocations past this are refused instead of risking an out-of-memory kill.
+const MAX_DECODE_ALLOC: u64 = 1536 * 1024 * 1024;
+
+fn reader(bytes: &[u8], format: Format) -> ImageReader<Cursor<&[u8]>> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
+    reader
+}
+
+fn invalid(e: impl std::fmt::Display) -> ImageError {
+    ImageError::Invalid(format!("cannot decode: {e}"))
+}
+
+/// Reads format, dimensions and orientation from the header, refusing images over
+/// `max_pixels` before any pixel is decoded.
+pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<Probe, ImageError> {
+    let format = Format::detect(bytes).ok_or_else(|| {
+        ImageError::Unsupported("not a JPEG, PNG or WebP file (unrecognised signature)".into())
+    })?;
+    contain(|| {
+        let mut decoder = reader(bytes, format).into_decoder().map_err(invalid)?;
+        check_pixels(decoder.dimensions(), max_pixels)?;
+        Ok(make_probe(format, &mut decoder))
+    })
+}
+
+fn check_pixels((w, h): (u32, u32), max_pixels: u64) -> Result<(), ImageError> {
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > max_pixels {
+        return Err(ImageError::TooLarge(format!(
+            "{w}x{h} is {pixels} pixels, over MAX_INPUT_PIXELS ({max_pixels})"
+        )));
+    }
+    if w == 0 || h == 0 {
+        return Err(ImageError::Invalid(format!(
+            "image has no pixels ({w}x{h})"
+        )));
+    }
+    Ok(())
+}
+
+fn make_probe(format: Format, decoder: &mut impl ImageDecoder) -> Probe {
+    let (w, h) = decoder.dimensions();
+    let orientation = decoder.orientation().map(|o| o.to_exif()).unwrap_or(1);
+    let swaps = matches!(orientation, 5..=8);
+    let (width, height) = if swaps { (h, w) } else { (w, h) };
+    Probe {
+        format,
+        width,
+        height,
+        orientation,
+    }
+}
+
+/// Runs decoder code so that a panic inside a codec becomes an `Invalid` error, not a crash.
+fn contain<T>(f: impl FnOnce() -> Result<T, ImageError>) -> Result<T, ImageError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(ImageError::Invalid(
+            "decoder failed on malformed data".into(),
+        ))
+    })
+}
+
+/// Makes every variant of `bytes` (PRODUCT.md "Variants").
+pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageError> {
+    let format = Format::detect(bytes).ok_or_else(|| {
+        ImageError::Unsupported("not a JPEG, PNG or WebP file (unrecognised signature)".into())
+    })?;
+    let mut warnings = Vec::new();
+    let (probe, icc, pixels) = contain(|| {
+        let mut decoder = reader(bytes, format).into_decoder().map_err(invalid)?;
+        check_pixels(decoder.dimensions(), settings.max_input_pixels)?;
+        let probe = make_probe(format, &mut decoder);
+        let icc = decoder.icc_profile().ok().flatten();
+        let mut img = DynamicImage::from_decoder(decoder).map_err(invalid)?;
+        img.apply_orientation(
+            image::metadata::Orientation::from_exif(probe.orientation)
+                .unwrap_or(image::metadata::Orientation::NoTransforms),
+        );
+        Ok((probe, icc, img))
+    })?;
+    let webp = (format == Format::WebP).then(|| webp_kind(bytes));
+    if let Some(kind) = webp {
+        if kind.animated {
+            warnings.push("animated WebP: variants show the first frame only".to_string());
+        }
+    }
+    let lossy = webp.is_none_or(|k| k.lossy);
+    let pixels = encode::normalize(pixels, format);
+    let icc = icc.filter(|p| {
+        let fits = encode::icc_matches(p, &pixels);
+        if !fits {
+            warnings
+                .push("embedded colour profile does not match the decoded pixels; dropped".into());
+        }
+        fits
+    });
+
+    let targets = plan::targets(probe.width, probe.height, settings.original_max_dimension);
+    let job = encode::Job {
+        format,
+        lossy,
+        icc: icc.as_deref(),
+        settings,
+    };
+    let resized: Vec<&Target> = targets.iter().filter(|t| t.name != "original").collect();
+    let mut variants = std::thread::scope(|scope| {
+        let handles: Vec<_> = resized
+            .iter()
+            .map(|t| scope.spawn(|| job.make(&pixels, t)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(ImageError::Invalid("resizing thread panicked".into())))
+            })
+            .collect::<Result<Vec<Variant>, ImageError>>()
+    })?;
+    drop(pixels);
+    if let Some(t) = targets.iter().find(|t| t.name == "original") {
+        variants.push(Variant {
+            name: t.name,
+            width: t.width,
+            height: t.height,
+            content_type: format.content_type(),
+            data: strip_metadata(format, bytes, probe.orientation).map_err(ImageError::Invalid)?,
+        });
+    }
+    Ok(Output {
+        probe,
+        variants,
+        warnings,
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+struct WebpKind {
+    lossy: bool,
+    animated: bool,
+}
+
+fn webp_kind(bytes: &[u8]) -> WebpKind {
+    match image_webp::WebPDecoder::new(Cursor::new(bytes)) {
+        Ok(mut d) => WebpKind {
+            lossy: d.is_lossy(),
+            animated: d.is_animated(),
+        },
+        Err(_) => WebpKind {
+            lossy: true,
+            animated: false,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+        });
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+            .encode_image(&img)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn detects_by_signature() {
+        assert_eq!(Format::detect(&jpeg(2, 2)), Some(Format::Jpeg));
+        assert_eq!(Format::detect(b"GIF89a...."), None);
+        assert_eq!(Format::detect(b"RIFF\0\0\0\0WEBPVP8 "), Some(Format::WebP));
+    }
+
+    #[test]
+    fn pixel_limit_refuses_before_decoding() {
+        let err = probe(&jpeg(100, 50), 4999).unwrap_err();
+        assert!(matches!(err, ImageError::TooLarge(_)), "{err:?}");
+        assert_eq!(probe(&jpeg(100, 50), 5000).unwrap().width, 100);
+    }
+
+    #[test]
+    fn makes_bands_with_exact_sizes() {
+        let out = process(&jpeg(1300, 700), &ImageSettings::default()).unwrap();
+        let got: Vec<_> = out
+            .variants
+            .iter()
+            .map(|v| (v.name, v.width, v.height))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("thumb", 400, 215),
+                ("medium", 1200, 646),
+                ("original", 1300, 700)
+            ]
+        );
+        for v in &out.variants {
+            let img = image::load_from_memory(&v.data).unwrap();
+            assert_eq!(
+                (img.width(), img.height()),
+                (v.width, v.height),
+                "{}",
+                v.name
+            );
+        }
+    }
+
+    #[test]
+    fn garbage_is_unsupported_and_truncation_invalid() {
+        assert!(matches!(
+            process(b"hello world", &ImageSettings::default()),
+            Err(ImageError::Unsupported(_))
+        ));
+        let mut j = jpeg(600, 400);
+        j.truncate(300);
+        assert!(matches!(
+            process(&j, &ImageSettings::default()),
+            Err(ImageError::Invalid(_))
+        ));
+    }
+}
