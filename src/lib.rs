@@ -184,6 +184,7 @@ pub fn run_from_env() -> ExitCode {
         ],
     );
     install_panic_hook();
+    install_tls_provider();
     log::info("start", &format!("processing {}", cfg.input_r2_key), &[]);
 
     let (tx, rx) = mpsc::channel::<Ending>();
@@ -309,6 +310,14 @@ fn watch_signals(tx: mpsc::Sender<Ending>) {
         }
         Err(e) => log::warn("start", &format!("cannot watch signals: {e}"), &[]),
     }
+}
+
+/// Both HTTP clients (ureq for the CDN and callback, attohttpc under rust-s3) build their TLS
+/// configuration from the process-wide rustls provider; without one they panic on the first
+/// HTTPS request.
+pub fn install_tls_provider() {
+    // Err means a provider is already installed, which is just as good.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 fn install_panic_hook() {

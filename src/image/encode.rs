@@ -81,7 +81,10 @@ impl Job<'_> {
                 };
                 let mut enc = jpeg_encoder::Encoder::new(&mut out, self.settings.jpeg_quality);
                 enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-                enc.set_optimized_huffman_tables(true);
+                // Optimised tables make jpeg-encoder 0.6 write one scan per component, which
+                // zune-jpeg 0.5 (image's decoder) turns into wrong colours with 4:2:0; one
+                // interleaved scan decodes right everywhere.
+                enc.set_optimized_huffman_tables(false);
                 if let Some(icc) = self.icc {
                     enc.add_icc_profile(icc).map_err(|e| fail(&e))?;
                 }

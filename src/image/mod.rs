@@ -332,6 +332,28 @@ mod tests {
     }
 
     #[test]
+    fn jpeg_variants_keep_their_colours() {
+        let img = image::RgbImage::from_fn(900, 500, |x, _| {
+            if x < 450 {
+                image::Rgb([220, 20, 20])
+            } else {
+                image::Rgb([20, 20, 220])
+            }
+        });
+        let mut src = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut src, 95)
+            .encode_image(&img)
+            .unwrap();
+        let out = process(&src, &ImageSettings::default()).unwrap();
+        let thumb = image::load_from_memory(&out.variants[0].data)
+            .unwrap()
+            .to_rgb8();
+        let (l, r) = (thumb.get_pixel(50, 100).0, thumb.get_pixel(350, 100).0);
+        assert!(l[0] > 190 && l[1] < 50 && l[2] < 50, "left {l:?}");
+        assert!(r[2] > 190 && r[0] < 50 && r[1] < 50, "right {r:?}");
+    }
+
+    #[test]
     fn garbage_is_unsupported_and_truncation_invalid() {
         assert!(matches!(
             process(b"hello world", &ImageSettings::default()),

@@ -1,1 +1,626 @@
+//! A local stack for tests and smoke runs, on free loopback ports:
+//! - a real S3 server (s3s + s3s-fs: file-backed, checks SigV4 signatures);
+//! - a CDN stand-in implementing SPEC.md Step 4 (validates the body, decodes every variant,
+//!   checks `size`, stores it, answers as SPEC.md, serves `GET /asset/{id}?size=NAME`, 409 on a
+//!   known asset ID);
+//! - an orchestrator stand-in that records every callback;
+//! - fault switches for each of them: a status code, N failures then success, a hang.
+//!
+//! Everything runs on one tokio runtime owned by [`Stack`]; dropping it stops the servers.
 
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+pub const ACCESS_KEY: &str = "ARKETESTACCESSKEY0001";
+pub const SECRET_KEY: &str = "arke-test-secret-0123456789abcdefSECRET";
+pub const STAGING: &str = "arke-staging";
+pub const ARCHIVE: &str = "arke-archive";
+
+/// Which server a fault applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    S3,
+    Cdn,
+    Callback,
+}
+
+/// What a matching request gets instead of the real answer.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// An empty (S3: XML error) answer with this status.
+    Status(u16),
+    /// This status and JSON body.
+    Json(u16, Value),
+    /// No answer for this long, then the connection is closed.
+    Hang(Duration),
+}
+
+/// A fault: which requests it matches, what they get, and how many times (`None`: always).
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub server: Server,
+    pub method: Option<String>,
+    pub path_contains: Option<String>,
+    pub action: Action,
+    pub times: Option<u32>,
+}
+
+impl Fault {
+    pub fn new(server: Server, action: Action) -> Fault {
+        Fault {
+            server,
+            method: None,
+            path_contains: None,
+            action,
+            times: None,
+        }
+    }
+    pub fn method(mut self, m: &str) -> Fault {
+        self.method = Some(m.to_string());
+        self
+    }
+    pub fn path(mut self, p: &str) -> Fault {
+        self.path_contains = Some(p.to_string());
+        self
+    }
+    pub fn times(mut self, n: u32) -> Fault {
+        self.times = Some(n);
+        self
+    }
+}
+
+/// A variant as the CDN stand-in stored it.
+#[derive(Debug, Clone)]
+pub struct StoredVariant {
+    pub name: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+/// An asset as the CDN stand-in stored it, with the request body minus the image data.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    pub id: String,
+    pub variants: Vec<StoredVariant>,
+    pub request: Value,
+}
+
+/// A callback the orchestrator stand-in received.
+#[derive(Debug, Clone)]
+pub struct Callback {
+    pub path: String,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct State {
+    faults: Mutex<Vec<Fault>>,
+    assets: Mutex<BTreeMap<String, Asset>>,
+    cdn_posts: Mutex<u32>,
+    callbacks: Mutex<Vec<Callback>>,
+    requests: Mutex<Vec<(Server, String, String)>>,
+    cdn_public: Mutex<String>,
+}
+
+impl State {
+    /// The action of the first fault matching this request, using up one of its times.
+    fn fault_for(&self, server: Server, method: &str, path: &str) -> Option<Action> {
+        self.requests
+            .lock()
+            .unwrap()
+            .push((server, method.to_string(), path.to_string()));
+        let mut faults = self.faults.lock().unwrap();
+        let i = faults.iter().position(|f| {
+            f.server == server
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && f.path_contains.as_deref().is_none_or(|p| path.contains(p))
+                && f.times != Some(0)
+        })?;
+        if let Some(n) = faults[i].times.as_mut() {
+            *n -= 1;
+        }
+        Some(faults[i].action.clone())
+    }
+}
+
+/// The running stack. Dropping it stops every server.
+pub struct Stack {
+    pub s3_endpoint: String,
+    pub cdn_url: String,
+    pub orchestrator_url: String,
+    pub root: PathBuf,
+    state: Arc<State>,
+    _tmp: Option<tempfile::TempDir>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Stack {
+    /// Starts the three servers on free loopback ports, S3 data in a new temporary folder.
+    pub fn start() -> Stack {
+        let tmp = tempfile::tempdir().expect("temporary folder");
+        let root = tmp.path().to_path_buf();
+        let mut stack = Stack::start_in(&root);
+        stack._tmp = Some(tmp);
+        stack
+    }
+
+    /// Starts the servers with S3 data under `root` (buckets `arke-staging`, `arke-archive`).
+    pub fn start_in(root: &Path) -> Stack {
+        for b in [STAGING, ARCHIVE] {
+            std::fs::create_dir_all(root.join(b)).expect("bucket folder");
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let state = Arc::new(State::default());
+        let (s3, cdn, orch) = runtime.block_on(async {
+            let s3 = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let cdn = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let orch = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            (s3, cdn, orch)
+        });
+        let addr = |l: &TcpListener| -> SocketAddr { l.local_addr().expect("addr") };
+        let s3_endpoint = format!("http://{}", addr(&s3));
+        let cdn_url = format!("http://{}", addr(&cdn));
+        let orchestrator_url = format!("http://{}", addr(&orch));
+        *state.cdn_public.lock().unwrap() = cdn_url.clone();
+
+        let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs root");
+        let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+        builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        let s3_service = builder.build();
+
+        let st = state.clone();
+        runtime.spawn(serve(s3, move |req| {
+            let st = st.clone();
+            let svc = s3_service.clone();
+            async move { s3_handler(st, svc, req).await }
+        }));
+        let st = state.clone();
+        runtime.spawn(serve(cdn, move |req| {
+            let st = st.clone();
+            async move { cdn_handler(st, req).await }
+        }));
+        let st = state.clone();
+        runtime.spawn(serve(orch, move |req| {
+            let st = st.clone();
+            async move { orchestrator_handler(st, req).await }
+        }));
+        Stack {
+            s3_endpoint,
+            cdn_url,
+            orchestrator_url,
+            root: root.to_path_buf(),
+            state,
+            _tmp: None,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// SPEC.md's environment for one task against this stack (plus `R2_ENDPOINT`).
+    pub fn env(
+        &self,
+        task_id: &str,
+        batch_id: &str,
+        key: &str,
+        file_name: &str,
+        content_type: &str,
+        size: usize,
+    ) -> Vec<(String, String)> {
+        [
+            ("TASK_ID", task_id.to_string()),
+            ("BATCH_ID", batch_id.to_string()),
+            ("INPUT_R2_KEY", key.to_string()),
+            ("INPUT_FILE_NAME", file_name.to_string()),
+            ("INPUT_CONTENT_TYPE", content_type.to_string()),
+            ("INPUT_FILE_SIZE", size.to_string()),
+            ("R2_ACCOUNT_ID", "localaccount".to_string()),
+            ("R2_ENDPOINT", self.s3_endpoint.clone()),
+            ("R2_ACCESS_KEY_ID", ACCESS_KEY.to_string()),
+            ("R2_SECRET_ACCESS_KEY", SECRET_KEY.to_string()),
+            ("R2_BUCKET", STAGING.to_string()),
+            ("ARCHIVE_BUCKET", ARCHIVE.to_string()),
+            ("CDN_API_URL", self.cdn_url.clone()),
+            ("CDN_PUBLIC_URL", self.cdn_url.clone()),
+            (
+                "CALLBACK_URL",
+                format!("{}/callback/{batch_id}/{task_id}", self.orchestrator_url),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// A client for one of the stack's buckets, over HTTP with SigV4 like any S3 client.
+    pub fn bucket(&self, name: &str) -> Box<s3::Bucket> {
+        s3_bucket(&self.s3_endpoint, name, ACCESS_KEY, SECRET_KEY)
+    }
+
+    pub fn put(&self, bucket: &str, key: &str, data: &[u8], content_type: &str) {
+        let resp = self
+            .bucket(bucket)
+            .put_object_with_content_type(key, data, content_type)
+            .expect("PUT");
+        assert_eq!(resp.status_code(), 200, "PUT {bucket}/{key}");
+    }
+
+    /// The object's bytes, or `None` if there is none.
+    pub fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let resp = self.bucket(bucket).get_object(key).expect("GET");
+        match resp.status_code() {
+            200 => Some(resp.to_vec()),
+            404 => None,
+            s => panic!("GET {bucket}/{key}: HTTP {s}"),
+        }
+    }
+
+    /// Content type and `x-amz-meta-*` metadata of an object, from a GET's headers: rust-s3
+    /// 0.38's sync HEAD parser reads the content type from a misspelt header (`get-Type`).
+    pub fn head(&self, bucket: &str, key: &str) -> Option<(String, BTreeMap<String, String>)> {
+        let resp = self.bucket(bucket).get_object(key).expect("GET");
+        match resp.status_code() {
+            200 => {
+                let headers = resp.headers();
+                let meta = headers
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        Some((k.strip_prefix("x-amz-meta-")?.to_string(), v.clone()))
+                    })
+                    .collect();
+                Some((
+                    headers.get("content-type").cloned().unwrap_or_default(),
+                    meta,
+                ))
+            }
+            404 => None,
+            s => panic!("GET {bucket}/{key}: HTTP {s}"),
+        }
+    }
+
+    /// Every key in a bucket, sorted.
+    pub fn keys(&self, bucket: &str) -> Vec<String> {
+        let pages = self.bucket(bucket).list(String::new(), None).expect("LIST");
+        let mut keys: Vec<String> = pages
+            .into_iter()
+            .flat_map(|p| p.contents)
+            .map(|o| o.key)
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    pub fn fault(&self, fault: Fault) {
+        self.state.faults.lock().unwrap().push(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.state.faults.lock().unwrap().clear();
+    }
+
+    pub fn callbacks(&self) -> Vec<Callback> {
+        self.state.callbacks.lock().unwrap().clone()
+    }
+
+    pub fn assets(&self) -> Vec<Asset> {
+        self.state
+            .assets
+            .lock()
+            .unwrap()
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Registers an asset ID as taken, so a POST to it gets 409.
+    pub fn take_asset_id(&self, id: &str) {
+        self.state.assets.lock().unwrap().insert(
+            id.to_string(),
+            Asset {
+                id: id.to_string(),
+                variants: Vec::new(),
+                request: Value::Null,
+            },
+        );
+    }
+
+    /// How many POSTs reached the CDN stand-in (faulted ones included).
+    pub fn cdn_posts(&self) -> u32 {
+        *self.state.cdn_posts.lock().unwrap()
+    }
+
+    /// Every request the servers saw: server, method, path.
+    pub fn requests(&self) -> Vec<(Server, String, String)> {
+        self.state.requests.lock().unwrap().clone()
+    }
+}
+
+/// A rust-s3 bucket client for an endpoint, path-style, region `auto`.
+pub fn s3_bucket(endpoint: &str, name: &str, access: &str, secret: &str) -> Box<s3::Bucket> {
+    s3::set_retries(0);
+    let creds = s3::creds::Credentials::new(Some(access), Some(secret), None, None, None)
+        .expect("credentials");
+    let region = s3::Region::Custom {
+        region: "auto".into(),
+        endpoint: endpoint.to_string(),
+    };
+    s3::Bucket::new(name, region, creds)
+        .expect("bucket")
+        .with_path_style()
+}
+
+async fn serve<F, Fut, B>(listener: TcpListener, handler: F)
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<B>, Infallible>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    loop {
+        let Ok((socket, _)) = listener.accept().await else {
+            continue;
+        };
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(handler);
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(socket), service)
+                .await;
+        });
+    }
+}
+
+fn respond(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", content_type)
+        .body(Full::new(body.into()))
+        .expect("response")
+}
+
+fn json_response(status: u16, v: &Value) -> Response<Full<Bytes>> {
+    respond(status, "application/json", v.to_string())
+}
+
+/// Applies a fault's action; `None` when the request should go on as usual.
+async fn apply(action: Action) -> Response<Full<Bytes>> {
+    match action {
+        Action::Status(s) => {
+            let xml = format!("<?xml version=\"1.0\"?><Error><Code>Injected{s}</Code><Message>injected fault</Message></Error>");
+            respond(s, "application/xml", xml)
+        }
+        Action::Json(s, v) => json_response(s, &v),
+        Action::Hang(d) => {
+            tokio::time::sleep(d).await;
+            respond(504, "text/plain", "hung")
+        }
+    }
+}
+
+async fn s3_handler(
+    st: Arc<State>,
+    svc: s3s::service::S3Service,
+    req: Request<Incoming>,
+) -> Result<Response<s3s::Body>, Infallible> {
+    let (method, path) = (req.method().to_string(), req.uri().path().to_string());
+    if let Some(action) = st.fault_for(Server::S3, &method, &path) {
+        let resp = apply(action).await;
+        let (parts, body) = resp.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        return Ok(Response::from_parts(parts, s3s::Body::from(bytes)));
+    }
+    let req = req.map(s3s::Body::from);
+    match svc.call(req).await {
+        Ok(resp) => Ok(resp),
+        Err(e) => Ok(Response::builder()
+            .status(500)
+            .body(s3s::Body::from(format!("{e:?}")))
+            .expect("response")),
+    }
+}
+
+async fn cdn_handler(
+    st: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (method, path, query) = (
+        req.method().to_string(),
+        req.uri().path().to_string(),
+        req.uri().query().unwrap_or("").to_string(),
+    );
+    if method == "POST" {
+        *st.cdn_posts.lock().unwrap() += 1;
+    }
+    if let Some(action) = st.fault_for(Server::Cdn, &method, &path) {
+        return Ok(apply(action).await);
+    }
+    let Some(id) = path
+        .strip_prefix("/asset/")
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+    else {
+        return Ok(json_response(
+            404,
+            &json!({"success": false, "error": "not found"}),
+        ));
+    };
+    let id = id.to_string();
+    match method.as_str() {
+        "POST" => {
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
+            Ok(cdn_register(&st, &id, &body))
+        }
+        "GET" => {
+            let size = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("size="))
+                .unwrap_or("original")
+                .to_string();
+            let assets = st.assets.lock().unwrap();
+            let found = assets
+                .get(&id)
+                .and_then(|a| a.variants.iter().find(|v| v.name == size).cloned());
+            Ok(match found {
+                Some(v) => respond(200, &v.content_type, v.data),
+                None => json_response(
+                    404,
+                    &json!({"success": false, "error": "no such asset or size"}),
+                ),
+            })
+        }
+        _ => Ok(json_response(
+            405,
+            &json!({"success": false, "error": "method not allowed"}),
+        )),
+    }
+}
+
+/// SPEC.md Step 4, checked strictly: a worker that sends anything else gets a 400 that says why.
+fn cdn_register(st: &State, id: &str, body: &[u8]) -> Response<Full<Bytes>> {
+    let bad = |why: String| json_response(400, &json!({"success": false, "error": why}));
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return bad("body is not JSON".into());
+    };
+    let str_field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let (Some(filename), Some(ctype)) = (
+        str_field("original_filename"),
+        str_field("original_content_type"),
+    ) else {
+        return bad("original_filename and original_content_type must be strings".into());
+    };
+    let _ = (filename, ctype);
+    if v.get("ipfs_cid").is_some_and(|c| !c.is_string()) {
+        return bad("ipfs_cid must be a string when present".into());
+    }
+    let Some(list) = v.get("variants").and_then(Value::as_array) else {
+        return bad("variants must be an array".into());
+    };
+    let mut variants = Vec::new();
+    for item in list {
+        let (Some(name), Some(data), Some(content_type), Some(size)) = (
+            item.get("name").and_then(Value::as_str),
+            item.get("data").and_then(Value::as_str),
+            item.get("content_type").and_then(Value::as_str),
+            item.get("size").and_then(Value::as_u64),
+        ) else {
+            return bad("each variant needs name, data, content_type, size".into());
+        };
+        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data) else {
+            return bad(format!("variant {name}: data is not base64"));
+        };
+        if bytes.len() as u64 != size {
+            return bad(format!(
+                "variant {name}: size {size} but data has {} bytes",
+                bytes.len()
+            ));
+        }
+        if variants.iter().any(|v: &StoredVariant| v.name == name) {
+            return bad(format!("variant {name} twice"));
+        }
+        variants.push(StoredVariant {
+            name: name.to_string(),
+            content_type: content_type.to_string(),
+            data: bytes,
+        });
+    }
+    let mut request = v.clone();
+    if let Some(list) = request.get_mut("variants").and_then(Value::as_array_mut) {
+        for item in list {
+            if let Some(o) = item.as_object_mut() {
+                o.remove("data");
+            }
+        }
+    }
+    let public = st.cdn_public.lock().unwrap().clone();
+    let mut assets = st.assets.lock().unwrap();
+    if assets.contains_key(id) {
+        return json_response(
+            409,
+            &json!({"success": false, "error": "asset ID already exists"}),
+        );
+    }
+    let urls: serde_json::Map<String, Value> = variants
+        .iter()
+        .map(|v| {
+            (
+                v.name.clone(),
+                Value::String(format!("{public}/asset/{id}?size={}", v.name)),
+            )
+        })
+        .collect();
+    assets.insert(
+        id.to_string(),
+        Asset {
+            id: id.to_string(),
+            variants,
+            request,
+        },
+    );
+    json_response(
+        200,
+        &json!({
+            "success": true,
+            "assetId": id,
+            "cdnUrl": format!("{public}/asset/{id}"),
+            "variants": urls,
+        }),
+    )
+}
+
+async fn orchestrator_handler(
+    st: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (method, path) = (req.method().to_string(), req.uri().path().to_string());
+    if let Some(action) = st.fault_for(Server::Callback, &method, &path) {
+        return Ok(apply(action).await);
+    }
+    if method != "POST" {
+        return Ok(json_response(405, &json!({"ok": false})));
+    }
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let body = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    st.callbacks.lock().unwrap().push(Callback { path, body });
+    Ok(json_response(200, &json!({"ok": true})))
+}

@@ -1,0 +1,374 @@
+//! `arke-stack smoke`: one full local job, run exactly as the Fly machine runs it, then a report
+//! of what was created and an HTML page to look at the variants. Exits non-zero when anything
+//! is missing or the job failed.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+
+use arke_stack::{
+    s3_bucket, Action, Fault, Server, Stack, ACCESS_KEY, ARCHIVE, SECRET_KEY, STAGING,
+};
+use serde_json::Value;
+
+struct Args {
+    photo: PathBuf,
+    worker: PathBuf,
+    out: PathBuf,
+    cdn_fail: Option<u16>,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut a = Args {
+        photo: PathBuf::from("testdata/photos/jpeg_sunset_4272x2848.jpg"),
+        worker: PathBuf::from("target/release/arke-image-processor"),
+        out: PathBuf::from("smoke-out"),
+        cdn_fail: None,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().cloned().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--photo" => a.photo = value()?.into(),
+            "--worker" => a.worker = value()?.into(),
+            "--out" => a.out = value()?.into(),
+            "--cdn-fail" => {
+                a.cdn_fail = Some(
+                    value()?
+                        .parse()
+                        .map_err(|_| "--cdn-fail needs a status code")?,
+                )
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(a)
+}
+
+/// Where the S3 side lives: the local s3s-fs server, or an existing S3/MinIO from the environment.
+struct S3 {
+    endpoint: String,
+    access: String,
+    secret: String,
+    staging: String,
+    archive: String,
+}
+
+impl S3 {
+    fn from_env_or(stack: &Stack) -> (S3, bool) {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let (Some(endpoint), Some(access), Some(secret)) = (
+            var("R2_ENDPOINT"),
+            var("R2_ACCESS_KEY_ID"),
+            var("R2_SECRET_ACCESS_KEY"),
+        ) {
+            let s3 = S3 {
+                endpoint,
+                access,
+                secret,
+                staging: var("R2_BUCKET").unwrap_or_else(|| STAGING.into()),
+                archive: var("ARCHIVE_BUCKET").unwrap_or_else(|| ARCHIVE.into()),
+            };
+            return (s3, true);
+        }
+        let s3 = S3 {
+            endpoint: stack.s3_endpoint.clone(),
+            access: ACCESS_KEY.into(),
+            secret: SECRET_KEY.into(),
+            staging: STAGING.into(),
+            archive: ARCHIVE.into(),
+        };
+        (s3, false)
+    }
+
+    fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+        let resp = s3_bucket(&self.endpoint, bucket, &self.access, &self.secret)
+            .get_object(key)
+            .map_err(|e| e.to_string())?;
+        match resp.status_code() {
+            200 => Ok(Some(resp.to_vec())),
+            404 => Ok(None),
+            s => Err(format!("GET {bucket}/{key}: HTTP {s}")),
+        }
+    }
+}
+
+pub fn run(args: &[String]) -> ExitCode {
+    let args = match parse(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match smoke(&args) {
+        Ok(problems) if problems.is_empty() => {
+            println!("\nSMOKE OK");
+            ExitCode::SUCCESS
+        }
+        Ok(problems) => {
+            println!("\nSMOKE FAILED:");
+            for p in problems {
+                println!("  - {p}");
+            }
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn smoke(args: &Args) -> Result<Vec<String>, String> {
+    let photo = std::fs::read(&args.photo)
+        .map_err(|e| format!("cannot read {}: {e}", args.photo.display()))?;
+    if !args.worker.exists() {
+        return Err(format!(
+            "{} not found: build it with `cargo build --release`",
+            args.worker.display()
+        ));
+    }
+    let stack = Stack::start();
+    let (s3, external) = S3::from_env_or(&stack);
+    if let Some(status) = args.cdn_fail {
+        stack.fault(Fault::new(Server::Cdn, Action::Status(status)));
+    }
+    let file_name = args
+        .photo
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or("the photo needs a file name")?
+        .to_string();
+    let stamp = chrono_stamp();
+    let (task_id, batch_id) = (format!("img_smoke_{stamp}"), format!("batch_smoke_{stamp}"));
+    let key = format!("staging/{batch_id}/photos/{file_name}");
+    let content_type = match file_name
+        .rsplit('.')
+        .next()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("png") => "image/png",
+        Some("webp") => "image/webp",
+        _ => "image/jpeg",
+    };
+    println!(
+        "S3:           {} ({})",
+        s3.endpoint,
+        if external {
+            "from R2_ENDPOINT"
+        } else {
+            "local s3s-fs, SigV4 checked"
+        }
+    );
+    println!(
+        "CDN:          {}{}",
+        stack.cdn_url,
+        args.cdn_fail
+            .map(|s| format!(" (set to fail with {s})"))
+            .unwrap_or_default()
+    );
+    println!("Orchestrator: {}", stack.orchestrator_url);
+    s3_bucket(&s3.endpoint, &s3.staging, &s3.access, &s3.secret)
+        .put_object_with_content_type(&key, &photo, content_type)
+        .map_err(|e| format!("cannot put the photo into staging: {e}"))
+        .and_then(|r| {
+            if r.status_code() == 200 {
+                Ok(())
+            } else {
+                Err(format!("PUT staging: HTTP {}", r.status_code()))
+            }
+        })?;
+    println!(
+        "Put {} ({} bytes) at {}/{key}\n",
+        args.photo.display(),
+        photo.len(),
+        s3.staging
+    );
+
+    let mut env = stack.env(
+        &task_id,
+        &batch_id,
+        &key,
+        &file_name,
+        content_type,
+        photo.len(),
+    );
+    for (k, v) in env.iter_mut() {
+        match k.as_str() {
+            "R2_ENDPOINT" => v.clone_from(&s3.endpoint),
+            "R2_ACCESS_KEY_ID" => v.clone_from(&s3.access),
+            "R2_SECRET_ACCESS_KEY" => v.clone_from(&s3.secret),
+            "R2_BUCKET" => v.clone_from(&s3.staging),
+            "ARCHIVE_BUCKET" => v.clone_from(&s3.archive),
+            _ => {}
+        }
+    }
+    std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let output = Command::new(&args.worker)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", args.worker.display()))?;
+    let elapsed = started.elapsed();
+    std::fs::write(args.out.join("worker.log"), &output.stdout).map_err(|e| e.to_string())?;
+    println!(
+        "--- worker log ({} ms, exit {:?}) ---",
+        elapsed.as_millis(),
+        output.status.code()
+    );
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    println!("---\n");
+
+    let mut problems = Vec::new();
+    if output.status.code() != Some(0) {
+        problems.push(format!("worker exited with {:?}", output.status.code()));
+    }
+    let callbacks = stack.callbacks();
+    if callbacks.len() != 1 {
+        problems.push(format!(
+            "{} callbacks received, expected 1",
+            callbacks.len()
+        ));
+    }
+    let Some(cb) = callbacks.last() else {
+        return Ok(problems);
+    };
+    println!(
+        "Callback POST {}:\n{}\n",
+        cb.path,
+        serde_json::to_string_pretty(&cb.body).unwrap_or_default()
+    );
+    if cb.body["status"] != "success" {
+        problems.push(format!("callback status is {}", cb.body["status"]));
+        return Ok(problems);
+    }
+
+    let ref_key = cb.body["ref_json_r2_key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    match s3.get(&s3.staging, &ref_key)? {
+        Some(r) => println!(
+            "ref.json:     {}/{ref_key}\n{}\n",
+            s3.staging,
+            String::from_utf8_lossy(&r)
+        ),
+        None => problems.push(format!("no ref.json at {}/{ref_key}", s3.staging)),
+    }
+    let archive_key = cb.body["archive_r2_key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    match s3.get(&s3.archive, &archive_key)? {
+        Some(b) if b == photo => println!(
+            "Archive:      {}/{archive_key} ({} bytes, identical to the original)",
+            s3.archive,
+            b.len()
+        ),
+        Some(_) => problems.push(format!("archive {archive_key} differs from the original")),
+        None => problems.push(format!("nothing archived at {}/{archive_key}", s3.archive)),
+    }
+    if s3.get(&s3.staging, &key)?.is_none() {
+        problems.push("the staging original was deleted".into());
+    }
+
+    let assets = stack.assets();
+    let Some(asset) = assets.first() else {
+        problems.push("the CDN holds no asset".into());
+        return Ok(problems);
+    };
+    println!(
+        "CDN asset:    {}",
+        cb.body["ref_data"]["url"].as_str().unwrap_or_default()
+    );
+    let mut html = String::from("<!doctype html><meta charset=utf-8><title>arke smoke</title><style>body{font-family:sans-serif;background:#eee}figure{display:inline-block;margin:8px;vertical-align:top}img{max-width:600px;background:repeating-conic-gradient(#ccc 0 25%,#fff 0 50%) 0 0/16px 16px}</style>");
+    let _ = write!(
+        html,
+        "<h1>{}</h1><p>{} → asset {}</p>",
+        esc(&file_name),
+        esc(&key),
+        esc(&asset.id)
+    );
+    let listed = cb.body["variants"].as_array().cloned().unwrap_or_default();
+    for name in ["thumb", "medium", "large", "original"] {
+        let info = listed.iter().find(|v| v["name"] == name);
+        let stored = asset.variants.iter().find(|v| v.name == name);
+        match (info, stored) {
+            (Some(info), Some(stored)) => {
+                let ext = stored
+                    .content_type
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("bin")
+                    .replace("jpeg", "jpg");
+                let file = format!("{name}.{ext}");
+                std::fs::write(args.out.join(&file), &stored.data).map_err(|e| e.to_string())?;
+                let dims = image::load_from_memory(&stored.data).map(|i| (i.width(), i.height()));
+                let url = info["url"].as_str().unwrap_or_default();
+                println!(
+                    "  {name:<8} {url}  {}x{}  {} bytes",
+                    info["width"],
+                    info["height"],
+                    stored.data.len()
+                );
+                match dims {
+                    Ok((w, h))
+                        if Value::from(w) == info["width"] && Value::from(h) == info["height"] => {}
+                    Ok((w, h)) => problems.push(format!(
+                        "{name}: decodes to {w}x{h}, callback says {}x{}",
+                        info["width"], info["height"]
+                    )),
+                    Err(e) => problems.push(format!("{name}: does not decode: {e}")),
+                }
+                let _ = write!(
+                    html,
+                    "<figure><img src=\"{file}\" alt=\"{name}\"><figcaption><b>{name}</b> {}×{} · {} bytes · {}</figcaption></figure>",
+                    info["width"], info["height"], stored.data.len(), esc(&stored.content_type)
+                );
+            }
+            (None, None) => println!("  {name:<8} (not made for this size)"),
+            _ => problems.push(format!("{name}: in the callback or the CDN but not both")),
+        }
+    }
+    let longest = upright_longest(&photo)?;
+    for (name, band) in [("thumb", 400), ("medium", 1200), ("large", 2400)] {
+        if longest > band && !asset.variants.iter().any(|v| v.name == name) {
+            problems.push(format!(
+                "{name} missing (the photo's longest side is {longest} px)"
+            ));
+        }
+    }
+    let page = args.out.join("index.html");
+    std::fs::write(&page, html).map_err(|e| e.to_string())?;
+    println!("\nHTML page:    {}", page.display());
+    Ok(problems)
+}
+
+/// The photo's longest side, read from the header (orientation does not change it).
+fn upright_longest(photo: &[u8]) -> Result<u32, String> {
+    use image::ImageDecoder;
+    let reader = image::ImageReader::new(std::io::Cursor::new(photo))
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    let decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+    let (w, h) = decoder.dimensions();
+    Ok(w.max(h))
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;")
+}
+
+fn chrono_stamp() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}{:03}", d.as_secs(), d.subsec_millis())
+}

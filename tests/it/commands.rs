@@ -1,0 +1,157 @@
+//! The subcommands for people (`variants`, `check`, `--help`, `--version`) and configuration
+//! errors.
+
+use std::process::Stdio;
+
+use serde_json::Value;
+
+use crate::common::*;
+
+#[test]
+fn variants_writes_the_three_sizes_of_a_6000x4000_jpeg() {
+    let out = tempfile::tempdir().unwrap();
+    let run = worker()
+        .args([
+            "variants",
+            testdata("jpeg_6000x4000.jpg").to_str().unwrap(),
+            "--out",
+        ])
+        .arg(out.path())
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&run.stdout).expect("JSON summary");
+    let listed: Vec<(String, u64, u64)> = summary["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap().into(),
+                v["width"].as_u64().unwrap(),
+                v["height"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [
+        ("thumb", 400, 267),
+        ("medium", 1200, 800),
+        ("large", 2400, 1600),
+    ];
+    assert_eq!(listed, want.map(|(n, w, h)| (n.to_string(), w, h)));
+    for (name, w, h) in want {
+        let path = out.path().join(format!("{name}.jpg"));
+        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            image::guess_format(&data).unwrap(),
+            image::ImageFormat::Jpeg
+        );
+        let img = image::load_from_memory(&data).unwrap();
+        assert_eq!(
+            (u64::from(img.width()), u64::from(img.height())),
+            (w, h),
+            "{name}"
+        );
+    }
+    assert!(
+        !out.path().join("original.jpg").exists(),
+        "6000 px is over ORIGINAL_MAX_DIMENSION"
+    );
+}
+
+#[test]
+fn variants_refuses_a_non_image() {
+    let run = worker()
+        .args([
+            "variants",
+            testdata("not_an_image.txt").to_str().unwrap(),
+            "--out",
+            "/nonexistent-never-written",
+        ])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("not a JPEG, PNG or WebP"));
+}
+
+#[test]
+fn check_prints_the_plan_without_secrets() {
+    let stack = Stack::start();
+    let job = Job::fixture(&stack, "jpeg_small_300x200.jpg", "image/jpeg");
+    let run = worker()
+        .arg("check")
+        .env_clear()
+        .envs(job.env.iter().cloned())
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let text = String::from_utf8_lossy(&run.stdout);
+    let plan: Value = serde_json::from_str(&text).expect("JSON plan");
+    assert_eq!(
+        plan["outputs"]["ref_json_key"],
+        format!("{}.ref.json", job.key)
+    );
+    assert_eq!(plan["r2"]["secret_access_key"], "[REDACTED]");
+    assert!(!text.contains(arke_stack::SECRET_KEY) && !text.contains(arke_stack::ACCESS_KEY));
+    assert!(stack.callbacks().is_empty(), "check sends nothing");
+}
+
+#[test]
+fn invalid_configuration_exits_2_with_an_error_callback() {
+    let stack = Stack::start();
+    let mut job = Job::fixture(&stack, "jpeg_small_300x200.jpg", "image/jpeg");
+    job.unset("R2_BUCKET")
+        .set("JPEG_QUALITY", "high")
+        .set("CDN_API_URL", "not a url");
+    let run = job.run();
+    assert_eq!(run.code, Some(2));
+    let cb = only_callback(&stack);
+    assert_eq!(cb["status"], "error");
+    assert_eq!(cb["error_code"], "config_invalid");
+    let msg = cb["error"].as_str().unwrap();
+    for name in ["R2_BUCKET", "JPEG_QUALITY", "CDN_API_URL"] {
+        assert!(msg.contains(name), "{name} missing from {msg}");
+    }
+    assert!(
+        !run.stdout.contains(arke_stack::SECRET_KEY)
+            && !run.stderr.contains(arke_stack::SECRET_KEY)
+    );
+}
+
+#[test]
+fn unsafe_file_name_is_input_invalid() {
+    let stack = Stack::start();
+    let mut job = Job::fixture(&stack, "jpeg_small_300x200.jpg", "image/jpeg");
+    job.set("INPUT_FILE_NAME", "../../etc/passwd");
+    let run = job.run();
+    assert_error(
+        &stack,
+        &job,
+        &run,
+        "input_invalid",
+        "Invalid input: INPUT_FILE_NAME",
+    );
+    assert!(stack.keys(ARCHIVE).is_empty());
+}
+
+#[test]
+fn help_and_version() {
+    let help = worker()
+        .arg("--help")
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("variants INPUT"));
+    let version = worker().arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("arke-image-processor {}", env!("CARGO_PKG_VERSION"))
+    );
+}

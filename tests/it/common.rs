@@ -1,0 +1,343 @@
+//! Running the worker against a fresh stack, and the checks every successful job must pass.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+pub use arke_stack::{Action, Fault, Server, Stack, ARCHIVE, STAGING};
+use serde_json::{json, Value};
+
+pub const TASK: &str = "img_1234567890_abcdef";
+pub const BATCH: &str = "batch_abc123";
+pub const CID: &str = "QmX5ZzBqN8vK3Lm9Rt4Yw2Pq7Jh8Fg6Dc5Ab1Mn3Kp9Xy4";
+
+pub fn testdata(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(testdata(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+pub fn worker() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_arke-image-processor"))
+}
+
+/// What a run of the worker left behind.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// One task: a file put into staging and the environment SPEC.md gives the worker.
+pub struct Job {
+    pub key: String,
+    pub file_name: String,
+    pub data: Vec<u8>,
+    pub env: Vec<(String, String)>,
+}
+
+impl Job {
+    /// Puts `data` into staging as `staging/{BATCH}/photos/{file_name}` with `INPUT_CID` set.
+    pub fn new(stack: &Stack, file_name: &str, data: Vec<u8>, content_type: &str) -> Job {
+        let key = format!("staging/{BATCH}/photos/{file_name}");
+        stack.put(STAGING, &key, &data, content_type);
+        let mut env = stack.env(TASK, BATCH, &key, file_name, content_type, data.len());
+        env.push(("INPUT_CID".into(), CID.into()));
+        Job {
+            key,
+            file_name: file_name.to_string(),
+            data,
+            env,
+        }
+    }
+
+    pub fn fixture(stack: &Stack, name: &str, content_type: &str) -> Job {
+        let file_name = name.rsplit('/').next().unwrap_or(name);
+        Job::new(stack, file_name, fixture(name), content_type)
+    }
+
+    pub fn set(&mut self, key: &str, value: &str) -> &mut Job {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn unset(&mut self, key: &str) -> &mut Job {
+        self.env.retain(|(k, _)| k != key);
+        self
+    }
+
+    pub fn cid(&self) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == "INPUT_CID")
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn run(&self) -> Run {
+        let out = worker()
+            .env_clear()
+            .envs(self.env.iter().cloned())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run worker");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// The one callback of the run; fails if there were none or several.
+pub fn only_callback(stack: &Stack) -> Value {
+    let calls = stack.callbacks();
+    assert_eq!(
+        calls.len(),
+        1,
+        "expected exactly one callback, got {calls:?}"
+    );
+    assert_eq!(calls[0].path, format!("/callback/{BATCH}/{TASK}"));
+    calls[0].body.clone()
+}
+
+/// A variant the job should have made: name, format, width, height.
+pub type Expect = (&'static str, image::ImageFormat, u32, u32);
+
+/// Everything a successful job must leave: the callback, ref.json, archive, staging, CDN.
+/// Returns the CDN variants' bytes by name.
+#[track_caller]
+pub fn assert_success(
+    stack: &Stack,
+    job: &Job,
+    run: &Run,
+    content_type: &str,
+    expected: &[Expect],
+) -> BTreeMap<String, Vec<u8>> {
+    assert_eq!(
+        run.code,
+        Some(0),
+        "worker failed:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    let cb = only_callback(stack);
+
+    // The CDN got exactly the expected variants, each decoding to its format and size.
+    let assets = stack.assets();
+    assert_eq!(assets.len(), 1, "one asset expected");
+    let asset = &assets[0];
+    let names: Vec<&str> = asset.variants.iter().map(|v| v.name.as_str()).collect();
+    let want: Vec<&str> = expected.iter().map(|e| e.0).collect();
+    assert_eq!(names, want, "variants uploaded");
+    let mut by_name = BTreeMap::new();
+    for ((name, format, w, h), v) in expected.iter().zip(&asset.variants) {
+        assert_eq!(
+            image::guess_format(&v.data).ok(),
+            Some(*format),
+            "{name} format"
+        );
+        assert_eq!(v.content_type, content_type, "{name} content type");
+        let img = image::load_from_memory(&v.data)
+            .unwrap_or_else(|e| panic!("{name} does not decode: {e}"));
+        assert_eq!((img.width(), img.height()), (*w, *h), "{name} dimensions");
+        by_name.insert(name.to_string(), v.data.clone());
+    }
+    let original_dims = expected
+        .iter()
+        .map(|e| (e.2, e.3))
+        .max_by_key(|d| d.0.max(d.1))
+        .unwrap_or((1, 1));
+    for (name, _, w, h) in expected {
+        assert_aspect(name, (*w, *h), original_dims);
+    }
+    let req = &asset.request;
+    assert_eq!(req["original_filename"], job.file_name.as_str());
+    assert_eq!(req["original_content_type"], content_type);
+    assert_eq!(req.get("ipfs_cid").and_then(Value::as_str), job.cid());
+    for (i, v) in req["variants"]
+        .as_array()
+        .expect("variants")
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(
+            v["size"],
+            asset.variants[i].data.len(),
+            "size field of {}",
+            v["name"]
+        );
+        assert_eq!(v["content_type"], content_type);
+    }
+
+    // ref.json: exactly SPEC.md's shape, pretty-printed.
+    let cdn_url = format!("{}/asset/{}", stack.cdn_url, asset.id);
+    let ref_key = format!("{}.ref.json", job.key);
+    let mut ref_data = json!({"url": cdn_url});
+    if let Some(cid) = job.cid() {
+        ref_data["ipfs_cid"] = json!(cid);
+    }
+    ref_data["type"] = json!(content_type);
+    ref_data["size"] = json!(job.data.len());
+    ref_data["filename"] = json!(job.file_name);
+    let stored_ref =
+        String::from_utf8(stack.get(STAGING, &ref_key).expect("ref.json written")).expect("utf-8");
+    let cid_line = job
+        .cid()
+        .map(|c| format!("  \"ipfs_cid\": \"{c}\",\n"))
+        .unwrap_or_default();
+    let expected_ref = format!(
+        "{{\n  \"url\": \"{cdn_url}\",\n{cid_line}  \"type\": \"{content_type}\",\n  \"size\": {},\n  \"filename\": \"{}\"\n}}",
+        job.data.len(),
+        job.file_name
+    );
+    assert_eq!(
+        stored_ref, expected_ref,
+        "ref.json content, in SPEC.md's field order"
+    );
+
+    // The archive holds the exact original with Step 5's metadata; staging still has it.
+    let archive_key = cb["archive_r2_key"]
+        .as_str()
+        .expect("archive_r2_key")
+        .to_string();
+    assert_eq!(
+        stack.get(ARCHIVE, &archive_key).as_deref(),
+        Some(&job.data[..]),
+        "archived bytes"
+    );
+    let (archived_type, meta) = stack.head(ARCHIVE, &archive_key).expect("archive head");
+    assert_eq!(archived_type, content_type);
+    let mut want_meta = BTreeMap::from([
+        ("batch-id".to_string(), BATCH.to_string()),
+        ("original-r2-key".to_string(), job.key.clone()),
+        ("task-id".to_string(), TASK.to_string()),
+    ]);
+    if let Some(cid) = job.cid() {
+        want_meta.insert("ipfs-cid".into(), cid.into());
+    }
+    assert_eq!(meta, want_meta, "archive metadata");
+    assert_eq!(
+        stack.get(STAGING, &job.key).as_deref(),
+        Some(&job.data[..]),
+        "staging original kept"
+    );
+
+    // The callback: SPEC.md Step 8 fields exactly, plus the documented extras.
+    assert_eq!(cb["task_id"], TASK);
+    assert_eq!(cb["batch_id"], BATCH);
+    assert_eq!(cb["status"], "success");
+    assert_eq!(cb["ref_json_r2_key"], ref_key.as_str());
+    assert_eq!(cb["ref_data"], ref_data);
+    let perf = cb["performance"].as_object().expect("performance");
+    let perf_keys: Vec<&str> = perf.keys().map(String::as_str).collect();
+    assert_eq!(
+        perf_keys,
+        [
+            "archive_time_ms",
+            "cdn_upload_time_ms",
+            "download_time_ms",
+            "resize_time_ms",
+            "total_time_ms"
+        ]
+    );
+    assert!(perf.values().all(Value::is_u64), "{perf:?}");
+    let listed: Vec<(String, u64, u64, String)> = cb["variants"]
+        .as_array()
+        .expect("variants")
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap().to_string(),
+                v["width"].as_u64().unwrap(),
+                v["height"].as_u64().unwrap(),
+                v["url"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want_listed: Vec<(String, u64, u64, String)> = expected
+        .iter()
+        .map(|(n, _, w, h)| {
+            (
+                n.to_string(),
+                u64::from(*w),
+                u64::from(*h),
+                format!("{cdn_url}?size={n}"),
+            )
+        })
+        .collect();
+    assert_eq!(listed, want_listed);
+    let allowed = [
+        "task_id",
+        "batch_id",
+        "status",
+        "ref_json_r2_key",
+        "ref_data",
+        "archive_r2_key",
+        "performance",
+        "variants",
+        "warnings",
+    ];
+    for k in cb.as_object().unwrap().keys() {
+        assert!(
+            allowed.contains(&k.as_str()),
+            "unexpected callback field {k}"
+        );
+    }
+    by_name
+}
+
+/// Aspect ratio kept within 1 px of the original's.
+#[track_caller]
+pub fn assert_aspect(name: &str, (w, h): (u32, u32), (ow, oh): (u32, u32)) {
+    let expect_h = f64::from(w) * f64::from(oh) / f64::from(ow);
+    let expect_w = f64::from(h) * f64::from(ow) / f64::from(oh);
+    assert!(
+        (f64::from(h) - expect_h).abs() <= 1.0 || (f64::from(w) - expect_w).abs() <= 1.0,
+        "{name}: {w}x{h} is not the aspect ratio of {ow}x{oh}"
+    );
+}
+
+/// Checks an error run: exit 1, one error callback with this code and message start, and
+/// nothing written to staging but the original.
+#[track_caller]
+pub fn assert_error(stack: &Stack, job: &Job, run: &Run, code: &str, message_start: &str) -> Value {
+    assert_eq!(
+        run.code,
+        Some(1),
+        "exit code\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    let cb = only_callback(stack);
+    assert_eq!(cb["task_id"], TASK);
+    assert_eq!(cb["batch_id"], BATCH);
+    assert_eq!(cb["status"], "error");
+    assert_eq!(cb["error_code"], code, "{cb}");
+    let msg = cb["error"].as_str().expect("error message");
+    assert!(
+        msg.starts_with(message_start),
+        "error {msg:?} should start with {message_start:?}"
+    );
+    for k in ["ref_json_r2_key", "ref_data", "archive_r2_key"] {
+        assert!(cb.get(k).is_none(), "{k} in an error callback");
+    }
+    assert_eq!(
+        stack.get(STAGING, &format!("{}.ref.json", job.key)),
+        None,
+        "no ref.json on error"
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.contains("\"level\":\"error\"")),
+        "error logged:\n{}",
+        run.stdout
+    );
+    cb
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the real binary as a child process against the local stack (a real S3
+//! server with SigV4, the CDN and orchestrator stand-ins) on loopback.
+
+mod checklist;
+mod commands;
+mod common;
