@@ -153,14 +153,9 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
         v.trim_end_matches('/').to_string()
     }
 
-    fn number<T: std::str::FromStr + PartialOrd + fmt::Display + Copy>(
-        &mut self,
-        name: &str,
-        default: Option<T>,
-        range: (T, T),
-    ) -> T
+    fn number<T>(&mut self, name: &str, default: Option<T>, range: (T, T)) -> T
     where
-        T: Default,
+        T: std::str::FromStr + PartialOrd + fmt::Display + Copy + Default,
     {
         let raw = match (self.optional(name), default) {
             (Some(raw), _) => raw,

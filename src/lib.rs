@@ -163,7 +163,7 @@ fn check() -> ExitCode {
 
 /// What ends a run: the job's own result, a panic in it, a signal, or the deadline.
 enum Ending {
-    Finished(Result<Payload, Error>, Vec<String>),
+    Finished(Box<Result<Payload, Error>>, Vec<String>),
     Panicked(String),
     Signal(&'static str),
 }
@@ -199,7 +199,7 @@ pub fn run_from_env() -> ExitCode {
                 job::run(&job_cfg, &mut warnings)
             }));
             let ending = match result {
-                Ok(r) => Ending::Finished(r, warnings),
+                Ok(r) => Ending::Finished(Box::new(r), warnings),
                 Err(panic) => Ending::Panicked(panic_message(&*panic)),
             };
             let _ = job_tx.send(ending);
@@ -212,8 +212,10 @@ pub fn run_from_env() -> ExitCode {
 
     let ending = rx.recv_timeout(cfg.job_timeout.saturating_sub(started.elapsed()));
     let (payload, outcome) = match ending {
-        Ok(Ending::Finished(Ok(payload), _)) => (payload, Ok(())),
-        Ok(Ending::Finished(Err(e), warnings)) => (error_payload(&cfg, &e, warnings), Err(e)),
+        Ok(Ending::Finished(result, warnings)) => match *result {
+            Ok(payload) => (payload, Ok(())),
+            Err(e) => (error_payload(&cfg, &e, warnings), Err(e)),
+        },
         Ok(Ending::Panicked(msg)) => {
             let e = Error::Internal(format!("panic: {msg}"));
             (error_payload(&cfg, &e, Vec::new()), Err(e))

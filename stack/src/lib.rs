@@ -409,7 +409,7 @@ fn json_response(status: u16, v: &Value) -> Response<Full<Bytes>> {
     respond(status, "application/json", v.to_string())
 }
 
-/// Applies a fault's action; `None` when the request should go on as usual.
+/// The answer a fault gives (the request body has been read, as a real server would).
 async fn apply(action: Action) -> Response<Full<Bytes>> {
     match action {
         Action::Status(s) => {
@@ -431,6 +431,7 @@ async fn s3_handler(
 ) -> Result<Response<s3s::Body>, Infallible> {
     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
     if let Some(action) = st.fault_for(Server::S3, &method, &path) {
+        let _ = req.into_body().collect().await;
         let resp = apply(action).await;
         let (parts, body) = resp.into_parts();
         let bytes = body
@@ -463,6 +464,7 @@ async fn cdn_handler(
         *st.cdn_posts.lock().unwrap() += 1;
     }
     if let Some(action) = st.fault_for(Server::Cdn, &method, &path) {
+        let _ = req.into_body().collect().await;
         return Ok(apply(action).await);
     }
     let Some(id) = path
@@ -608,6 +610,7 @@ async fn orchestrator_handler(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
     if let Some(action) = st.fault_for(Server::Callback, &method, &path) {
+        let _ = req.into_body().collect().await;
         return Ok(apply(action).await);
     }
     if method != "POST" {

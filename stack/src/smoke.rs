@@ -9,7 +9,6 @@ use std::process::{Command, ExitCode, Stdio};
 use arke_stack::{
     s3_bucket, Action, Fault, Server, Stack, ACCESS_KEY, ARCHIVE, SECRET_KEY, STAGING,
 };
-use serde_json::Value;
 
 struct Args {
     photo: PathBuf,
@@ -317,8 +316,7 @@ fn smoke(args: &Args) -> Result<Vec<String>, String> {
                     stored.data.len()
                 );
                 match dims {
-                    Ok((w, h))
-                        if Value::from(w) == info["width"] && Value::from(h) == info["height"] => {}
+                    Ok((w, h)) if info["width"] == w && info["height"] == h => {}
                     Ok((w, h)) => problems.push(format!(
                         "{name}: decodes to {w}x{h}, callback says {}x{}",
                         info["width"], info["height"]

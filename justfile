@@ -1,0 +1,39 @@
+# arke-image-processor — `just` lists the recipes.
+
+default:
+    @just --list
+
+# Release build of the worker (LTO, stripped).
+build:
+    cargo build --release -p arke-image-processor
+
+# The test suite (what CI runs after fmt and clippy).
+test:
+    cargo test --workspace
+
+# A full local job: local S3 (or R2_ENDPOINT + keys), CDN and orchestrator; report + HTML page.
+smoke *ARGS: build
+    cargo run -q -p arke-stack -- smoke {{ARGS}}
+
+# The same with the CDN stand-in answering 500: must exit non-zero with an error callback.
+smoke-fail: build
+    ! cargo run -q -p arke-stack -- smoke --cdn-fail 500 --out smoke-out-fail
+
+# Starts the local stack and prints the environment for a worker run by hand.
+stack:
+    cargo run -q -p arke-stack -- serve
+
+# MinIO in Docker for `just smoke` against a real S3 implementation (needs a Docker engine).
+minio:
+    docker run -d --rm --name arke-minio -p 9000:9000 -e MINIO_ROOT_USER=minioadmin -e MINIO_ROOT_PASSWORD=minioadmin minio/minio server /data
+    sleep 3
+    docker exec arke-minio sh -c 'mc alias set local http://localhost:9000 minioadmin minioadmin && mc mb -p local/arke-staging local/arke-archive'
+    @echo 'export R2_ENDPOINT=http://localhost:9000 R2_ACCESS_KEY_ID=minioadmin R2_SECRET_ACCESS_KEY=minioadmin; just smoke'
+
+# Regenerates the synthetic fixtures in testdata/.
+fixtures:
+    cargo run -q -p arke-stack -- fixtures testdata
+
+# What CI runs.
+ci:
+    bash .ci/run
