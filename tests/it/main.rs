@@ -4,3 +4,4 @@
 mod checklist;
 mod commands;
 mod common;
+mod faults;

@@ -1,0 +1,293 @@
+//! Faults injected through the stack: flaky and dead servers, the deadline, SIGTERM, an archive
+//! key that is taken, a task run twice, and secrets kept out of every output.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use image::ImageFormat::Jpeg;
+use serde_json::Value;
+
+use crate::common::*;
+
+const THUMB_BAND: &[Expect] = &[("thumb", Jpeg, 400, 300), ("original", Jpeg, 800, 600)];
+
+fn thumb_job(stack: &Stack) -> Job {
+    Job::fixture(stack, "jpeg_thumb_band_800x600.jpg", "image/jpeg")
+}
+
+fn log_lines(run: &Run) -> Vec<Value> {
+    run.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn s3_failing_twice_then_recovering_succeeds() {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    stack.fault(
+        Fault::new(Server::S3, Action::Status(503))
+            .method("GET")
+            .path(&job.key)
+            .times(2),
+    );
+    let run = job.run();
+    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    let retries: Vec<u64> = log_lines(&run)
+        .iter()
+        .filter(|l| l["stage"] == "s3")
+        .filter_map(|l| l["attempt"].as_u64())
+        .collect();
+    assert_eq!(retries, [1, 2], "both failed attempts logged");
+}
+
+#[test]
+fn s3_down_is_download_failed() {
+    let stack = Stack::start();
+    let mut job = thumb_job(&stack);
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    job.set("R2_ENDPOINT", &format!("http://{closed}"));
+    let run = job.run();
+    let cb = assert_error(
+        &stack,
+        &job,
+        &run,
+        "download_failed",
+        "Failed to download image: ",
+    );
+    assert!(
+        cb["error"].as_str().unwrap().contains("after 3 attempts"),
+        "{cb}"
+    );
+}
+
+#[test]
+fn cdn_409_takes_a_new_asset_id() {
+    let stack = Stack::start();
+    stack.fault(
+        Fault::new(
+            Server::Cdn,
+            Action::Json(409, serde_json::json!({"success": false})),
+        )
+        .method("POST")
+        .times(1),
+    );
+    let job = thumb_job(&stack);
+    let run = job.run();
+    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    let posts: Vec<String> = stack
+        .requests()
+        .into_iter()
+        .filter(|(s, m, _)| *s == Server::Cdn && m == "POST")
+        .map(|r| r.2)
+        .collect();
+    assert_eq!(posts.len(), 2);
+    assert_ne!(posts[0], posts[1], "a fresh asset ID after 409");
+    assert_eq!(posts[1], format!("/asset/{}", stack.assets()[0].id));
+}
+
+#[test]
+fn cdn_success_false_is_a_failure() {
+    let stack = Stack::start();
+    stack.fault(Fault::new(
+        Server::Cdn,
+        Action::Json(
+            200,
+            serde_json::json!({"success": false, "error": "quota exceeded"}),
+        ),
+    ));
+    let job = thumb_job(&stack);
+    let run = job.run();
+    let cb = assert_error(
+        &stack,
+        &job,
+        &run,
+        "cdn_upload_failed",
+        "CDN upload failed: ",
+    );
+    assert!(
+        cb["error"].as_str().unwrap().contains("quota exceeded"),
+        "{cb}"
+    );
+}
+
+#[test]
+fn deadline_sends_a_timeout_callback() {
+    let stack = Stack::start();
+    stack.fault(Fault::new(
+        Server::Cdn,
+        Action::Hang(Duration::from_secs(60)),
+    ));
+    let mut job = thumb_job(&stack);
+    job.set("JOB_TIMEOUT_SECS", "2");
+    let run = job.run();
+    assert_error(&stack, &job, &run, "timeout", "Job timed out after 2 s");
+}
+
+#[test]
+fn sigterm_during_cdn_upload_sends_interrupted() {
+    let stack = Stack::start();
+    stack.fault(Fault::new(
+        Server::Cdn,
+        Action::Hang(Duration::from_secs(60)),
+    ));
+    let job = thumb_job(&stack);
+    let child = worker()
+        .env_clear()
+        .envs(job.env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waited = Instant::now();
+    while !stack
+        .requests()
+        .iter()
+        .any(|(s, m, _)| *s == Server::Cdn && m == "POST")
+    {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "the worker never reached the CDN"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_error(
+        &stack,
+        &job,
+        &run,
+        "interrupted",
+        "Job interrupted by SIGTERM",
+    );
+}
+
+#[test]
+fn archive_key_holding_other_bytes_is_never_overwritten() {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    let other = b"someone else's sunset".to_vec();
+    stack.put(ARCHIVE, &job.file_name, &other, "image/jpeg");
+    let run = job.run();
+    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    let cb = only_callback(&stack);
+    let fallback = format!("{BATCH}/{TASK}/{}", job.file_name);
+    assert_eq!(cb["archive_r2_key"], fallback.as_str());
+    assert_eq!(
+        stack.get(ARCHIVE, &job.file_name),
+        Some(other),
+        "the other object is untouched"
+    );
+    assert_eq!(
+        stack.get(ARCHIVE, &fallback).as_deref(),
+        Some(&job.data[..])
+    );
+}
+
+#[test]
+fn the_same_task_twice_succeeds_without_a_duplicate_archive() {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    assert_eq!(job.run().code, Some(0));
+    let second = job.run();
+    assert_eq!(second.code, Some(0), "{}", second.stdout);
+    let calls = stack.callbacks();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[1].body["status"], "success");
+    assert_eq!(calls[1].body["archive_r2_key"], job.file_name.as_str());
+    assert_eq!(
+        stack.keys(ARCHIVE),
+        vec![job.file_name.clone()],
+        "one archive object"
+    );
+}
+
+/// Runs a job and returns everything it printed and sent.
+fn all_output(stack: &Stack, run: &Run) -> String {
+    let callbacks: Vec<String> = stack
+        .callbacks()
+        .iter()
+        .map(|c| c.body.to_string())
+        .collect();
+    format!("{}\n{}\n{}", run.stdout, run.stderr, callbacks.join("\n"))
+}
+
+#[test]
+fn no_secret_in_any_output_on_failure_paths() {
+    type Setup = fn(&Stack, &mut Job);
+    let scenarios: [(&str, Setup); 6] = [
+        ("download_failed", |s, j| {
+            s.fault(
+                Fault::new(Server::S3, Action::Status(403))
+                    .method("GET")
+                    .path(&j.key),
+            )
+        }),
+        ("unsupported_format", |s, j| {
+            *j = Job::fixture(s, "not_an_image.txt", "image/jpeg")
+        }),
+        ("image_invalid", |s, j| {
+            *j = Job::fixture(s, "corrupt.jpg", "image/jpeg")
+        }),
+        ("cdn_upload_failed", |s, _| {
+            s.fault(Fault::new(Server::Cdn, Action::Status(400)))
+        }),
+        ("archive_failed", |s, _| {
+            s.fault(
+                Fault::new(Server::S3, Action::Status(403))
+                    .method("PUT")
+                    .path(&format!("/{ARCHIVE}/")),
+            )
+        }),
+        ("ref_write_failed", |s, _| {
+            s.fault(
+                Fault::new(Server::S3, Action::Status(403))
+                    .method("PUT")
+                    .path(".ref.json"),
+            )
+        }),
+    ];
+    for (code, setup) in scenarios {
+        let stack = Stack::start();
+        let mut job = thumb_job(&stack);
+        setup(&stack, &mut job);
+        let run = job.run();
+        let cb = only_callback(&stack);
+        assert_eq!(cb["error_code"], code, "{cb}");
+        let all = all_output(&stack, &run);
+        assert!(
+            !all.contains(arke_stack::SECRET_KEY),
+            "{code}: secret key leaked:\n{all}"
+        );
+        assert!(
+            !all.contains(arke_stack::ACCESS_KEY),
+            "{code}: access key leaked:\n{all}"
+        );
+    }
+    // A wrong secret: the S3 server refuses the signature; the message must not echo either key.
+    let stack = Stack::start();
+    let mut job = thumb_job(&stack);
+    job.set("R2_SECRET_ACCESS_KEY", "wrong-secret-value-0123456789");
+    let run = job.run();
+    assert_eq!(only_callback(&stack)["error_code"], "download_failed");
+    let all = all_output(&stack, &run);
+    assert!(
+        !all.contains("wrong-secret-value-0123456789") && !all.contains(arke_stack::ACCESS_KEY),
+        "{all}"
+    );
+}
