@@ -4,6 +4,7 @@
 //! variant is made from that in its own thread, in the input's format. The `original` variant is
 //! the input file with its metadata removed and its pixel data untouched.
 
+mod cmyk;
 mod encode;
 mod metadata;
 
@@ -194,7 +195,15 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
         check_pixels(decoder.dimensions(), settings.max_input_pixels)?;
         let probe = make_probe(format, &mut decoder);
         let icc = decoder.icc_profile().ok().flatten();
-        let mut img = DynamicImage::from_decoder(decoder).map_err(invalid)?;
+        let mut img = if format == Format::Jpeg && cmyk::is_plain_cmyk(bytes) {
+            drop(decoder);
+            DynamicImage::ImageRgb8(
+                cmyk::decode_plain_cmyk(bytes, settings.max_input_pixels)
+                    .map_err(ImageError::Invalid)?,
+            )
+        } else {
+            DynamicImage::from_decoder(decoder).map_err(invalid)?
+        };
         img.apply_orientation(
             image::metadata::Orientation::from_exif(probe.orientation)
                 .unwrap_or(image::metadata::Orientation::NoTransforms),

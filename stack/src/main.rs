@@ -16,7 +16,9 @@ fn main() -> ExitCode {
         Some("smoke") => smoke::run(&args[1..]),
         Some("serve") => serve(&args[1..]),
         Some("fixtures") => match args.get(1) {
-            Some(dir) => match fixtures::generate(std::path::Path::new(dir)) {
+            Some(dir) => match fixtures::generate(std::path::Path::new(dir)).and_then(|()| {
+                fixtures::generate_correctness(&std::path::Path::new(dir).join("correctness"))
+            }) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -4,4 +4,5 @@
 mod checklist;
 mod commands;
 mod common;
+mod correctness;
 mod faults;

@@ -1,0 +1,445 @@
+//! Image correctness, one test per fixture kind: orientation, colour profiles, CMYK, pixel
+//! formats, alpha, animation, limits — and no private metadata in any public variant. Each runs
+//! the real binary's `variants` command and decodes what it wrote.
+
+use image::{DynamicImage, ImageDecoder};
+use img_parts::{Bytes, ImageEXIF, ImageICC};
+use serde_json::Value;
+
+use crate::common::*;
+
+const PRIVATE: &str = "SecretCam";
+
+/// A variant as `variants` wrote it.
+struct Out {
+    name: String,
+    width: u32,
+    height: u32,
+    data: Vec<u8>,
+}
+
+fn variants(fixture: &str) -> (Vec<Out>, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let run = worker()
+        .arg("variants")
+        .arg(testdata(fixture))
+        .arg("--out")
+        .arg(dir.path())
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{fixture}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let outs = summary["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| Out {
+            name: v["name"].as_str().unwrap().to_string(),
+            width: v["width"].as_u64().unwrap() as u32,
+            height: v["height"].as_u64().unwrap() as u32,
+            data: std::fs::read(v["path"].as_str().unwrap()).unwrap(),
+        })
+        .collect();
+    (outs, summary)
+}
+
+/// Decodes with EXIF orientation applied, as a browser displays it.
+fn displayed(data: &[u8]) -> DynamicImage {
+    let mut decoder = image::ImageReader::new(std::io::Cursor::new(data))
+        .with_guessed_format()
+        .unwrap()
+        .into_decoder()
+        .unwrap();
+    let orientation = decoder.orientation().unwrap();
+    let mut img = DynamicImage::from_decoder(decoder).unwrap();
+    img.apply_orientation(orientation);
+    img
+}
+
+#[track_caller]
+fn near(what: &str, got: [u8; 3], want: [u8; 3], tol: i32) {
+    for c in 0..3 {
+        assert!(
+            (i32::from(got[c]) - i32::from(want[c])).abs() <= tol,
+            "{what}: {got:?} is not within {tol} of {want:?}"
+        );
+    }
+}
+
+/// Checks the red/green/blue corner marks of `fixtures::marked` on the displayed picture.
+#[track_caller]
+fn assert_upright(what: &str, img: &DynamicImage) {
+    let rgb = img.to_rgb8();
+    let (w, h) = rgb.dimensions();
+    assert!(w > h, "{what}: {w}x{h} is not landscape");
+    near(
+        &format!("{what} top-left"),
+        rgb.get_pixel(3, 3).0,
+        [230, 20, 20],
+        40,
+    );
+    near(
+        &format!("{what} top-right"),
+        rgb.get_pixel(w - 4, 3).0,
+        [20, 200, 20],
+        40,
+    );
+    near(
+        &format!("{what} bottom-right"),
+        rgb.get_pixel(w - 4, h - 4).0,
+        [20, 20, 230],
+        40,
+    );
+}
+
+/// No EXIF/XMP/comment/text in a resized variant; in `original` at most an EXIF holding the
+/// orientation alone. Returns the orientation left in the original (1 if none).
+#[track_caller]
+fn assert_no_metadata(out: &Out) -> u8 {
+    let what = &out.name;
+    assert!(
+        !out.data
+            .windows(PRIVATE.len())
+            .any(|w| w == PRIVATE.as_bytes()),
+        "{what}: private text left in the file"
+    );
+    let bytes = Bytes::from(out.data.clone());
+    let exif = match image::guess_format(&out.data).unwrap() {
+        image::ImageFormat::Jpeg => {
+            let j = img_parts::jpeg::Jpeg::from_bytes(bytes).unwrap();
+            for s in j.segments() {
+                let m = s.marker();
+                let allowed = m == 0xE0
+                    || m == 0xEE
+                    || (m == 0xE2 && s.contents().starts_with(b"ICC_PROFILE\0"))
+                    || (m == 0xE1 && s.contents().starts_with(b"Exif\0\0"));
+                assert!(
+                    !(0xE0..=0xEF).contains(&m) || allowed,
+                    "{what}: APP{} segment kept",
+                    m - 0xE0
+                );
+                assert_ne!(m, 0xFE, "{what}: comment kept");
+            }
+            j.exif()
+        }
+        image::ImageFormat::Png => {
+            let p = img_parts::png::Png::from_bytes(bytes).unwrap();
+            for c in p.chunks() {
+                assert!(
+                    !matches!(&c.kind(), b"tEXt" | b"zTXt" | b"iTXt" | b"tIME"),
+                    "{what}: text chunk kept"
+                );
+            }
+            p.exif()
+        }
+        image::ImageFormat::WebP => {
+            let w = img_parts::webp::WebP::from_bytes(bytes).unwrap();
+            assert!(!w.has_chunk(*b"XMP "), "{what}: XMP kept");
+            w.exif()
+        }
+        f => panic!("{what}: unexpected format {f:?}"),
+    };
+    match exif {
+        None => 1,
+        Some(exif) => {
+            assert_eq!(out.name, "original", "EXIF in a resized variant");
+            assert!(
+                exif.len() <= 32,
+                "{what}: EXIF of {} bytes is more than the orientation",
+                exif.len()
+            );
+            image::metadata::Orientation::from_exif_chunk(&exif)
+                .map(|o| o.to_exif())
+                .unwrap_or(1)
+        }
+    }
+}
+
+fn by_name<'a>(outs: &'a [Out], name: &str) -> &'a Out {
+    outs.iter()
+        .find(|o| o.name == name)
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+fn icc(data: &[u8]) -> Option<Vec<u8>> {
+    let bytes = Bytes::copy_from_slice(data);
+    let profile = match image::guess_format(data).unwrap() {
+        image::ImageFormat::Jpeg => img_parts::jpeg::Jpeg::from_bytes(bytes)
+            .unwrap()
+            .icc_profile(),
+        image::ImageFormat::Png => img_parts::png::Png::from_bytes(bytes)
+            .unwrap()
+            .icc_profile(),
+        _ => img_parts::webp::WebP::from_bytes(bytes)
+            .unwrap()
+            .icc_profile(),
+    };
+    profile.map(|b| b.to_vec())
+}
+
+#[test]
+fn exif_orientations_1_to_8_come_out_upright_and_private() {
+    for o in 1..=8 {
+        let (outs, summary) = variants(&format!("correctness/orient_{o}.jpg"));
+        assert_eq!(
+            (summary["width"].as_u64(), summary["height"].as_u64()),
+            (Some(600), Some(400)),
+            "orientation {o}: upright size"
+        );
+        let thumb = by_name(&outs, "thumb");
+        assert_eq!((thumb.width, thumb.height), (400, 267), "orientation {o}");
+        assert_upright(
+            &format!("orientation {o} thumb"),
+            &image::load_from_memory(&thumb.data).unwrap(),
+        );
+        assert_eq!(assert_no_metadata(thumb), 1);
+        let original = by_name(&outs, "original");
+        assert_eq!((original.width, original.height), (600, 400));
+        let kept = assert_no_metadata(original);
+        assert_eq!(
+            kept, o,
+            "orientation {o} kept in the original so it still displays upright"
+        );
+        assert_upright(
+            &format!("orientation {o} original"),
+            &displayed(&original.data),
+        );
+    }
+}
+
+#[test]
+fn png_and_webp_exif_orientation_applied() {
+    for f in ["correctness/orient_6.png", "correctness/orient_6.webp"] {
+        let (outs, _) = variants(f);
+        let thumb = by_name(&outs, "thumb");
+        assert_eq!((thumb.width, thumb.height), (400, 267), "{f}");
+        assert_upright(f, &image::load_from_memory(&thumb.data).unwrap());
+        assert_no_metadata(thumb);
+        let original = by_name(&outs, "original");
+        assert_eq!(assert_no_metadata(original), 6, "{f}");
+        assert_upright(&format!("{f} original"), &displayed(&original.data));
+    }
+}
+
+#[test]
+fn display_p3_profile_travels_with_the_pixels() {
+    for f in ["correctness/p3_800x500.jpg", "correctness/p3_800x500.png"] {
+        let source_icc = icc(&fixture(f)).expect("fixture has a profile");
+        let (outs, _) = variants(f);
+        for out in &outs {
+            assert_eq!(
+                icc(&out.data).as_deref(),
+                Some(&source_icc[..]),
+                "{f} {}: profile",
+                out.name
+            );
+            let rgb = image::load_from_memory(&out.data).unwrap().to_rgb8();
+            near(
+                &format!("{f} {} left patch", out.name),
+                rgb.get_pixel(10, 10).0,
+                [250, 30, 40],
+                8,
+            );
+            near(
+                &format!("{f} {} right patch", out.name),
+                rgb.get_pixel(rgb.width() - 10, 10).0,
+                [40, 220, 60],
+                8,
+            );
+        }
+    }
+}
+
+#[test]
+fn cmyk_jpegs_come_out_as_correct_rgb() {
+    for f in [
+        "correctness/cmyk_adobe_inverted_600x400.jpg",
+        "correctness/cmyk_plain_600x400.jpg",
+    ] {
+        let (outs, _) = variants(f);
+        let thumb = by_name(&outs, "thumb");
+        let rgb = image::load_from_memory(&thumb.data).unwrap().to_rgb8();
+        near(
+            &format!("{f} red half"),
+            rgb.get_pixel(50, 100).0,
+            [255, 0, 0],
+            40,
+        );
+        near(
+            &format!("{f} blue half"),
+            rgb.get_pixel(350, 100).0,
+            [0, 0, 255],
+            40,
+        );
+        assert_eq!(icc(&thumb.data), None, "{f}: no CMYK profile on RGB pixels");
+    }
+}
+
+#[test]
+fn grayscale_stays_grayscale() {
+    for f in [
+        "correctness/gray_900x600.jpg",
+        "correctness/gray_900x600.png",
+    ] {
+        let (outs, _) = variants(f);
+        let thumb = image::load_from_memory(&by_name(&outs, "thumb").data).unwrap();
+        assert_eq!(thumb.color(), image::ColorType::L8, "{f}");
+    }
+}
+
+#[test]
+fn sixteen_bit_png_keeps_its_depth() {
+    let (outs, _) = variants("correctness/png16_900x600.png");
+    let thumb = image::load_from_memory(&by_name(&outs, "thumb").data).unwrap();
+    assert_eq!(thumb.color(), image::ColorType::Rgb16);
+    let p = thumb.to_rgb16().get_pixel(200, 100).0;
+    assert!((i32::from(p[2]) - 40000).abs() < 300, "blue channel {p:?}");
+}
+
+#[test]
+fn palette_png_keeps_its_colours() {
+    let source = image::load_from_memory(&fixture("correctness/palette_900x600.png"))
+        .unwrap()
+        .to_rgb8();
+    let (outs, _) = variants("correctness/palette_900x600.png");
+    let thumb = image::load_from_memory(&by_name(&outs, "thumb").data)
+        .unwrap()
+        .to_rgb8();
+    // Flat bands: the middle of a band keeps the palette colour.
+    near(
+        "palette band",
+        thumb.get_pixel(12, 100).0,
+        source.get_pixel(27, 225).0,
+        6,
+    );
+}
+
+#[track_caller]
+fn assert_alpha_kept(what: &str, data: &[u8]) {
+    let img = image::load_from_memory(data).unwrap();
+    assert!(img.color().has_alpha(), "{what}: alpha dropped");
+    let rgba = img.to_rgba8();
+    let (w, h) = rgba.dimensions();
+    assert_eq!(
+        rgba.get_pixel(w / 4, h / 2).0[3],
+        255,
+        "{what}: left half opaque"
+    );
+    assert!(
+        rgba.get_pixel(w * 3 / 4, h - 3).0[3] < 120,
+        "{what}: bottom right transparent"
+    );
+}
+
+#[test]
+fn webp_lossless_and_lossy_with_alpha() {
+    let (outs, _) = variants("correctness/webp_lossless_alpha_900x600.webp");
+    let thumb = by_name(&outs, "thumb");
+    assert!(
+        thumb.data.windows(4).any(|w| w == b"VP8L"),
+        "lossless stays lossless"
+    );
+    assert_alpha_kept("lossless thumb", &thumb.data);
+    let (outs, _) = variants("correctness/webp_lossy_alpha_900x600.webp");
+    let thumb = by_name(&outs, "thumb");
+    assert!(
+        thumb.data.windows(4).any(|w| w == b"VP8 "),
+        "lossy stays lossy"
+    );
+    assert!(
+        thumb.data.windows(4).any(|w| w == b"ALPH"),
+        "lossy keeps its alpha plane"
+    );
+    assert_alpha_kept("lossy thumb", &thumb.data);
+}
+
+#[test]
+fn png_alpha_is_kept() {
+    let (outs, _) = variants("png_alpha_landscape_1000x600.png");
+    assert_alpha_kept("png thumb", &by_name(&outs, "thumb").data);
+}
+
+#[test]
+fn animated_webp_gives_its_first_frame_with_a_warning() {
+    let (outs, summary) = variants("correctness/webp_animated_900x600.webp");
+    let thumb = image::load_from_memory(&by_name(&outs, "thumb").data)
+        .unwrap()
+        .to_rgb8();
+    near(
+        "first frame",
+        thumb.get_pixel(100, 100).0,
+        [220, 30, 30],
+        10,
+    );
+    let warnings = summary["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("first frame")),
+        "{summary}"
+    );
+}
+
+#[test]
+fn progressive_jpeg_photo() {
+    // The real photos are progressive JPEGs.
+    let (outs, summary) = variants("photos/jpeg_sunset_4272x2848.jpg");
+    assert_eq!(summary["width"], 4272);
+    let names: Vec<&str> = outs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["thumb", "medium", "large"]);
+    for o in &outs {
+        let img = image::load_from_memory(&o.data).unwrap();
+        assert_eq!((img.width(), img.height()), (o.width, o.height));
+        assert_no_metadata(o);
+    }
+}
+
+#[test]
+fn decompression_bomb_is_refused_from_its_header() {
+    let stack = Stack::start();
+    let job = Job::fixture(&stack, "correctness/bomb_50000x50000.png", "image/png");
+    let run = job.run();
+    let cb = assert_error(
+        &stack,
+        &job,
+        &run,
+        "input_too_large",
+        "Failed to process image: input too large: 50000x50000",
+    );
+    assert!(cb["error"].as_str().unwrap().contains("MAX_INPUT_PIXELS"));
+    assert!(
+        stack.assets().is_empty() && stack.keys(ARCHIVE).is_empty(),
+        "refused before any work"
+    );
+}
+
+#[test]
+fn variants_are_never_larger_than_the_next_size_up() {
+    let fixtures = [
+        "jpeg_large_band_3000x2000.jpg",
+        "png_square_1300x1300.png",
+        "webp_lossy_2600x1400.webp",
+        "photos/jpeg_portrait_wine_2560x3837.jpg",
+        "photos/derived_webp_life_3088x2056.webp",
+        "correctness/png16_900x600.png",
+        "correctness/gray_900x600.png",
+    ];
+    for f in fixtures {
+        let (outs, _) = variants(f);
+        for pair in outs.windows(2) {
+            assert!(
+                pair[0].data.len() <= pair[1].data.len(),
+                "{f}: {} ({} bytes) is larger than {} ({} bytes)",
+                pair[0].name,
+                pair[0].data.len(),
+                pair[1].name,
+                pair[1].data.len()
+            );
+        }
+    }
+}
