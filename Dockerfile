@@ -7,7 +7,8 @@ RUN apt-get update \
  && rustup target add x86_64-unknown-linux-musl
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --target x86_64-unknown-linux-musl -p arke-image-processor
+RUN cargo build --release --locked --target x86_64-unknown-linux-musl -p arke-image-processor \
+ && strip target/x86_64-unknown-linux-musl/release/arke-image-processor
 
 # Nothing but the binary: TLS roots are compiled in (webpki-roots), so no CA bundle is needed.
 FROM scratch
