@@ -341,3 +341,25 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|s| log::redact(&s))
         .unwrap_or_else(|| "unknown panic".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_and_panics_are_redacted() {
+        log::init("t", "b", &["AKIAINTERNALTEST", "internal-secret-value"]);
+        let panic: Box<dyn std::any::Any + Send> =
+            Box::new(String::from("bucket creds internal-secret-value broke"));
+        let msg = panic_message(&*panic);
+        assert_eq!(msg, "bucket creds [REDACTED] broke");
+        let e = Error::Internal(format!("panic: AKIAINTERNALTEST {msg}"));
+        let p = Payload::error("t", "b", log::redact(&e.to_string()), e.code(), Vec::new());
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(
+            !json.contains("AKIAINTERNALTEST") && !json.contains("internal-secret-value"),
+            "{json}"
+        );
+        assert_eq!(p.error_code, Some("internal"));
+    }
+}
