@@ -37,3 +37,20 @@ fixtures:
 # What CI runs.
 ci:
     bash .ci/run
+
+# Image stage against SPEC.md's sharp reference on real photos (or a folder given as argument):
+# time, peak RSS, bytes and SSIM ratios. Installs numpy, Pillow and sharp by itself.
+bench *ARGS: build
+    python3 bench/bench.py {{ARGS}}
+
+# Static musl release binary: static, ≤ 8 MB, works in an empty root (as in the scratch image).
+build-musl:
+    bash .ci/musl-check
+
+# The container image, built locally (needs a Docker engine).
+docker:
+    docker build -t registry.fly.io/arke-image-processor:latest .
+
+# Builds and pushes registry.fly.io/arke-image-processor:latest (needs flyctl and a login).
+deploy:
+    fly deploy --build-only --push --image-label latest

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Benchmark: our image stage against SPEC.md's sharp reference, whole process against whole
+process, on the same photos in the same run.
+
+For each photo: median wall time and peak RSS over --runs runs of
+`arke-image-processor variants PHOTO` and of `node sharp_reference.js PHOTO`, bytes of each
+variant, and SSIM of each variant against a high-quality reference downscale (Pillow Lanczos
+from the decoded original, luma). Prints a Markdown table of ratios (ours / sharp).
+
+Installs what it needs: numpy and Pillow (pip), sharp (npm, into bench-out/node).
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench-out"
+NODE_DIR = OUT / "node"
+
+
+def ensure_deps():
+    try:
+        import numpy  # noqa: F401
+        import PIL  # noqa: F401
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "numpy", "Pillow"], check=True)
+    if not (NODE_DIR / "node_modules" / "sharp").exists():
+        NODE_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(NODE_DIR), "sharp"], check=True)
+    shutil.copy(Path(__file__).parent / "sharp_reference.js", NODE_DIR / "sharp_reference.js")
+
+
+def measure(cmd, env=None):
+    """Runs cmd, returns (seconds, peak RSS in MiB, exit code)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({code}): {err.strip()[:500]}")
+    return elapsed, usage.ru_maxrss / 1024, code
+
+
+def ssim(a, b):
+    """Mean SSIM of two equal-sized float luma arrays, 8x8 uniform windows."""
+    import numpy as np
+
+    def box(x, k=8):
+        c = np.cumsum(np.cumsum(np.pad(x, ((1, 0), (1, 0))), 0), 1)
+        return (c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]) / (k * k)
+
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mu_a, mu_b = box(a), box(b)
+    va = box(a * a) - mu_a ** 2
+    vb = box(b * b) - mu_b ** 2
+    cov = box(a * b) - mu_a * mu_b
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (va + vb + c2))
+    return float(s.mean())
+
+
+def quality(original, variant_path):
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    v = Image.open(variant_path)
+    v.load()
+    ref = original.resize(v.size, Image.LANCZOS)
+    la = np.asarray(ImageOps.grayscale(v.convert("RGB")), dtype=np.float64)
+    lb = np.asarray(ImageOps.grayscale(ref), dtype=np.float64)
+    return ssim(la, lb)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("photos", nargs="?", default=str(ROOT / "testdata" / "photos"))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--worker", default=str(ROOT / "target" / "release" / "arke-image-processor"))
+    args = ap.parse_args()
+    ensure_deps()
+    from PIL import Image, ImageOps
+
+    Image.MAX_IMAGE_PIXELS = None
+    photos = sorted(p for p in Path(args.photos).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"))
+    rows, sums = [], {"t": [], "m": []}
+    env = {"PATH": os.environ.get("PATH", "")}
+    for photo in photos:
+        ours_dir, sharp_dir = OUT / "ours" / photo.stem, OUT / "sharp" / photo.stem
+        for d in (ours_dir, sharp_dir):
+            shutil.rmtree(d, ignore_errors=True)
+        ours = [measure([args.worker, "variants", str(photo), "--out", str(ours_dir)], env) for _ in range(args.runs)]
+        sharp = [measure(["node", str(NODE_DIR / "sharp_reference.js"), str(photo), str(sharp_dir)]) for _ in range(args.runs)]
+        t_o, t_s = statistics.median(r[0] for r in ours), statistics.median(r[0] for r in sharp)
+        m_o, m_s = statistics.median(r[1] for r in ours), statistics.median(r[1] for r in sharp)
+        original = ImageOps.exif_transpose(Image.open(photo)).convert("RGB")
+        cells = []
+        for name in ("thumb", "medium", "large"):
+            o = next(iter(ours_dir.glob(f"{name}.*")), None)
+            s = next(iter(sharp_dir.glob(f"{name}.*")), None)
+            if not o or not s:
+                cells.append("—")
+                continue
+            bo, bs = o.stat().st_size, s.stat().st_size
+            qo, qs = quality(original, o), quality(original, s)
+            cells.append(f"{bo / bs:.2f}× ({bo // 1024} / {bs // 1024} KiB), SSIM {qo:.4f} / {qs:.4f}")
+        sums["t"].append(t_o / t_s)
+        sums["m"].append(m_o / m_s)
+        rows.append(f"| {photo.name} | {t_o * 1000:.0f} / {t_s * 1000:.0f} ms = **{t_o / t_s:.2f}×** | {m_o:.0f} / {m_s:.0f} MiB = **{m_o / m_s:.2f}×** | " + " | ".join(cells) + " |")
+    print(f"Median of {args.runs} runs per tool; ours = `arke-image-processor variants`, sharp = SPEC.md's logic in Node. Ratios are ours / sharp.\n")
+    print("| photo | wall time | peak RSS | thumb bytes, SSIM ours / sharp | medium | large |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(r)
+    if rows:
+        print(f"\nGeometric view: time ratio max {max(sums['t']):.2f}×, RSS ratio max {max(sums['m']):.2f}×.")
+
+
+if __name__ == "__main__":
+    main()
