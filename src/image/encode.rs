@@ -57,8 +57,12 @@ pub(super) struct Job<'a> {
 impl Job<'_> {
     /// Resizes `src` to `target` and encodes it.
     pub fn make(&self, src: &DynamicImage, target: &Target) -> Result<Variant, ImageError> {
-        let resized = resize(src, target.width, target.height)?;
-        let data = self.encode(&resized)?;
+        self.finish(&resize(src, target.width, target.height)?, target)
+    }
+
+    /// Encodes pixels already at `target`'s size.
+    pub fn finish(&self, resized: &DynamicImage, target: &Target) -> Result<Variant, ImageError> {
+        let data = self.encode(resized)?;
         Ok(Variant {
             name: target.name,
             width: target.width,
@@ -155,7 +159,11 @@ fn embed_icc(format: Format, data: Vec<u8>, icc: &[u8]) -> Result<Vec<u8>, Image
 }
 
 /// Lanczos3 resize, alpha-aware (premultiplied while filtering, so no dark fringes).
-fn resize(src: &DynamicImage, width: u32, height: u32) -> Result<DynamicImage, ImageError> {
+pub(super) fn resize(
+    src: &DynamicImage,
+    width: u32,
+    height: u32,
+) -> Result<DynamicImage, ImageError> {
     let mut dst = DynamicImage::new(width, height, src.color());
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
     Resizer::new()
