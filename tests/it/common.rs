@@ -341,3 +341,41 @@ pub fn assert_error(stack: &Stack, job: &Job, run: &Run, code: &str, message_sta
     );
     cb
 }
+
+/// A variant as `variants` wrote it.
+pub struct Out {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+}
+
+pub fn variants(fixture: &str) -> (Vec<Out>, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let run = worker()
+        .arg("variants")
+        .arg(testdata(fixture))
+        .arg("--out")
+        .arg(dir.path())
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{fixture}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let outs = summary["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| Out {
+            name: v["name"].as_str().unwrap().to_string(),
+            width: v["width"].as_u64().unwrap() as u32,
+            height: v["height"].as_u64().unwrap() as u32,
+            data: std::fs::read(v["path"].as_str().unwrap()).unwrap(),
+        })
+        .collect();
+    (outs, summary)
+}

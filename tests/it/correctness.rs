@@ -2,51 +2,11 @@
 //! formats, alpha, animation, limits — and no private metadata in any public variant. Each runs
 //! the real binary's `variants` command and decodes what it wrote.
 
+use crate::common::*;
 use image::{DynamicImage, ImageDecoder};
 use img_parts::{Bytes, ImageEXIF, ImageICC};
-use serde_json::Value;
-
-use crate::common::*;
 
 const PRIVATE: &str = "SecretCam";
-
-/// A variant as `variants` wrote it.
-struct Out {
-    name: String,
-    width: u32,
-    height: u32,
-    data: Vec<u8>,
-}
-
-fn variants(fixture: &str) -> (Vec<Out>, Value) {
-    let dir = tempfile::tempdir().unwrap();
-    let run = worker()
-        .arg("variants")
-        .arg(testdata(fixture))
-        .arg("--out")
-        .arg(dir.path())
-        .env_clear()
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{fixture}: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let summary: Value = serde_json::from_slice(&run.stdout).unwrap();
-    let outs = summary["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| Out {
-            name: v["name"].as_str().unwrap().to_string(),
-            width: v["width"].as_u64().unwrap() as u32,
-            height: v["height"].as_u64().unwrap() as u32,
-            data: std::fs::read(v["path"].as_str().unwrap()).unwrap(),
-        })
-        .collect();
-    (outs, summary)
-}
 
 /// Decodes with EXIF orientation applied, as a browser displays it.
 fn displayed(data: &[u8]) -> DynamicImage {
