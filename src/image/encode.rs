@@ -1,6 +1,9 @@
 //! Resizing (fast_image_resize, Lanczos3) and encoding of one variant in the input's format.
 
-use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::PixelTrait;
+use fast_image_resize::{
+    FilterType, IntoImageView, IntoImageViewMut, ResizeAlg, ResizeOptions, Resizer,
+};
 use image::{ColorType, DynamicImage, ImageEncoder};
 use img_parts::{Bytes, ImageICC};
 
@@ -101,9 +104,11 @@ impl Job<'_> {
                 return Ok(out);
             }
             Format::Png => {
+                // fdeflate with adaptive filtering: 8x faster than zlib level 6 on a 2400 px
+                // RGBA variant for 12% more bytes, still well under libvips' unfiltered output.
                 image::codecs::png::PngEncoder::new_with_quality(
                     &mut out,
-                    image::codecs::png::CompressionType::Default,
+                    image::codecs::png::CompressionType::Fast,
                     image::codecs::png::FilterType::Adaptive,
                 )
                 .write_image(img.as_bytes(), w, h, img.color().into())
@@ -159,15 +164,40 @@ fn embed_icc(format: Format, data: Vec<u8>, icc: &[u8]) -> Result<Vec<u8>, Image
 }
 
 /// Lanczos3 resize, alpha-aware (premultiplied while filtering, so no dark fringes).
+///
+/// Typed per layout: `normalize` leaves only 8- and 16-bit gray, gray+alpha, RGB and RGBA, and
+/// resizing just those keeps fast_image_resize's other pixel types (a third of the binary) out.
 pub(super) fn resize(
     src: &DynamicImage,
     width: u32,
     height: u32,
 ) -> Result<DynamicImage, ImageError> {
+    use fast_image_resize::pixels::{U16x2, U16x3, U16x4, U8x2, U8x3, U8x4, U16, U8};
     let mut dst = DynamicImage::new(width, height, src.color());
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
-    Resizer::new()
-        .resize(src, &mut dst, &options)
-        .map_err(|e| ImageError::Invalid(format!("cannot resize: {e}")))?;
+    match src.color() {
+        ColorType::L8 => typed::<U8>(src, &mut dst),
+        ColorType::La8 => typed::<U8x2>(src, &mut dst),
+        ColorType::Rgb8 => typed::<U8x3>(src, &mut dst),
+        ColorType::Rgba8 => typed::<U8x4>(src, &mut dst),
+        ColorType::L16 => typed::<U16>(src, &mut dst),
+        ColorType::La16 => typed::<U16x2>(src, &mut dst),
+        ColorType::Rgb16 => typed::<U16x3>(src, &mut dst),
+        ColorType::Rgba16 => typed::<U16x4>(src, &mut dst),
+        other => Err(ImageError::Invalid(format!(
+            "cannot resize {other:?} pixels"
+        ))),
+    }?;
     Ok(dst)
+}
+
+fn typed<P: PixelTrait>(src: &DynamicImage, dst: &mut DynamicImage) -> Result<(), ImageError> {
+    let fail = |e: &dyn std::fmt::Display| ImageError::Invalid(format!("cannot resize: {e}"));
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    let src_view = src.image_view::<P>().ok_or_else(|| fail(&"pixel layout"))?;
+    let mut dst_view = dst
+        .image_view_mut::<P>()
+        .ok_or_else(|| fail(&"pixel layout"))?;
+    Resizer::new()
+        .resize_typed(&src_view, &mut dst_view, &options)
+        .map_err(|e| fail(&e))
 }
