@@ -15,6 +15,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +25,8 @@ NODE_DIR = OUT / "node"
 
 
 def ensure_deps():
+    if not Path("/usr/bin/time").exists():
+        subprocess.run(["apt-get", "install", "-y", "-qq", "time"], check=True)
     try:
         import numpy  # noqa: F401
         import PIL  # noqa: F401
@@ -36,17 +39,17 @@ def ensure_deps():
 
 
 def measure(cmd, env=None):
-    """Runs cmd, returns (seconds, peak RSS in MiB, exit code)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise RuntimeError(f"{cmd[0]} failed ({code}): {err.strip()[:500]}")
-    return elapsed, usage.ru_maxrss / 1024, code
+    """Runs cmd under GNU time, returns (seconds, peak RSS in MiB). A child forked from this
+    Python process would inherit its memory high-water mark, so `time` (1 MiB) forks it."""
+    with tempfile.NamedTemporaryFile("r") as report:
+        start = time.perf_counter()
+        run = subprocess.run(["/usr/bin/time", "-o", report.name, "-f", "%M", *cmd],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        elapsed = time.perf_counter() - start
+        if run.returncode != 0:
+            raise RuntimeError(f"{cmd[0]} failed ({run.returncode}): {run.stderr.decode(errors='replace').strip()[:500]}")
+        peak_kib = int(report.read().split()[-1])
+    return elapsed, peak_kib / 1024
 
 
 def ssim(a, b):
@@ -83,6 +86,7 @@ def main():
     ap.add_argument("photos", nargs="?", default=str(ROOT / "testdata" / "photos"))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--worker", default=str(ROOT / "target" / "release" / "arke-image-processor"))
+    ap.add_argument("--skip-limits", action="store_true", help="skip the bomb and the 268 MP JPEG")
     args = ap.parse_args()
     ensure_deps()
     from PIL import Image, ImageOps
@@ -119,7 +123,41 @@ def main():
     for r in rows:
         print(r)
     if rows:
-        print(f"\nGeometric view: time ratio max {max(sums['t']):.2f}×, RSS ratio max {max(sums['m']):.2f}×.")
+        print(f"\nWorst ratios: time {max(sums['t']):.2f}×, peak RSS {max(sums['m']):.2f}×.")
+    if not args.skip_limits:
+        limits(args, env)
+
+
+def limits(args, env):
+    """The two extremes: a decompression bomb (refused from its header) and the largest JPEG
+    MAX_INPUT_PIXELS allows (16383 x 16383 = 268 MP), whole process, ours only."""
+    import numpy as np
+    from PIL import Image
+
+    huge = OUT / "huge_16383x16383.jpg"
+    if not huge.exists():
+        ramp = np.linspace(0, 255, 16383, dtype=np.float32)
+        rgb = np.empty((16383, 16383, 3), dtype=np.uint8)
+        rgb[..., 0] = ramp[None, :]
+        rgb[..., 1] = ramp[:, None]
+        rgb[..., 2] = 128
+        Image.fromarray(rgb).save(huge, quality=85)
+        del rgb
+    bomb = ROOT / "testdata" / "correctness" / "bomb_50000x50000.png"
+    print("\n| input | what happens | wall time | peak RSS |")
+    print("|---|---|---|---|")
+    out = OUT / "limits"
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    with tempfile.NamedTemporaryFile("r") as report:
+        run = subprocess.run(["/usr/bin/time", "-o", report.name, "-f", "%M", args.worker, "variants", str(bomb), "--out", str(out)],
+                             capture_output=True, env=env)
+        elapsed = time.perf_counter() - start
+        peak = int(report.read().split()[-1]) / 1024
+    refused = run.returncode == 1 and b"input too large" in run.stderr
+    print(f"| {bomb.name} (66 bytes, declares 2.5 gigapixels) | {'refused: input too large' if refused else 'NOT REFUSED'} | {elapsed * 1000:.0f} ms | {peak:.1f} MiB |")
+    t, m = measure([args.worker, "variants", str(huge), "--out", str(out)], env)
+    print(f"| {huge.name} ({huge.stat().st_size // (1024 * 1024)} MiB, 268 MP) | thumb, medium, large | {t * 1000:.0f} ms | {m:.0f} MiB |")
 
 
 if __name__ == "__main__":

@@ -99,6 +99,17 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl From<crate::image::ImageError> for Error {
+    fn from(e: crate::image::ImageError) -> Self {
+        use crate::image::ImageError as I;
+        match e {
+            I::Unsupported(m) => Error::UnsupportedFormat(m),
+            I::TooLarge(m) => Error::InputTooLarge(m),
+            I::Invalid(m) => Error::ImageInvalid(m),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use crate::callback::{Payload, Performance, RefData, VariantInfo};
 use crate::cdn::{Body, Cdn};
 use crate::config::Config;
 use crate::error::Error;
-use crate::image::{self, ImageError, Output};
+use crate::image::{self, Output};
 use crate::log;
 use crate::plan;
 use crate::storage::{is_md5, md5_hex, PutOutcome, Storage, Which};
@@ -77,7 +77,7 @@ pub fn run(cfg: &Config, warnings: &mut Vec<String>) -> Result<Payload, Error> {
     }
 
     // Step 2a: what is it? Decided from the bytes, not the declared type.
-    let probe = image::probe(&original, cfg.image.max_input_pixels).map_err(image_error)?;
+    let probe = image::probe(&original, cfg.image.max_input_pixels).map_err(Error::from)?;
     let content_type = probe.format.content_type();
     if !cfg.input_content_type.eq_ignore_ascii_case(content_type) {
         let w = format!(
@@ -98,7 +98,7 @@ pub fn run(cfg: &Config, warnings: &mut Vec<String>) -> Result<Payload, Error> {
         });
         let processed = (|| {
             let t = Instant::now();
-            let out = image::process(&original, &cfg.image).map_err(image_error)?;
+            let out = image::process(&original, &cfg.image).map_err(Error::from)?;
             let resize_ms = ms(t.elapsed());
             log::info(
                 "resize",
@@ -199,14 +199,6 @@ fn variant_infos(out: &Output, urls: &[(String, String)]) -> Vec<VariantInfo> {
                 .unwrap_or_default(),
         })
         .collect()
-}
-
-fn image_error(e: ImageError) -> Error {
-    match e {
-        ImageError::Unsupported(m) => Error::UnsupportedFormat(m),
-        ImageError::TooLarge(m) => Error::InputTooLarge(m),
-        ImageError::Invalid(m) => Error::ImageInvalid(m),
-    }
 }
 
 fn new_asset_id() -> String {

@@ -111,7 +111,7 @@ fn variants_command(input: &Path, out_dir: &Path) -> ExitCode {
     };
     let out = match image::process(&bytes, &settings) {
         Ok(o) => o,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(Error::from(e).to_string()),
     };
     if let Err(e) = std::fs::create_dir_all(out_dir) {
         return fail(format!("cannot create {}: {e}", out_dir.display()));
