@@ -28,6 +28,7 @@ fn ms(d: Duration) -> u64 {
 /// should know either way (it goes into the error callback too).
 pub fn run(cfg: &Config, warnings: &mut Vec<String>) -> Result<Payload, Error> {
     let started = Instant::now();
+    debug_panic("job", cfg);
     let storage = Storage::new(cfg).map_err(Error::Internal)?;
     let key = &cfg.input_r2_key;
 
@@ -92,6 +93,7 @@ pub fn run(cfg: &Config, warnings: &mut Vec<String>) -> Result<Payload, Error> {
     let cdn = Cdn::new(&cfg.cdn_api_url, &cfg.cdn_public_url, CDN_TIMEOUT);
     let (archived, processed) = std::thread::scope(|s| {
         let archive = s.spawn(|| {
+            debug_panic("archive", cfg);
             let t = Instant::now();
             archive_original(&storage, cfg, &original, content_type)
                 .map(|key| (key, ms(t.elapsed())))
@@ -181,6 +183,18 @@ pub fn run(cfg: &Config, warnings: &mut Vec<String>) -> Result<Payload, Error> {
         error: None,
         error_code: None,
     })
+}
+
+/// Fault injection for the tests, in debug builds only: `ARKE_DEBUG_PANIC=job|archive` panics
+/// there, with the secret in the message, to prove a panic in any thread still ends in one
+/// redacted `internal` callback. Release builds compile this to nothing.
+fn debug_panic(place: &str, cfg: &Config) {
+    if cfg!(debug_assertions) && std::env::var("ARKE_DEBUG_PANIC").is_ok_and(|v| v == place) {
+        panic!(
+            "injected panic in {place} holding {}",
+            cfg.r2_secret_access_key.expose()
+        );
+    }
 }
 
 fn variant_infos(out: &Output, urls: &[(String, String)]) -> Vec<VariantInfo> {

@@ -200,6 +200,45 @@ fn archive_key_holding_other_bytes_is_never_overwritten() {
 }
 
 #[test]
+fn archive_race_is_caught_by_the_conditional_put() {
+    // HEAD says the key is free (as if another writer got there just after), so only
+    // `If-None-Match: *` stands between the PUT and the other object.
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    let other = b"written by someone else in between".to_vec();
+    stack.put(ARCHIVE, &job.file_name, &other, "image/jpeg");
+    stack.fault(
+        Fault::new(Server::S3, Action::Status(404))
+            .method("HEAD")
+            .path(&format!("/{ARCHIVE}/{}", job.file_name))
+            .times(1),
+    );
+    let puts_to_taken_key = || {
+        stack
+            .requests()
+            .into_iter()
+            .filter(|(s, m, p)| {
+                *s == Server::S3
+                    && m == "PUT"
+                    && p.ends_with(&format!("/{ARCHIVE}/{}", job.file_name))
+            })
+            .count()
+    };
+    let before = puts_to_taken_key();
+    let run = job.run();
+    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    let fallback = format!("{BATCH}/{TASK}/{}", job.file_name);
+    assert_eq!(only_callback(&stack)["archive_r2_key"], fallback.as_str());
+    assert_eq!(
+        stack.get(ARCHIVE, &job.file_name),
+        Some(other),
+        "not overwritten"
+    );
+    let puts = puts_to_taken_key() - before;
+    assert_eq!(puts, 1, "one refused conditional PUT to the taken key");
+}
+
+#[test]
 fn the_same_task_twice_succeeds_without_a_duplicate_archive() {
     let stack = Stack::start();
     let job = thumb_job(&stack);
@@ -236,6 +275,23 @@ fn declared_size_mismatch_is_a_warning_and_the_real_size_wins() {
     assert!(log_lines(&run)
         .iter()
         .any(|l| l["level"] == "warn" && l["msg"].as_str().unwrap().contains("INPUT_FILE_SIZE")));
+}
+
+#[test]
+fn a_panic_in_any_thread_sends_one_redacted_internal_callback() {
+    for place in ["job", "archive"] {
+        let stack = Stack::start();
+        let mut job = thumb_job(&stack);
+        job.set("ARKE_DEBUG_PANIC", place);
+        let run = job.run();
+        assert_error(&stack, &job, &run, "internal", "Internal error: ");
+        assert_no_secret(place, &all_output(&stack, &run));
+        assert!(
+            run.stdout.contains("injected panic"),
+            "the panic is logged:\n{}",
+            run.stdout
+        );
+    }
 }
 
 /// Everything a run printed and sent.
