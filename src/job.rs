@@ -38,26 +38,27 @@ pub fn run(cfg: &Config, warnings: &mut Vec<String>) -> Result<Payload, Error> {
         key: key.clone(),
         cause,
     };
+    // Checked on HEAD's size before fetching, and again on what arrived (the object may have
+    // been replaced in between).
+    let within_limit = |size: u64| {
+        if size > cfg.max_input_bytes {
+            Err(Error::InputTooLarge(format!(
+                "{size} bytes, over MAX_INPUT_BYTES ({})",
+                cfg.max_input_bytes
+            )))
+        } else {
+            Ok(())
+        }
+    };
     let info = storage
         .head(Which::Staging, key)
         .map_err(|f| download(f.message))?
         .ok_or_else(|| download("object not found (HTTP 404)".into()))?;
-    if info.size > cfg.max_input_bytes {
-        return Err(Error::InputTooLarge(format!(
-            "{} bytes, over MAX_INPUT_BYTES ({})",
-            info.size, cfg.max_input_bytes
-        )));
-    }
+    within_limit(info.size)?;
     let original = storage
         .get(Which::Staging, key)
         .map_err(|f| download(f.message))?;
-    if original.len() as u64 > cfg.max_input_bytes {
-        return Err(Error::InputTooLarge(format!(
-            "{} bytes, over MAX_INPUT_BYTES ({})",
-            original.len(),
-            cfg.max_input_bytes
-        )));
-    }
+    within_limit(original.len() as u64)?;
     let download_ms = ms(t.elapsed());
     log::info(
         "download",
