@@ -397,6 +397,15 @@ where
     }
 }
 
+/// The whole request body (empty if the client went away).
+async fn read_body(req: Request<Incoming>) -> Bytes {
+    req.into_body()
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default()
+}
+
 fn respond(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
@@ -431,7 +440,7 @@ async fn s3_handler(
 ) -> Result<Response<s3s::Body>, Infallible> {
     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
     if let Some(action) = st.fault_for(Server::S3, &method, &path) {
-        let _ = req.into_body().collect().await;
+        read_body(req).await;
         let resp = apply(action).await;
         let (parts, body) = resp.into_parts();
         let bytes = body
@@ -464,7 +473,7 @@ async fn cdn_handler(
         *st.cdn_posts.lock().unwrap() += 1;
     }
     if let Some(action) = st.fault_for(Server::Cdn, &method, &path) {
-        let _ = req.into_body().collect().await;
+        read_body(req).await;
         return Ok(apply(action).await);
     }
     let Some(id) = path
@@ -479,12 +488,7 @@ async fn cdn_handler(
     let id = id.to_string();
     match method.as_str() {
         "POST" => {
-            let body = req
-                .into_body()
-                .collect()
-                .await
-                .map(|c| c.to_bytes())
-                .unwrap_or_default();
+            let body = read_body(req).await;
             Ok(cdn_register(&st, &id, &body))
         }
         "GET" => {
@@ -610,18 +614,13 @@ async fn orchestrator_handler(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
     if let Some(action) = st.fault_for(Server::Callback, &method, &path) {
-        let _ = req.into_body().collect().await;
+        read_body(req).await;
         return Ok(apply(action).await);
     }
     if method != "POST" {
         return Ok(json_response(405, &json!({"ok": false})));
     }
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|c| c.to_bytes())
-        .unwrap_or_default();
+    let body = read_body(req).await;
     let body = serde_json::from_slice(&body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
     st.callbacks.lock().unwrap().push(Callback { path, body });
