@@ -291,6 +291,8 @@ pub fn generate_correctness(dir: &Path) -> std::io::Result<()> {
         png_bytes(&DynamicImage::ImageRgb16(deep)),
     )?;
     write("palette_900x600.png", palette_png(900, 600))?;
+    // Adam7: odd sizes so every pass has a ragged edge.
+    write("interlaced_901x601.png", interlaced_png(&marked(901, 601)))?;
     let alpha = pattern(900, 600, true);
     write(
         "webp_lossless_alpha_900x600.webp",
@@ -327,6 +329,62 @@ fn palette_png(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
+/// An Adam7-interlaced RGBA PNG (the `png` crate cannot write Adam7).
+/// The corner marks are opaque; thin diagonal bands are half transparent.
+fn interlaced_png(img: &RgbaImage) -> Vec<u8> {
+    const PASSES: [(u32, u32, u32, u32); 7] = [
+        (0, 0, 8, 8),
+        (4, 0, 8, 8),
+        (0, 4, 4, 8),
+        (2, 0, 4, 4),
+        (0, 2, 2, 4),
+        (1, 0, 2, 2),
+        (0, 1, 1, 2),
+    ];
+    let (w, h) = img.dimensions();
+    let pixel = |x: u32, y: u32| {
+        let mut p = img.get_pixel(x, y).0;
+        if (x + y) % 200 >= 180 {
+            p[3] = 128;
+        }
+        p
+    };
+    let mut raw = Vec::new();
+    for (x0, y0, dx, dy) in PASSES {
+        if x0 >= w || y0 >= h {
+            continue;
+        }
+        for y in (y0..h).step_by(dy as usize) {
+            raw.push(0); // filter: none
+            for x in (x0..w).step_by(dx as usize) {
+                raw.extend_from_slice(&pixel(x, y));
+            }
+        }
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 1]); // 8-bit RGBA, Adam7
+    png_chunk(&mut out, b"IHDR", &ihdr);
+    png_chunk(
+        &mut out,
+        b"IDAT",
+        &miniz_oxide::deflate::compress_to_vec_zlib(&raw, 6),
+    );
+    png_chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
 /// Two frames: red, then blue. Variants show the first.
 fn animated_webp(w: u32, h: u32) -> Vec<u8> {
     let red: Vec<u8> = std::iter::repeat_n([220u8, 30, 30, 255], (w * h) as usize)
@@ -345,14 +403,7 @@ fn animated_webp(w: u32, h: u32) -> Vec<u8> {
 
 /// A tiny PNG whose header declares `w`×`h` pixels: a decompression bomb's calling card.
 fn bomb_png(w: u32, h: u32) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let start = out.len();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let crc = crc32(&out[start..]);
-        out.extend_from_slice(&crc.to_be_bytes());
-    }
+    let chunk = png_chunk;
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&w.to_be_bytes());

@@ -279,6 +279,28 @@ fn palette_png_keeps_its_colours() {
     );
 }
 
+#[test]
+fn interlaced_png_comes_out_whole_and_upright() {
+    let source = fixture("correctness/interlaced_901x601.png");
+    let (outs, summary) = variants("correctness/interlaced_901x601.png");
+    let names: Vec<&str> = outs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["thumb", "original"], "{summary}");
+    let thumb = image::load_from_memory(&by_name(&outs, "thumb").data).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (400, 267));
+    assert_upright("interlaced thumb", &thumb);
+    // A half-transparent diagonal band (x + y ≡ 180..199 mod 200) survives the resize.
+    let a = thumb.to_rgba8().get_pixel(84, 0).0[3];
+    assert!((100..=160).contains(&a), "band alpha {a}");
+    assert_eq!(thumb.to_rgba8().get_pixel(40, 0).0[3], 255);
+    // The original keeps every pixel of every Adam7 pass.
+    let original = by_name(&outs, "original");
+    assert_no_metadata(original);
+    assert_eq!(
+        image::load_from_memory(&original.data).unwrap().to_rgba8(),
+        image::load_from_memory(&source).unwrap().to_rgba8()
+    );
+}
+
 #[track_caller]
 fn assert_alpha_kept(what: &str, data: &[u8]) {
     let img = image::load_from_memory(data).unwrap();
