@@ -57,6 +57,17 @@ pub(super) struct Job<'a> {
     pub settings: &'a ImageSettings,
 }
 
+/// How hard an encoder works for small files.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Effort {
+    /// The configured quality, the usual speed.
+    Normal,
+    /// A lossy encoding at this quality.
+    Quality(u8),
+    /// Lossless, with the strongest compression.
+    Strongest,
+}
+
 impl Job<'_> {
     /// Resizes `src` to `target` and encodes it.
     pub fn make(&self, src: &DynamicImage, target: &Target) -> Result<Variant, ImageError> {
@@ -65,7 +76,58 @@ impl Job<'_> {
 
     /// Encodes pixels already at `target`'s size.
     pub fn finish(&self, resized: &DynamicImage, target: &Target) -> Result<Variant, ImageError> {
-        let data = self.encode(resized)?;
+        self.variant(resized, target, Effort::Normal)
+    }
+
+    /// Encodes pixels already at `target`'s size again, to fit in `limit` bytes: lossy formats
+    /// step the quality down by 10 (at most four times, not below 10), lossless ones use their
+    /// strongest compression. Returns the smallest encoding tried, which may still not fit.
+    pub fn within(
+        &self,
+        resized: &DynamicImage,
+        target: &Target,
+        limit: usize,
+    ) -> Result<Variant, ImageError> {
+        let efforts: Vec<Effort> = match (self.format, self.lossy) {
+            (Format::Png, _) | (Format::WebP, false) => vec![Effort::Strongest],
+            _ => {
+                let q = match self.format {
+                    Format::Jpeg => self.settings.jpeg_quality,
+                    _ => self.settings.webp_quality,
+                };
+                let steps: Vec<Effort> = (1..=4u8)
+                    .map(|k| q.saturating_sub(10 * k))
+                    .filter(|&q| q >= 10)
+                    .map(Effort::Quality)
+                    .collect();
+                if steps.is_empty() {
+                    vec![Effort::Quality(1)]
+                } else {
+                    steps
+                }
+            }
+        };
+        let mut best: Option<Variant> = None;
+        for effort in efforts {
+            let v = self.variant(resized, target, effort)?;
+            let fits = v.data.len() <= limit;
+            if best.as_ref().is_none_or(|b| v.data.len() < b.data.len()) {
+                best = Some(v);
+            }
+            if fits {
+                break;
+            }
+        }
+        best.ok_or_else(|| ImageError::Invalid("no encoding tried".into()))
+    }
+
+    fn variant(
+        &self,
+        resized: &DynamicImage,
+        target: &Target,
+        effort: Effort,
+    ) -> Result<Variant, ImageError> {
+        let data = self.encode(resized, effort)?;
         Ok(Variant {
             name: target.name,
             width: target.width,
@@ -75,40 +137,31 @@ impl Job<'_> {
         })
     }
 
-    fn encode(&self, img: &DynamicImage) -> Result<Vec<u8>, ImageError> {
+    fn encode(&self, img: &DynamicImage, effort: Effort) -> Result<Vec<u8>, ImageError> {
         let fail =
             |e: &dyn std::fmt::Display| ImageError::Invalid(format!("cannot encode variant: {e}"));
         let (w, h) = (img.width(), img.height());
         let mut out = Vec::new();
+        let quality = |configured: u8| match effort {
+            Effort::Quality(q) => q,
+            _ => configured,
+        };
         match self.format {
             Format::Jpeg => {
-                let color = match img {
-                    DynamicImage::ImageLuma8(_) => jpeg_encoder::ColorType::Luma,
-                    _ => jpeg_encoder::ColorType::Rgb,
-                };
-                let mut enc = jpeg_encoder::Encoder::new(&mut out, self.settings.jpeg_quality);
-                enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-                // Optimised tables make jpeg-encoder 0.6 write one scan per component, which
-                // zune-jpeg 0.5 (image's decoder) turns into wrong colours with 4:2:0; one
-                // interleaved scan decodes right everywhere.
-                enc.set_optimized_huffman_tables(false);
-                if let Some(icc) = self.icc {
-                    enc.add_icc_profile(icc).map_err(|e| fail(&e))?;
-                }
-                let (w16, h16) = (u16::try_from(w), u16::try_from(h));
-                let (Ok(w16), Ok(h16)) = (w16, h16) else {
-                    return Err(fail(&"variant over 65535 px"));
-                };
-                enc.encode(img.as_bytes(), w16, h16, color)
-                    .map_err(|e| fail(&e))?;
-                return Ok(out);
+                // The profile goes in as APP2 segments while encoding.
+                return super::jpeg::encode(img, quality(self.settings.jpeg_quality), self.icc);
             }
             Format::Png => {
                 // fdeflate with adaptive filtering: 8x faster than zlib level 6 on a 2400 px
                 // RGBA variant for 12% more bytes, still well under libvips' unfiltered output.
+                let compression = if effort == Effort::Strongest {
+                    image::codecs::png::CompressionType::Best
+                } else {
+                    image::codecs::png::CompressionType::Fast
+                };
                 image::codecs::png::PngEncoder::new_with_quality(
                     &mut out,
-                    image::codecs::png::CompressionType::Fast,
+                    compression,
                     image::codecs::png::FilterType::Adaptive,
                 )
                 .write_image(img.as_bytes(), w, h, img.color().into())
@@ -121,8 +174,11 @@ impl Job<'_> {
                     webp::PixelLayout::Rgb
                 };
                 let enc = webp::Encoder::new(img.as_bytes(), layout, w, h);
+                // Lossless WebP's "quality" is its compression effort.
                 let mem = if self.lossy {
-                    enc.encode_simple(false, f32::from(self.settings.webp_quality))
+                    enc.encode_simple(false, f32::from(quality(self.settings.webp_quality)))
+                } else if effort == Effort::Strongest {
+                    enc.encode_simple(true, 100.0)
                 } else {
                     enc.encode_simple(true, 75.0)
                 }
@@ -137,7 +193,7 @@ impl Job<'_> {
     }
 }
 
-/// Adds an ICC profile to an encoded PNG or WebP without re-encoding it.
+/// Adds an ICC profile to an encoded PNG or WebP without re-encoding it (JPEG has it already).
 fn embed_icc(format: Format, data: Vec<u8>, icc: &[u8]) -> Result<Vec<u8>, ImageError> {
     let fail =
         |e: img_parts::Error| ImageError::Invalid(format!("cannot embed colour profile: {e}"));
@@ -154,11 +210,7 @@ fn embed_icc(format: Format, data: Vec<u8>, icc: &[u8]) -> Result<Vec<u8>, Image
             webp.set_icc_profile(profile);
             webp.encoder().bytes()
         }
-        Format::Jpeg => {
-            let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(bytes).map_err(fail)?;
-            jpeg.set_icc_profile(profile);
-            jpeg.encoder().bytes()
-        }
+        Format::Jpeg => bytes, // the encoder wrote it
     };
     Ok(out.to_vec())
 }
@@ -200,4 +252,54 @@ fn typed<P: PixelTrait>(src: &DynamicImage, dst: &mut DynamicImage) -> Result<()
     Resizer::new()
         .resize_typed(&src_view, &mut dst_view, &options)
         .map_err(|e| fail(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(w: u32, h: u32) -> Target {
+        Target {
+            name: "large",
+            width: w,
+            height: h,
+        }
+    }
+
+    #[test]
+    fn within_tries_harder_until_it_fits() {
+        let settings = ImageSettings::default();
+        let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(600, 400, |x, y| {
+            image::Rgb([
+                (x % 7 * 30) as u8,
+                (y % 5 * 40) as u8,
+                ((x * y) % 251) as u8,
+            ])
+        }));
+        let t = target(600, 400);
+        for (format, lossy) in [
+            (Format::Png, false),
+            (Format::Jpeg, true),
+            (Format::WebP, true),
+        ] {
+            let job = Job {
+                format,
+                lossy,
+                icc: None,
+                settings: &settings,
+            };
+            let normal = job.finish(&img, &t).unwrap().data.len();
+            let smaller = job.within(&img, &t, normal - 1).unwrap();
+            assert!(
+                smaller.data.len() < normal,
+                "{format:?}: {} is not under {normal}",
+                smaller.data.len()
+            );
+            // An impossible limit: the smallest attempt comes back, still decodable.
+            let best = job.within(&img, &t, 0).unwrap();
+            assert!(best.data.len() <= smaller.data.len(), "{format:?}");
+            let back = image::load_from_memory(&best.data).unwrap();
+            assert_eq!((back.width(), back.height()), (600, 400), "{format:?}");
+        }
+    }
 }

@@ -6,6 +6,7 @@
 
 mod cmyk;
 mod encode;
+mod jpeg;
 mod metadata;
 
 use std::io::Cursor;
@@ -138,16 +139,25 @@ fn invalid(e: impl std::fmt::Display) -> ImageError {
 /// `max_pixels` before any pixel is decoded.
 pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<Probe, ImageError> {
     contain(|| {
+        if detect(bytes)? == Format::Jpeg {
+            let h = jpeg::header(bytes)?;
+            check_pixels((h.width, h.height), max_pixels)?;
+            return Ok(upright(Format::Jpeg, (h.width, h.height), h.orientation));
+        }
         let (format, mut decoder) = open(bytes, max_pixels)?;
         Ok(make_probe(format, &mut decoder))
     })
 }
 
-/// The decoder for `bytes`, its header read and the pixel limit checked.
-fn open(bytes: &[u8], max_pixels: u64) -> Result<(Format, Box<dyn ImageDecoder + '_>), ImageError> {
-    let format = Format::detect(bytes).ok_or_else(|| {
+fn detect(bytes: &[u8]) -> Result<Format, ImageError> {
+    Format::detect(bytes).ok_or_else(|| {
         ImageError::Unsupported("not a JPEG, PNG or WebP file (unrecognised signature)".into())
-    })?;
+    })
+}
+
+/// The decoder for a PNG or WebP `bytes`, its header read and the pixel limit checked.
+fn open(bytes: &[u8], max_pixels: u64) -> Result<(Format, Box<dyn ImageDecoder + '_>), ImageError> {
+    let format = detect(bytes)?;
     if format == Format::WebP {
         check_riff(bytes)?;
     }
@@ -195,8 +205,11 @@ fn check_pixels((w, h): (u32, u32), max_pixels: u64) -> Result<(), ImageError> {
 }
 
 fn make_probe(format: Format, decoder: &mut (impl ImageDecoder + ?Sized)) -> Probe {
-    let (w, h) = decoder.dimensions();
     let orientation = decoder.orientation().map(|o| o.to_exif()).unwrap_or(1);
+    upright(format, decoder.dimensions(), orientation)
+}
+
+fn upright(format: Format, (w, h): (u32, u32), orientation: u8) -> Probe {
     let swaps = matches!(orientation, 5..=8);
     let (width, height) = if swaps { (h, w) } else { (w, h) };
     Probe {
@@ -220,29 +233,16 @@ fn contain<T>(f: impl FnOnce() -> Result<T, ImageError>) -> Result<T, ImageError
 pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageError> {
     let mut warnings = Vec::new();
     let (format, probe, icc, pixels) = contain(|| {
-        let (format, mut decoder) = open(bytes, settings.max_input_pixels)?;
-        let probe = make_probe(format, &mut decoder);
-        let icc = decoder.icc_profile().ok().flatten();
-        let mut img = if format == Format::Jpeg && cmyk::is_plain_cmyk(bytes) {
-            drop(decoder);
-            DynamicImage::ImageRgb8(
-                cmyk::decode_plain_cmyk(bytes, settings.max_input_pixels)
-                    .map_err(ImageError::Invalid)?,
-            )
-        } else if let Some(img) = (format == Format::WebP)
-            .then(|| decode_webp(bytes))
-            .flatten()
-        {
-            drop(decoder);
-            img
+        let (probe, icc, mut img) = if detect(bytes)? == Format::Jpeg {
+            decode_jpeg(bytes, settings)?
         } else {
-            DynamicImage::from_decoder(decoder).map_err(invalid)?
+            decode_other(bytes, settings)?
         };
         img.apply_orientation(
             image::metadata::Orientation::from_exif(probe.orientation)
                 .unwrap_or(image::metadata::Orientation::NoTransforms),
         );
-        Ok((format, probe, icc, img))
+        Ok((probe.format, probe, icc, img))
     })?;
     let webp = (format == Format::WebP).then(|| webp_kind(bytes));
     if let Some(kind) = webp {
@@ -268,6 +268,16 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
         icc: icc.as_deref(),
         settings,
     };
+    let original = match targets.iter().find(|t| t.name == "original") {
+        None => None,
+        Some(t) => Some(Variant {
+            name: t.name,
+            width: t.width,
+            height: t.height,
+            content_type: format.content_type(),
+            data: strip_metadata(format, bytes, probe.orientation).map_err(ImageError::Invalid)?,
+        }),
+    };
     // The largest variant is made from the original; the smaller ones from it, in parallel
     // with its encoding. One full-resolution pass instead of one per variant, and the decoded
     // original is freed early. Lanczos3 from at least twice the size loses nothing visible.
@@ -292,24 +302,94 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
                     })
                     .collect::<Result<Vec<Variant>, ImageError>>()?;
                 made.push(big_variant?);
+                let cap = original.as_ref().map(|o| o.data.len());
+                keep_sizes_in_order(&job, &big, &resized, &mut made, cap, &mut warnings)?;
                 Ok::<_, ImageError>(made)
             })?
         }
     };
-    if let Some(t) = targets.iter().find(|t| t.name == "original") {
-        variants.push(Variant {
-            name: t.name,
-            width: t.width,
-            height: t.height,
-            content_type: format.content_type(),
-            data: strip_metadata(format, bytes, probe.orientation).map_err(ImageError::Invalid)?,
-        });
-    }
+    variants.extend(original);
     Ok(Output {
         probe,
         variants,
         warnings,
     })
+}
+
+type Decoded = (Probe, Option<Vec<u8>>, DynamicImage);
+
+/// JPEG at the smallest DCT scale that still leaves the largest variant a downscale.
+fn decode_jpeg(bytes: &[u8], settings: &ImageSettings) -> Result<Decoded, ImageError> {
+    let h = jpeg::header(bytes)?;
+    check_pixels((h.width, h.height), settings.max_input_pixels)?;
+    let probe = upright(Format::Jpeg, (h.width, h.height), h.orientation);
+    let largest = plan::targets(probe.width, probe.height, settings.original_max_dimension)
+        .iter()
+        .filter(|t| t.name != "original")
+        .map(|t| t.width.max(t.height))
+        .max()
+        .unwrap_or(0);
+    let img = jpeg::decode(bytes, largest)?;
+    Ok((probe, h.icc, img))
+}
+
+/// PNG and WebP, at full size.
+fn decode_other(bytes: &[u8], settings: &ImageSettings) -> Result<Decoded, ImageError> {
+    let (format, mut decoder) = open(bytes, settings.max_input_pixels)?;
+    let probe = make_probe(format, &mut decoder);
+    let icc = decoder.icc_profile().ok().flatten();
+    let img = match (format == Format::WebP)
+        .then(|| decode_webp(bytes))
+        .flatten()
+    {
+        Some(img) => {
+            drop(decoder);
+            img
+        }
+        None => DynamicImage::from_decoder(decoder).map_err(invalid)?,
+    };
+    Ok((probe, icc, img))
+}
+
+/// A variant is never larger in bytes than the next larger one (the `original` included: a
+/// heavily compressed original can be smaller than a fresh `large`). One that is gets encoded
+/// again, at lower quality for lossy formats or with the strongest compression for lossless
+/// ones; if even that is larger, the smallest encoding is kept and a warning says so.
+/// `made` is smallest first; `big` holds the pixels of its last entry.
+fn keep_sizes_in_order(
+    job: &encode::Job,
+    big: &DynamicImage,
+    targets: &[&Target],
+    made: &mut [Variant],
+    mut cap: Option<usize>,
+    warnings: &mut Vec<String>,
+) -> Result<(), ImageError> {
+    let last = made.len() - 1;
+    for i in (0..made.len()).rev() {
+        if let Some(limit) = cap.filter(|&c| made[i].data.len() > c) {
+            let resized;
+            let pixels = if i == last {
+                big
+            } else {
+                resized = encode::resize(big, targets[i].width, targets[i].height)?;
+                &resized
+            };
+            let smaller = job.within(pixels, targets[i], limit)?;
+            if smaller.data.len() > limit {
+                warnings.push(format!(
+                    "{} is {} bytes, larger than the next size up ({limit} bytes) even at the \
+                     strongest compression",
+                    smaller.name,
+                    smaller.data.len()
+                ));
+            }
+            if smaller.data.len() < made[i].data.len() {
+                made[i] = smaller;
+            }
+        }
+        cap = Some(made[i].data.len());
+    }
+    Ok(())
 }
 
 /// Still WebP through libwebp (several times faster than the pure-Rust decoder on lossy

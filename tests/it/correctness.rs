@@ -425,3 +425,41 @@ fn variants_are_never_larger_than_the_next_size_up() {
         }
     }
 }
+
+#[test]
+fn a_heavily_compressed_original_is_not_outgrown_by_large() {
+    // Noise at JPEG quality 20: a fresh `large` at quality 80 would be far bigger.
+    let mut seed = 7u32;
+    let noise = image::RgbImage::from_fn(2600, 1700, |_, _| {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let [a, b, c, _] = seed.to_le_bytes();
+        image::Rgb([a, b, c])
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("low_quality_2600x1700.jpg");
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 20)
+        .encode_image(&noise)
+        .unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    let (outs, summary) = variants(path.to_str().unwrap());
+    let names: Vec<&str> = outs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["thumb", "medium", "large", "original"]);
+    for pair in outs.windows(2) {
+        assert!(
+            pair[0].data.len() <= pair[1].data.len(),
+            "{} ({} bytes) is larger than {} ({} bytes)",
+            pair[0].name,
+            pair[0].data.len(),
+            pair[1].name,
+            pair[1].data.len()
+        );
+    }
+    let large = image::load_from_memory(&by_name(&outs, "large").data).unwrap();
+    assert_eq!((large.width(), large.height()), (2400, 1569));
+    assert_eq!(
+        summary["warnings"],
+        serde_json::json!([]),
+        "it fits: no warning"
+    );
+}
