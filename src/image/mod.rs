@@ -251,7 +251,7 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
         }
     }
     let lossy = webp.is_none_or(|k| k.lossy);
-    let pixels = encode::normalize(pixels, format);
+    let mut pixels = encode::normalize(pixels, format);
     let icc = icc.filter(|p| {
         let fits = encode::icc_matches(p, &pixels);
         if !fits {
@@ -267,32 +267,39 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
         lossy,
         icc: icc.as_deref(),
         settings,
+        premultiplied: encode::premultiply(&mut pixels)?,
     };
-    let original = match targets.iter().find(|t| t.name == "original") {
-        None => None,
-        Some(t) => Some(Variant {
+    // After the full-size pixels are gone: a copy of the file does not add to the peak.
+    let original = || -> Result<Option<Variant>, ImageError> {
+        let Some(t) = targets.iter().find(|t| t.name == "original") else {
+            return Ok(None);
+        };
+        Ok(Some(Variant {
             name: t.name,
             width: t.width,
             height: t.height,
             content_type: format.content_type(),
             data: strip_metadata(format, bytes, probe.orientation).map_err(ImageError::Invalid)?,
-        }),
+        }))
     };
     // The largest variant is made from the original; the smaller ones from it, in parallel
     // with its encoding. One full-resolution pass instead of one per variant, and the decoded
     // original is freed early. Lanczos3 from at least twice the size loses nothing visible.
     let resized: Vec<&Target> = targets.iter().filter(|t| t.name != "original").collect();
-    let mut variants = match resized.split_last() {
-        None => Vec::new(),
+    let (mut variants, original) = match resized.split_last() {
+        None => (Vec::new(), original()?),
         Some((largest, smaller)) => {
-            let big = encode::resize(&pixels, largest.width, largest.height)?;
+            // Both cores: nothing else runs while the full-size pixels are resized.
+            let big = encode::resize(&pixels, largest.width, largest.height, job.premultiplied, 2)?;
             drop(pixels);
-            std::thread::scope(|scope| {
+            let original = original()?;
+            let made = std::thread::scope(|scope| {
                 let handles: Vec<_> = smaller
                     .iter()
                     .map(|t| scope.spawn(|| job.make(&big, t)))
                     .collect();
-                let big_variant = job.finish(&big, largest);
+                let shown = job.shown(&big)?;
+                let big_variant = job.finish(&shown, largest);
                 let mut made = handles
                     .into_iter()
                     .map(|h| {
@@ -303,9 +310,17 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
                     .collect::<Result<Vec<Variant>, ImageError>>()?;
                 made.push(big_variant?);
                 let cap = original.as_ref().map(|o| o.data.len());
-                keep_sizes_in_order(&job, &big, &resized, &mut made, cap, &mut warnings)?;
+                keep_sizes_in_order(
+                    &job,
+                    (&big, &shown),
+                    &resized,
+                    &mut made,
+                    cap,
+                    &mut warnings,
+                )?;
                 Ok::<_, ImageError>(made)
-            })?
+            })?;
+            (made, original)
         }
     };
     variants.extend(original);
@@ -355,10 +370,10 @@ fn decode_other(bytes: &[u8], settings: &ImageSettings) -> Result<Decoded, Image
 /// heavily compressed original can be smaller than a fresh `large`). One that is gets encoded
 /// again, at lower quality for lossy formats or with the strongest compression for lossless
 /// ones; if even that is larger, the smallest encoding is kept and a warning says so.
-/// `made` is smallest first; `big` holds the pixels of its last entry.
+/// `made` is smallest first; `big` holds the pixels of its last entry, as resized and as shown.
 fn keep_sizes_in_order(
     job: &encode::Job,
-    big: &DynamicImage,
+    (big, shown): (&DynamicImage, &DynamicImage),
     targets: &[&Target],
     made: &mut [Variant],
     mut cap: Option<usize>,
@@ -369,9 +384,9 @@ fn keep_sizes_in_order(
         if let Some(limit) = cap.filter(|&c| made[i].data.len() > c) {
             let resized;
             let pixels = if i == last {
-                big
+                shown
             } else {
-                resized = encode::resize(big, targets[i].width, targets[i].height)?;
+                resized = job.pixels(big, targets[i].width, targets[i].height)?;
                 &resized
             };
             let smaller = job.within(pixels, targets[i], limit)?;
@@ -393,11 +408,40 @@ fn keep_sizes_in_order(
 }
 
 /// Still WebP through libwebp (several times faster than the pure-Rust decoder on lossy
-/// files); `None` for animations and anything libwebp refuses, which go to `image` instead.
+/// files), straight into our buffer (libwebp's own buffer plus a copy doubled the peak memory);
+/// `None` for animations and anything libwebp refuses, which go to `image` instead.
 fn decode_webp(bytes: &[u8]) -> Option<DynamicImage> {
-    let decoded = webp::Decoder::new(bytes).decode()?;
-    let (w, h, alpha) = (decoded.width(), decoded.height(), decoded.is_alpha());
-    let data = decoded.to_vec();
+    let features = webp::BitstreamFeatures::new(bytes)?;
+    if features.has_animation() {
+        return None;
+    }
+    let (w, h, alpha) = (features.width(), features.height(), features.has_alpha());
+    let channels: usize = if alpha { 4 } else { 3 };
+    let stride = usize::try_from(w).ok()? * channels;
+    let len = stride.checked_mul(usize::try_from(h).ok()?)?;
+    let mut data = Vec::new();
+    data.try_reserve_exact(len).ok()?;
+    data.resize(len, 0u8);
+    let stride_c = std::ffi::c_int::try_from(stride).ok()?;
+    // SAFETY: `data` is `len` bytes, `stride` × height; libwebp writes at most that and returns
+    // null on any error (including a size mismatch).
+    let out = unsafe {
+        let f = if alpha {
+            libwebp_sys::WebPDecodeRGBAInto
+        } else {
+            libwebp_sys::WebPDecodeRGBInto
+        };
+        f(
+            bytes.as_ptr(),
+            bytes.len(),
+            data.as_mut_ptr(),
+            len,
+            stride_c,
+        )
+    };
+    if out.is_null() {
+        return None;
+    }
     if alpha {
         image::RgbaImage::from_raw(w, h, data).map(DynamicImage::ImageRgba8)
     } else {
