@@ -422,24 +422,27 @@ fn decode_webp(bytes: &[u8]) -> Option<DynamicImage> {
     let mut data = Vec::new();
     data.try_reserve_exact(len).ok()?;
     data.resize(len, 0u8);
-    let stride_c = std::ffi::c_int::try_from(stride).ok()?;
-    // SAFETY: `data` is `len` bytes, `stride` × height; libwebp writes at most that and returns
-    // null on any error (including a size mismatch).
-    let out = unsafe {
-        let f = if alpha {
-            libwebp_sys::WebPDecodeRGBAInto
-        } else {
-            libwebp_sys::WebPDecodeRGBInto
-        };
-        f(
-            bytes.as_ptr(),
-            bytes.len(),
-            data.as_mut_ptr(),
-            len,
-            stride_c,
-        )
+    let mut config = libwebp_sys::WebPDecoderConfig::new().ok()?;
+    // A second thread runs the loop filter of the previous rows while the next are decoded.
+    config.options.use_threads = 1;
+    config.output.colorspace = if alpha {
+        libwebp_sys::WEBP_CSP_MODE::MODE_RGBA
+    } else {
+        libwebp_sys::WEBP_CSP_MODE::MODE_RGB
     };
-    if out.is_null() {
+    config.output.is_external_memory = 1;
+    config.output.u.RGBA = libwebp_sys::WebPRGBABuffer {
+        rgba: data.as_mut_ptr(),
+        stride: std::ffi::c_int::try_from(stride).ok()?,
+        size: len,
+    };
+    // SAFETY: the output is `data`, `len` bytes of `stride` × height, external memory that
+    // libwebp writes into and never frees; it checks that size against the image's and fails
+    // rather than write past it.
+    let status = unsafe { libwebp_sys::WebPDecode(bytes.as_ptr(), bytes.len(), &mut config) };
+    // SAFETY: frees only what libwebp allocated itself (nothing, with external memory).
+    unsafe { libwebp_sys::WebPFreeDecBuffer(&mut config.output) };
+    if status != libwebp_sys::VP8StatusCode::VP8_STATUS_OK {
         return None;
     }
     if alpha {
@@ -563,6 +566,22 @@ mod tests {
         .unwrap();
         assert!(matches!(
             process(&found, &ImageSettings::default()),
+            Err(ImageError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn webp_decodes_into_our_buffer_and_refuses_truncation() {
+        let webp = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/webp_lossy_2600x1400.webp"
+        ))
+        .unwrap();
+        let img = decode_webp(&webp).unwrap();
+        assert_eq!((img.width(), img.height()), (2600, 1400));
+        assert!(decode_webp(&webp[..webp.len() / 2]).is_none());
+        assert!(matches!(
+            process(&webp[..webp.len() / 2], &ImageSettings::default()),
             Err(ImageError::Invalid(_))
         ));
     }
