@@ -28,6 +28,9 @@ pub(super) struct Header {
     pub orientation: u8,
     /// The ICC profile, reassembled from its APP2 chunks.
     pub icc: Option<Vec<u8>>,
+    /// Progressive files only: the bytes libjpeg holds for the whole image's DCT coefficients
+    /// (2 per sample) until the last scan is read.
+    pub coefficient_bytes: Option<u64>,
 }
 
 /// APP1 (EXIF, for the orientation) and APP2 (ICC) are all we read.
@@ -118,7 +121,7 @@ fn open(bytes: &[u8]) -> Result<Decompress<&[u8]>, ImageError> {
         .map_err(invalid)
 }
 
-fn header_of(d: &Decompress<&[u8]>) -> Result<Header, ImageError> {
+fn header_of(d: &Decompress<&[u8]>, bytes: &[u8]) -> Result<Header, ImageError> {
     let (w, h) = d.size();
     let (Ok(width), Ok(height)) = (u32::try_from(w), u32::try_from(h)) else {
         return Err(invalid("dimensions out of range"));
@@ -143,12 +146,39 @@ fn header_of(d: &Decompress<&[u8]>) -> Result<Header, ImageError> {
             _ => {}
         }
     }
+    let coefficient_bytes = is_progressive(bytes).then(|| {
+        d.components()
+            .iter()
+            .map(|c| u64::from(c.width_in_blocks) * u64::from(c.height_in_blocks) * 128)
+            .sum()
+    });
     Ok(Header {
         width,
         height,
         orientation,
         icc: assemble_icc(icc_chunks),
+        coefficient_bytes,
     })
+}
+
+/// Whether the first frame header is progressive (SOF2, or SOF6/10/14).
+fn is_progressive(b: &[u8]) -> bool {
+    let mut i = 2;
+    while i + 4 <= b.len() && b[i] == 0xFF {
+        let marker = b[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        match marker {
+            0xC2 | 0xC6 | 0xCA | 0xCE => return true,
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => return false,
+            0xDA | 0xD9 => return false,
+            _ => {}
+        }
+        i += 2 + usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
+    }
+    false
 }
 
 /// Chunks numbered 1..=count, each once; anything else is a damaged profile, dropped.
@@ -165,7 +195,7 @@ fn assemble_icc(mut chunks: Vec<(u8, u8, &[u8])>) -> Option<Vec<u8>> {
 
 /// Reads the header only: dimensions, orientation, profile.
 pub(super) fn header(bytes: &[u8]) -> Result<Header, ImageError> {
-    guard(invalid, || header_of(&open(bytes)?))
+    guard(invalid, || header_of(&open(bytes)?, bytes))
 }
 
 /// The smallest DCT scale (n/8, n in 1, 2, 4, 8) whose output has a longest side of at least
@@ -334,6 +364,7 @@ mod tests {
         assert_eq!((img.width(), img.height()), (3200, 1600));
         let h = header(&bytes).unwrap();
         assert_eq!((h.width, h.height, h.orientation), (3200, 1600, 1));
+        assert_eq!(h.coefficient_bytes, None, "baseline");
         assert_eq!(
             h.icc.as_deref(),
             Some(&b"profile"[..]),

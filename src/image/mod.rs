@@ -140,8 +140,7 @@ fn invalid(e: impl std::fmt::Display) -> ImageError {
 pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<Probe, ImageError> {
     contain(|| {
         if detect(bytes)? == Format::Jpeg {
-            let h = jpeg::header(bytes)?;
-            check_pixels((h.width, h.height), max_pixels)?;
+            let h = jpeg_header(bytes, max_pixels)?;
             return Ok(upright(Format::Jpeg, (h.width, h.height), h.orientation));
         }
         let (format, mut decoder) = open(bytes, max_pixels)?;
@@ -334,9 +333,31 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
 type Decoded = (Probe, Option<Vec<u8>>, DynamicImage);
 
 /// JPEG at the smallest DCT scale that still leaves the largest variant a downscale.
-fn decode_jpeg(bytes: &[u8], settings: &ImageSettings) -> Result<Decoded, ImageError> {
+/// The JPEG header, its pixel count and, for a progressive file, the coefficient memory libjpeg
+/// will need, checked before any decoding.
+fn jpeg_header(bytes: &[u8], max_pixels: u64) -> Result<jpeg::Header, ImageError> {
     let h = jpeg::header(bytes)?;
-    check_pixels((h.width, h.height), settings.max_input_pixels)?;
+    check_pixels((h.width, h.height), max_pixels)?;
+    if let Some(need) = h.coefficient_bytes.filter(|&b| b > MAX_COEFFICIENT_BYTES) {
+        return Err(ImageError::TooLarge(format!(
+            "{}x{} progressive JPEG needs {} MiB for its DCT coefficients while decoding, over \
+             the {} MiB budget",
+            h.width,
+            h.height,
+            need >> 20,
+            MAX_COEFFICIENT_BYTES >> 20
+        )));
+    }
+    Ok(h)
+}
+
+/// A progressive JPEG is decoded from all its coefficients at once (2 bytes per sample, kept
+/// until the last scan): 805 MB for a 268 MP 4:2:0 photo, 1.6 GB for 4:4:4. With the pixels
+/// and variants on top, more than 1 GiB would not fit a 2 GiB machine.
+const MAX_COEFFICIENT_BYTES: u64 = 1024 * 1024 * 1024;
+
+fn decode_jpeg(bytes: &[u8], settings: &ImageSettings) -> Result<Decoded, ImageError> {
+    let h = jpeg_header(bytes, settings.max_input_pixels)?;
     let probe = upright(Format::Jpeg, (h.width, h.height), h.orientation);
     let largest = plan::targets(probe.width, probe.height, settings.original_max_dimension)
         .iter()
@@ -568,6 +589,48 @@ mod tests {
             process(&found, &ImageSettings::default()),
             Err(ImageError::Invalid(_))
         ));
+    }
+
+    /// A 16×16 progressive 4:4:4 JPEG whose frame header then claims `w`×`h`.
+    fn progressive_claiming(w: u16, h: u16) -> Vec<u8> {
+        let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+        c.set_size(16, 16);
+        c.set_chroma_sampling_pixel_sizes((1, 1), (1, 1));
+        c.set_progressive_mode();
+        let mut s = c.start_compress(Vec::new()).unwrap();
+        s.write_scanlines(&[90u8; 16 * 16 * 3]).unwrap();
+        let mut b = s.finish().unwrap();
+        let sof = b.windows(2).position(|m| m == [0xFF, 0xC2]).unwrap();
+        b[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
+        b[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn progressive_jpeg_coefficients_are_budgeted_from_the_header() {
+        // 16000² 4:4:4: 256 MP is under the pixel limit, but 1.5 GB of coefficients.
+        let err = probe(&progressive_claiming(16000, 16000), 268_402_689).unwrap_err();
+        assert!(
+            matches!(&err, ImageError::TooLarge(m) if m.contains("coefficients")),
+            "{err:?}"
+        );
+        let err = process(
+            &progressive_claiming(16000, 16000),
+            &ImageSettings::default(),
+        );
+        assert!(matches!(err, Err(ImageError::TooLarge(_))), "{err:?}");
+        // 8000² needs 384 MB: allowed (and then fails on the missing data, not the budget).
+        assert_eq!(
+            probe(&progressive_claiming(8000, 8000), 268_402_689)
+                .unwrap()
+                .width,
+            8000
+        );
+        let small = progressive_claiming(16, 16);
+        assert_eq!(
+            jpeg::header(&small).unwrap().coefficient_bytes,
+            Some(3 * 4 * 128)
+        );
     }
 
     #[test]
