@@ -103,6 +103,15 @@ impl Job<'_> {
         self.variant(resized, target, Effort::Normal)
     }
 
+    /// Whether the output is lossy (JPEG, lossy WebP), so a lower quality makes it smaller.
+    pub fn is_lossy(&self) -> bool {
+        match self.format {
+            Format::Jpeg => true,
+            Format::Png => false,
+            Format::WebP => self.lossy,
+        }
+    }
+
     /// Encodes pixels already at `target`'s size again, to fit in `limit` bytes: lossy formats
     /// step the quality down by 10 (at most four times, not below 10), lossless ones use their
     /// strongest compression. Returns the smallest encoding tried, which may still not fit.
@@ -112,9 +121,9 @@ impl Job<'_> {
         target: &Target,
         limit: usize,
     ) -> Result<Variant, ImageError> {
-        let efforts: Vec<Effort> = match (self.format, self.lossy) {
-            (Format::Png, _) | (Format::WebP, false) => vec![Effort::Strongest],
-            _ => {
+        let efforts: Vec<Effort> = match self.is_lossy() {
+            false => vec![Effort::Strongest],
+            true => {
                 let q = match self.format {
                     Format::Jpeg => self.settings.jpeg_quality,
                     _ => self.settings.webp_quality,

@@ -463,3 +463,32 @@ fn a_heavily_compressed_original_is_not_outgrown_by_large() {
         "it fits: no warning"
     );
 }
+
+#[test]
+fn a_crisp_line_drawing_whose_large_outgrows_it_is_reported() {
+    // One-pixel lines on white compress to almost nothing; resized, every line turns into
+    // antialiased greys, and no lossless setting brings `large` back under the original.
+    let drawing = image::GrayImage::from_fn(2500, 1600, |x, y| {
+        image::Luma([if (x + 3 * y) % 29 == 0 || (5 * x + y) % 41 == 0 {
+            0
+        } else {
+            255
+        }])
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lines_2500x1600.png");
+    drawing.save(&path).unwrap();
+    let (outs, summary) = variants(path.to_str().unwrap());
+    let (large, original) = (by_name(&outs, "large"), by_name(&outs, "original"));
+    assert!(
+        large.data.len() > original.data.len(),
+        "not the case under test"
+    );
+    let decoded = image::load_from_memory(&large.data).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (2400, 1536));
+    let warnings = summary["warnings"].to_string();
+    assert!(
+        warnings.contains("large is") && warnings.contains("larger than the next size up"),
+        "{warnings}"
+    );
+}
