@@ -1,8 +1,9 @@
 //! The image stage: original bytes in, encoded variants out. No network, no files.
 //!
-//! The original is decoded once (orientation applied, colour profile kept); every resized
-//! variant is made from that in its own thread, in the input's format. The `original` variant is
-//! the input file with its metadata removed and its pixel data untouched.
+//! The original is decoded once (colour profile kept) and resized once to the largest variant,
+//! which is then turned upright (EXIF orientation); the smaller variants are made from that in
+//! their own threads, in the input's format. The `original` variant is the input file with its
+//! metadata removed and its pixel data untouched.
 
 mod cmyk;
 mod encode;
@@ -232,15 +233,11 @@ fn contain<T>(f: impl FnOnce() -> Result<T, ImageError>) -> Result<T, ImageError
 pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageError> {
     let mut warnings = Vec::new();
     let (format, probe, icc, pixels) = contain(|| {
-        let (probe, icc, mut img) = if detect(bytes)? == Format::Jpeg {
+        let (probe, icc, img) = if detect(bytes)? == Format::Jpeg {
             decode_jpeg(bytes, settings)?
         } else {
             decode_other(bytes, settings)?
         };
-        img.apply_orientation(
-            image::metadata::Orientation::from_exif(probe.orientation)
-                .unwrap_or(image::metadata::Orientation::NoTransforms),
-        );
         Ok((probe.format, probe, icc, img))
     })?;
     let webp = (format == Format::WebP).then(|| webp_kind(bytes));
@@ -288,9 +285,22 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
     let (mut variants, original) = match resized.split_last() {
         None => (Vec::new(), original()?),
         Some((largest, smaller)) => {
-            // Both cores: nothing else runs while the full-size pixels are resized.
-            let big = encode::resize(&pixels, largest.width, largest.height, job.premultiplied, 2)?;
+            // Both cores: nothing else runs while the full-size pixels are resized. The pixels
+            // are as stored; the orientation is applied to the resized ones (the same picture:
+            // flips and quarter turns commute with a separable filter), so a phone photo is not
+            // turned at full size, in a second full-size buffer.
+            let swaps = matches!(probe.orientation, 5..=8);
+            let (w, h) = if swaps {
+                (largest.height, largest.width)
+            } else {
+                (largest.width, largest.height)
+            };
+            let mut big = encode::resize(&pixels, w, h, job.premultiplied, 2)?;
             drop(pixels);
+            big.apply_orientation(
+                image::metadata::Orientation::from_exif(probe.orientation)
+                    .unwrap_or(image::metadata::Orientation::NoTransforms),
+            );
             let original = original()?;
             let made = std::thread::scope(|scope| {
                 let handles: Vec<_> = smaller

@@ -214,6 +214,15 @@ pub fn generate_correctness(dir: &Path) -> std::io::Result<()> {
             with_jpeg_metadata(rgb_jpeg(&stored, 90), u16::from(o)),
         )?;
     }
+    // A phone-sized case: medium and thumb both come from the resized, then turned, large.
+    let big_shown = marked(1300, 900);
+    for o in [6u8, 7] {
+        let stored = store_for(&big_shown, o).to_rgb8();
+        write(
+            &format!("orient_{o}_1300x900.jpg"),
+            with_jpeg_metadata(rgb_jpeg(&stored, 85), u16::from(o)),
+        )?;
+    }
     // PNG and WebP with an EXIF orientation too.
     let stored = store_for(&shown, 6);
     let mut png = img_parts::png::Png::from_bytes(Bytes::from(png_bytes(&stored))).expect("png");

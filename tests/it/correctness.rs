@@ -173,6 +173,24 @@ fn exif_orientations_1_to_8_come_out_upright_and_private() {
 }
 
 #[test]
+fn rotated_photos_are_resized_then_turned_for_every_variant() {
+    for o in [6, 7] {
+        let (outs, summary) = variants(&format!("correctness/orient_{o}_1300x900.jpg"));
+        assert_eq!(
+            (summary["width"].as_u64(), summary["height"].as_u64()),
+            (Some(1300), Some(900)),
+            "orientation {o}: upright size"
+        );
+        for (name, size) in [("thumb", (400, 277)), ("medium", (1200, 831))] {
+            let v = by_name(&outs, name);
+            let img = image::load_from_memory(&v.data).unwrap();
+            assert_eq!((img.width(), img.height()), size, "orientation {o} {name}");
+            assert_upright(&format!("orientation {o} {name}"), &img);
+        }
+    }
+}
+
+#[test]
 fn png_and_webp_exif_orientation_applied() {
     for f in ["correctness/orient_6.png", "correctness/orient_6.webp"] {
         let (outs, _) = variants(f);
