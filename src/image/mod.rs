@@ -285,8 +285,7 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
     let (mut variants, original) = match resized.split_last() {
         None => (Vec::new(), original()?),
         Some((largest, smaller)) => {
-            // Both cores: nothing else runs while the full-size pixels are resized. The pixels
-            // are as stored; the orientation is applied to the resized ones (the same picture:
+            // The pixels are as stored; the orientation is applied to the resized ones (the same picture:
             // flips and quarter turns commute with a separable filter), so a phone photo is not
             // turned at full size, in a second full-size buffer.
             let swaps = matches!(probe.orientation, 5..=8);
@@ -295,7 +294,7 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
             } else {
                 (largest.width, largest.height)
             };
-            let mut big = encode::resize(&pixels, w, h, job.premultiplied, 2)?;
+            let mut big = encode::resize(&pixels, w, h, job.premultiplied)?;
             drop(pixels);
             big.apply_orientation(
                 image::metadata::Orientation::from_exif(probe.orientation)
