@@ -418,6 +418,21 @@ fn decompression_bomb_is_refused_from_its_header() {
     );
 }
 
+/// Each variant (smallest first, `original` last) is at most as many bytes as the next.
+#[track_caller]
+fn assert_sizes_ascend(what: &str, outs: &[Out]) {
+    for pair in outs.windows(2) {
+        assert!(
+            pair[0].data.len() <= pair[1].data.len(),
+            "{what}: {} ({} bytes) is larger than {} ({} bytes)",
+            pair[0].name,
+            pair[0].data.len(),
+            pair[1].name,
+            pair[1].data.len()
+        );
+    }
+}
+
 #[test]
 fn variants_are_never_larger_than_the_next_size_up() {
     let fixtures = [
@@ -431,16 +446,7 @@ fn variants_are_never_larger_than_the_next_size_up() {
     ];
     for f in fixtures {
         let (outs, _) = variants(f);
-        for pair in outs.windows(2) {
-            assert!(
-                pair[0].data.len() <= pair[1].data.len(),
-                "{f}: {} ({} bytes) is larger than {} ({} bytes)",
-                pair[0].name,
-                pair[0].data.len(),
-                pair[1].name,
-                pair[1].data.len()
-            );
-        }
+        assert_sizes_ascend(f, &outs);
     }
 }
 
@@ -463,16 +469,7 @@ fn a_heavily_compressed_original_is_not_outgrown_by_large() {
     let (outs, summary) = variants(path.to_str().unwrap());
     let names: Vec<&str> = outs.iter().map(|o| o.name.as_str()).collect();
     assert_eq!(names, ["thumb", "medium", "large", "original"]);
-    for pair in outs.windows(2) {
-        assert!(
-            pair[0].data.len() <= pair[1].data.len(),
-            "{} ({} bytes) is larger than {} ({} bytes)",
-            pair[0].name,
-            pair[0].data.len(),
-            pair[1].name,
-            pair[1].data.len()
-        );
-    }
+    assert_sizes_ascend("low_quality_2600x1700.jpg", &outs);
     let large = image::load_from_memory(&by_name(&outs, "large").data).unwrap();
     assert_eq!((large.width(), large.height()), (2400, 1569));
     assert_eq!(
