@@ -1,27 +1,6 @@
 //! CMYK JPEGs. Photoshop's files carry an Adobe APP14 segment and store their channels
 //! inverted; plain CMYK files do not. Reading every CMYK file as inverted (as zune-jpeg does)
-//! turns a plain one black, so the segment decides.
-
-/// Whether the JPEG's frame has 4 components and no Adobe APP14 segment says they are inverted.
-pub fn is_plain_cmyk(b: &[u8]) -> bool {
-    let mut adobe = false;
-    let mut i = 2;
-    while i + 4 <= b.len() && b[i] == 0xFF {
-        let marker = b[i + 1];
-        let len = usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
-        let body = b.get(i + 4..i + 2 + len).unwrap_or_default();
-        match marker {
-            0xEE if body.starts_with(b"Adobe") => adobe = true,
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                return body.get(5) == Some(&4) && !adobe;
-            }
-            0xDA => return false,
-            _ => {}
-        }
-        i += 2 + len;
-    }
-    false
-}
+//! turns a plain one black, so the segment decides (read in `jpeg.rs`).
 
 /// CMYK samples (as stored in the file) to RGB. Adobe's files store every channel inverted
 /// (255 means no ink): R = C·K/255; plain files: R = (255 − C)(255 − K)/255.

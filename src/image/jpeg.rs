@@ -161,8 +161,15 @@ fn header_of(d: &Decompress<&[u8]>, bytes: &[u8]) -> Result<Header, ImageError> 
     })
 }
 
-/// Whether the first frame header is progressive (SOF2, or SOF6/10/14).
-fn is_progressive(b: &[u8]) -> bool {
+/// The first frame header: its marker (SOF0 baseline, SOF2 progressive…) and whether an Adobe
+/// APP14 segment came before it. libjpeg reads the same segments but does not expose these.
+struct Frame {
+    marker: u8,
+    adobe: bool,
+}
+
+fn frame(b: &[u8]) -> Option<Frame> {
+    let mut adobe = false;
     let mut i = 2;
     while i + 4 <= b.len() && b[i] == 0xFF {
         let marker = b[i + 1];
@@ -170,15 +177,27 @@ fn is_progressive(b: &[u8]) -> bool {
             i += 1; // fill byte
             continue;
         }
+        let len = usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
         match marker {
-            0xC2 | 0xC6 | 0xCA | 0xCE => return true,
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => return false,
-            0xDA | 0xD9 => return false,
+            0xEE if b
+                .get(i + 4..)
+                .is_some_and(|body| body.starts_with(b"Adobe")) =>
+            {
+                adobe = true;
+            }
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                return Some(Frame { marker, adobe });
+            }
+            0xDA | 0xD9 => return None,
             _ => {}
         }
-        i += 2 + usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
+        i += 2 + len;
     }
-    false
+    None
+}
+
+fn is_progressive(b: &[u8]) -> bool {
+    frame(b).is_some_and(|f| matches!(f.marker, 0xC2 | 0xC6 | 0xCA | 0xCE))
 }
 
 /// Chunks numbered 1..=count, each once; anything else is a damaged profile, dropped.
@@ -242,7 +261,8 @@ fn decode_scaled(bytes: &[u8], min_long_side: u32) -> Result<DynamicImage, Image
             let (w, h) = (s.width() as u32, s.height() as u32);
             let px = s.read_scanlines::<u8>().map_err(invalid)?;
             s.finish().map_err(invalid)?;
-            let rgb = cmyk::to_rgb(&px, !cmyk::is_plain_cmyk(bytes));
+            let adobe = frame(bytes).is_some_and(|f| f.adobe);
+            let rgb = cmyk::to_rgb(&px, adobe);
             DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).ok_or_else(short)?)
         }
     };
