@@ -9,6 +9,7 @@ mod cmyk;
 mod encode;
 mod jpeg;
 mod metadata;
+mod yuv;
 
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -17,6 +18,7 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::config::ImageSettings;
 use crate::plan::{self, Target};
+use encode::Pixels;
 
 pub use metadata::strip_metadata;
 
@@ -247,7 +249,10 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
         }
     }
     let lossy = webp.is_none_or(|k| k.lossy);
-    let mut pixels = encode::normalize(pixels, format);
+    let mut pixels = match pixels {
+        Pixels::Image(img) => Pixels::Image(encode::normalize(img, format)),
+        planes @ Pixels::Yuv(_) => planes,
+    };
     let icc = icc.filter(|p| {
         let fits = encode::icc_matches(p, &pixels);
         if !fits {
@@ -263,7 +268,10 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
         lossy,
         icc: icc.as_deref(),
         settings,
-        premultiplied: encode::premultiply(&mut pixels)?,
+        premultiplied: match &mut pixels {
+            Pixels::Image(img) => encode::premultiply(img)?,
+            Pixels::Yuv(_) => false,
+        },
     };
     // After the full-size pixels are gone: a copy of the file does not add to the peak.
     let original = || -> Result<Option<Variant>, ImageError> {
@@ -339,7 +347,7 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
     })
 }
 
-type Decoded = (Probe, Option<Vec<u8>>, DynamicImage);
+type Decoded = (Probe, Option<Vec<u8>>, Pixels);
 
 /// JPEG at the smallest DCT scale that still leaves the largest variant a downscale.
 /// The JPEG header, its pixel count and, for a progressive file, the coefficient memory libjpeg
@@ -375,25 +383,28 @@ fn decode_jpeg(bytes: &[u8], settings: &ImageSettings) -> Result<Decoded, ImageE
         .max()
         .unwrap_or(0);
     let img = jpeg::decode(bytes, largest)?;
-    Ok((probe, h.icc, img))
+    Ok((probe, h.icc, Pixels::Image(img)))
 }
 
-/// PNG and WebP, at full size.
+/// PNG and WebP, at full size: opaque lossy WebP as its 4:2:0 planes, other still WebP
+/// through libwebp, the rest through `image`.
 fn decode_other(bytes: &[u8], settings: &ImageSettings) -> Result<Decoded, ImageError> {
     let (format, mut decoder) = open(bytes, settings.max_input_pixels)?;
     let probe = make_probe(format, &mut decoder);
     let icc = decoder.icc_profile().ok().flatten();
-    let img = match (format == Format::WebP)
-        .then(|| decode_webp(bytes))
-        .flatten()
-    {
-        Some(img) => {
-            drop(decoder);
-            img
-        }
-        None => DynamicImage::from_decoder(decoder).map_err(invalid)?,
+    let webp = || {
+        yuv::Yuv::decode(bytes)
+            .map(Pixels::Yuv)
+            .or_else(|| decode_webp(bytes).map(Pixels::Image))
     };
-    Ok((probe, icc, img))
+    let pixels = match (format == Format::WebP).then(webp).flatten() {
+        Some(pixels) => {
+            drop(decoder);
+            pixels
+        }
+        None => Pixels::Image(DynamicImage::from_decoder(decoder).map_err(invalid)?),
+    };
+    Ok((probe, icc, pixels))
 }
 
 /// A variant is never larger in bytes than the next larger one (the `original` included: a
@@ -404,7 +415,7 @@ fn decode_other(bytes: &[u8], settings: &ImageSettings) -> Result<Decoded, Image
 /// `made` is smallest first; `big` holds the pixels of its last entry, as resized and as shown.
 fn keep_sizes_in_order(
     job: &encode::Job,
-    (big, shown): (&DynamicImage, &DynamicImage),
+    (big, shown): (&Pixels, &Pixels),
     targets: &[&Target],
     made: &mut [Variant],
     mut cap: Option<usize>,
@@ -667,6 +678,68 @@ mod tests {
             process(&webp[..webp.len() / 2], &ImageSettings::default()),
             Err(ImageError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn lossy_webp_planes_resize_like_rgb() {
+        // Odd sizes in and out: the chroma planes round up, and must stay on the luma grid.
+        let (w, h) = (2601u32, 1403u32);
+        let edges = |x: u32, y: u32| (x >= w - 40 || y >= h - 40, x < 1000, y < 700);
+        let img = image::RgbImage::from_fn(w, h, |x, y| match edges(x, y) {
+            (true, ..) => image::Rgb([200, 40, 200]),
+            (_, true, true) => image::Rgb([220, 30, 30]),
+            (_, false, true) => image::Rgb([30, 180, 40]),
+            (_, true, false) => image::Rgb([40, 60, 220]),
+            _ => image::Rgb([230, 210, 40]),
+        });
+        let webp = webp::Encoder::from_rgb(&img, w, h).encode(95.0).to_vec();
+        let settings = ImageSettings {
+            webp_quality: 100,
+            ..ImageSettings::default()
+        };
+        let job = encode::Job {
+            format: Format::WebP,
+            lossy: true,
+            icc: None,
+            settings: &settings,
+            premultiplied: false,
+        };
+        let planes = Pixels::Yuv(yuv::Yuv::decode(&webp).unwrap());
+        let rgb = Pixels::Image(decode_webp(&webp).unwrap());
+        for (tw, th) in [(2400u32, 1295u32), (1200, 647), (401, 217)] {
+            let t = Target {
+                name: "large",
+                width: tw,
+                height: th,
+            };
+            let shown = |p: &Pixels| {
+                let v = job.make(p, &t).unwrap();
+                image::load_from_memory(&v.data).unwrap().to_rgb8()
+            };
+            let (a, b) = (shown(&planes), shown(&rgb));
+            assert_eq!(a.dimensions(), (tw, th));
+            // Away from the colour edges (4 px), every pixel as from RGB and as drawn.
+            let near = |v: u32, edge: u32, of: u32, to: u32| {
+                (i64::from(v) - i64::from(edge * to / of)).abs() < 4
+            };
+            for (x, y, pa) in a.enumerate_pixels() {
+                if near(x, 1000, w, tw)
+                    || near(x, w - 40, w, tw)
+                    || near(y, 700, h, th)
+                    || near(y, h - 40, h, th)
+                {
+                    continue;
+                }
+                let pb = b.get_pixel(x, y);
+                let drawn = img.get_pixel(x * w / tw, y * h / th);
+                for c in 0..3 {
+                    assert!(
+                        pa[c].abs_diff(pb[c]) <= 8 && pa[c].abs_diff(drawn[c]) <= 12,
+                        "{tw}x{th} at ({x},{y}): planes {pa:?}, rgb {pb:?}, drawn {drawn:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
