@@ -398,17 +398,35 @@ const BAND_ROWS: u32 = 128;
 /// Resizes the top-left `(src_w, src_h)` of `src` into all of `dst`, in bands.
 fn typed<P: PixelTrait>(
     src: &DynamicImage,
-    (src_w, src_h): (f64, f64),
+    extent: (f64, f64),
     dst: &mut DynamicImage,
     options: &ResizeOptions,
 ) -> Result<(), ImageError> {
+    bands::<P, _>(extent, dst, options, |_| {
+        src.image_view::<P>()
+            .ok_or_else(|| resize_failed(&"pixel layout"))
+    })
+}
+
+fn resize_failed(e: &dyn std::fmt::Display) -> ImageError {
+    ImageError::Invalid(format!("cannot resize: {e}"))
+}
+
+/// Lanczos3 of the top-left `(src_w, src_h)` of a source into all of `dst`, band by band.
+/// `rows(n)` gives a view of the source holding at least its first `n` rows (all of them, or
+/// a growing prefix while it is still being decoded): each band asks for the rows its filter
+/// reaches, so a prefix gives the same result as the whole.
+fn bands<P: PixelTrait, V: fast_image_resize::ImageView<Pixel = P>>(
+    (src_w, src_h): (f64, f64),
+    dst: &mut DynamicImage,
+    options: &ResizeOptions,
+    mut rows: impl FnMut(u32) -> Result<V, ImageError>,
+) -> Result<(), ImageError> {
     use fast_image_resize::{ImageView, ImageViewMut};
     use std::num::NonZeroU32;
-    let fail = |e: &dyn std::fmt::Display| ImageError::Invalid(format!("cannot resize: {e}"));
-    let src_view = src.image_view::<P>().ok_or_else(|| fail(&"pixel layout"))?;
     let mut dst_view = dst
         .image_view_mut::<P>()
-        .ok_or_else(|| fail(&"pixel layout"))?;
+        .ok_or_else(|| resize_failed(&"pixel layout"))?;
     let dst_h = dst_view.height();
     let (Some(height), Some(bands)) = (
         NonZeroU32::new(dst_h),
@@ -417,21 +435,44 @@ fn typed<P: PixelTrait>(
         return Ok(());
     };
     let scale = src_h / f64::from(dst_h);
+    // Lanczos3 reaches 3 source pixels (3 × scale when shrinking) past a pixel's centre.
+    let reach = 3.0 * scale.max(1.0);
     let parts = dst_view
         .split_by_height_mut(0, height, bands)
-        .ok_or_else(|| fail(&"bands"))?;
+        .ok_or_else(|| resize_failed(&"bands"))?;
     let mut resizer = Resizer::new();
     let mut top = 0u32;
     for mut part in parts {
-        let rows = part.height();
+        let band = part.height();
         let y = f64::from(top) * scale;
-        let h = (f64::from(rows) * scale).min(src_h - y);
+        let h = (f64::from(band) * scale).min(src_h - y);
+        let needed = (y + h + reach).ceil() + 1.0;
+        let src_view = rows(needed.min(f64::from(u32::MAX)) as u32)?;
         resizer
             .resize_typed(&src_view, &mut part, &options.crop(0.0, y, src_w, h))
-            .map_err(|e| fail(&e))?;
-        top += rows;
+            .map_err(|e| resize_failed(&e))?;
+        top += band;
     }
     Ok(())
+}
+
+/// Lanczos3 of an 8-bit gray (`P` = U8) or RGB (`P` = U8x3) image arriving row by row, into
+/// `dst` (same layout). `rows(n)` blocks until the first `n` rows are decoded (or all there
+/// are) and gives them as bytes; `None` if decoding stopped before.
+pub(super) fn resize_arriving<'a, P: PixelTrait>(
+    (src_w, src_h): (u32, u32),
+    dst: &mut DynamicImage,
+    mut rows: impl FnMut(u32) -> Option<&'a [u8]>,
+) -> Result<(), ImageError> {
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    let extent = (f64::from(src_w), f64::from(src_h));
+    let stride = src_w as usize * std::mem::size_of::<P>();
+    bands::<P, _>(extent, dst, &options, |n| {
+        let bytes = rows(n.min(src_h)).ok_or_else(|| resize_failed(&"decoding stopped"))?;
+        let have = u32::try_from(bytes.len() / stride.max(1)).unwrap_or(0);
+        fast_image_resize::images::TypedImageRef::<P>::from_buffer(src_w, have, bytes)
+            .map_err(|e| resize_failed(&e))
+    })
 }
 
 #[cfg(test)]
@@ -470,6 +511,39 @@ mod tests {
             .max()
             .unwrap();
         assert!(worst <= 1, "off by {worst}");
+    }
+
+    #[test]
+    fn resizing_rows_as_they_arrive_equals_resizing_the_whole() {
+        let (w, h) = (1501u32, 1003u32);
+        let src = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([
+                (x * 13 % 256) as u8,
+                (y * 7 % 256) as u8,
+                ((x ^ y) % 256) as u8,
+            ])
+        });
+        let whole = resize_image(&DynamicImage::ImageRgb8(src.clone()), 700, 468, false).unwrap();
+        // Each band gets exactly the rows it asks for, as if the decoder had just made them.
+        let mut arriving = DynamicImage::new(700, 468, ColorType::Rgb8);
+        let stride = w as usize * 3;
+        let mut asked = Vec::new();
+        resize_arriving::<fast_image_resize::pixels::U8x3>((w, h), &mut arriving, |n| {
+            asked.push(n);
+            Some(&src.as_raw()[..n as usize * stride])
+        })
+        .unwrap();
+        assert!(
+            arriving.as_bytes() == whole.as_bytes(),
+            "not the same pixels"
+        );
+        assert!(asked.windows(2).all(|p| p[0] <= p[1]), "{asked:?}");
+        assert_eq!(asked.last(), Some(&h));
+        assert!(
+            asked[0] < h / 2,
+            "the first band waits for {} rows",
+            asked[0]
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use std::cell::Cell;
 use std::os::raw::c_int;
 
-use image::{DynamicImage, GrayImage, RgbImage};
+use image::{ColorType, DynamicImage, GrayImage, RgbImage};
 use mozjpeg::{ColorSpace, Decompress, Marker};
 use mozjpeg_sys::jpeg_common_struct;
 
@@ -234,28 +234,46 @@ fn scale_for(width: u32, height: u32, min_long_side: u32) -> u8 {
 
 /// Decodes `bytes` at the smallest DCT scale that leaves at least twice `min_long_side` pixels
 /// on the longest side (orientation not applied). CMYK comes out as RGB.
-pub(super) fn decode(bytes: &[u8], min_long_side: u32) -> Result<DynamicImage, ImageError> {
-    guard(invalid, || decode_scaled(bytes, min_long_side))
+///
+/// With `to` (a size in the stored orientation), gray and RGB pixels come back resized to it
+/// (`true`): a second thread resizes the rows while the rest are still being decoded. A
+/// progressive file's last pass (inverse DCT, colour conversion) and a baseline file's whole
+/// decode then overlap the resize. CMYK comes back at full size (`false`).
+pub(super) fn decode(
+    bytes: &[u8],
+    min_long_side: u32,
+    to: Option<(u32, u32)>,
+) -> Result<(DynamicImage, bool), ImageError> {
+    guard(invalid, || decode_scaled(bytes, min_long_side, to))
 }
 
-fn decode_scaled(bytes: &[u8], min_long_side: u32) -> Result<DynamicImage, ImageError> {
+fn decode_scaled(
+    bytes: &[u8],
+    min_long_side: u32,
+    to: Option<(u32, u32)>,
+) -> Result<(DynamicImage, bool), ImageError> {
+    use fast_image_resize::pixels::{U8x3, U8};
     DAMAGE.with(|d| d.set(None));
     let mut d = open(bytes)?;
     let (w, h) = d.size();
     let n = scale_for(w as u32, h as u32, min_long_side);
     d.scale(n);
-    let img = match d.image().map_err(invalid)? {
+    let out = match d.image().map_err(invalid)? {
         mozjpeg::Format::Gray(mut s) => {
-            let (w, h) = (s.width() as u32, s.height() as u32);
-            let px = s.read_scanlines::<u8>().map_err(invalid)?;
+            let size = (s.width() as u32, s.height() as u32);
+            let img = scanlines::<U8>(size, ColorType::L8, to, |rows| {
+                s.read_scanlines_into(rows).map(drop).map_err(invalid)
+            })?;
             s.finish().map_err(invalid)?;
-            DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, px).ok_or_else(short)?)
+            (img, to.is_some())
         }
         mozjpeg::Format::RGB(mut s) => {
-            let (w, h) = (s.width() as u32, s.height() as u32);
-            let px = s.read_scanlines::<u8>().map_err(invalid)?;
+            let size = (s.width() as u32, s.height() as u32);
+            let img = scanlines::<U8x3>(size, ColorType::Rgb8, to, |rows| {
+                s.read_scanlines_into(rows).map(drop).map_err(invalid)
+            })?;
             s.finish().map_err(invalid)?;
-            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, px).ok_or_else(short)?)
+            (img, to.is_some())
         }
         mozjpeg::Format::CMYK(mut s) => {
             let (w, h) = (s.width() as u32, s.height() as u32);
@@ -263,7 +281,8 @@ fn decode_scaled(bytes: &[u8], min_long_side: u32) -> Result<DynamicImage, Image
             s.finish().map_err(invalid)?;
             let adobe = frame(bytes).is_some_and(|f| f.adobe);
             let rgb = cmyk::to_rgb(&px, adobe);
-            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).ok_or_else(short)?)
+            let img = DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).ok_or_else(short)?);
+            (img, false)
         }
     };
     if let Some(code) = DAMAGE.with(Cell::take) {
@@ -272,7 +291,127 @@ fn decode_scaled(bytes: &[u8], min_long_side: u32) -> Result<DynamicImage, Image
             warning_text(code)
         )));
     }
-    Ok(img)
+    Ok(out)
+}
+
+/// Rows handed from the decoder to the resizing thread per step (libjpeg makes 8 or 16 at a time).
+const CHUNK_ROWS: u32 = 16;
+
+/// Reads all `w`×`h` pixels (`P`: one pixel of `color`) with `read`, which fills whole rows in
+/// order. The image at full size, or with `to`, resized to it while the rows arrive.
+fn scanlines<P: fast_image_resize::PixelTrait>(
+    (w, h): (u32, u32),
+    color: ColorType,
+    to: Option<(u32, u32)>,
+    mut read: impl FnMut(&mut [u8]) -> Result<(), ImageError>,
+) -> Result<DynamicImage, ImageError> {
+    let stride = w as usize * std::mem::size_of::<P>();
+    let mut buf = vec![0u8; stride * h as usize];
+    let Some((tw, th)) = to else {
+        read(&mut buf)?;
+        let img = match color {
+            ColorType::L8 => GrayImage::from_raw(w, h, buf).map(DynamicImage::ImageLuma8),
+            _ => RgbImage::from_raw(w, h, buf).map(DynamicImage::ImageRgb8),
+        };
+        return img.ok_or_else(short);
+    };
+    let mut dst = DynamicImage::new(tw, th, color);
+    let arrived = Arrived::default();
+    let base = Rows(buf.as_mut_ptr());
+    std::thread::scope(|scope| {
+        let resizer = scope.spawn(|| {
+            super::encode::resize_arriving::<P>((w, h), &mut dst, |n| {
+                let rows = arrived.wait(n)?;
+                // SAFETY: the first `rows` rows of `buf` are written, and the decoder writes
+                // only below them from now on; `buf` is not touched otherwise until the scope
+                // has joined this thread.
+                Some(unsafe { std::slice::from_raw_parts(base.at(0), rows as usize * stride) })
+            })
+        });
+        // Wakes the resizer when decoding stops, whether it finished, failed or unwound.
+        let _close = Closer(&arrived);
+        let mut row = 0;
+        while row < h {
+            let k = CHUNK_ROWS.min(h - row);
+            // SAFETY: rows `row..row + k` are inside `buf`; this thread alone writes them, and
+            // the resizer reads only rows already published (below `row`).
+            let dest = unsafe {
+                std::slice::from_raw_parts_mut(base.at(row as usize * stride), k as usize * stride)
+            };
+            read(dest)?;
+            row += k;
+            arrived.publish(row);
+        }
+        resizer
+            .join()
+            .unwrap_or_else(|_| Err(invalid("resizing thread panicked")))
+    })?;
+    drop(buf);
+    Ok(dst)
+}
+
+/// The decoded rows' buffer, shared with the resizing thread (see `scanlines`).
+struct Rows(*mut u8);
+// SAFETY: the two threads touch disjoint rows, and `Arrived`'s mutex orders the writes of a row
+// before any read of it.
+unsafe impl Sync for Rows {}
+
+impl Rows {
+    /// The address `offset` bytes into the buffer (`offset` within it).
+    fn at(&self, offset: usize) -> *mut u8 {
+        self.0.wrapping_add(offset)
+    }
+}
+
+/// How many rows are decoded, and whether decoding has stopped.
+#[derive(Default)]
+struct Arrived {
+    state: std::sync::Mutex<(u32, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl Arrived {
+    fn update(&self, f: impl FnOnce(&mut (u32, bool))) {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut state);
+        self.changed.notify_all();
+    }
+
+    fn publish(&self, rows: u32) {
+        self.update(|s| s.0 = rows);
+    }
+
+    /// Blocks until at least `n` rows are decoded; how many are, or `None` if decoding stopped
+    /// before.
+    fn wait(&self, n: u32) -> Option<u32> {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        loop {
+            match *state {
+                (rows, _) if rows >= n => return Some(rows),
+                (_, true) => return None,
+                _ => {
+                    state = self
+                        .changed
+                        .wait(state)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+            }
+        }
+    }
+}
+
+struct Closer<'a>(&'a Arrived);
+
+impl Drop for Closer<'_> {
+    fn drop(&mut self) {
+        self.0.update(|s| s.1 = true);
+    }
 }
 
 fn short() -> ImageError {
@@ -378,9 +517,9 @@ mod tests {
     #[test]
     fn decodes_at_the_smallest_scale_that_is_enough() {
         let bytes = photo(3200, 1600);
-        let img = decode(&bytes, 200).unwrap();
+        let img = decode(&bytes, 200, None).unwrap().0;
         assert_eq!((img.width(), img.height()), (400, 200));
-        let img = decode(&bytes, 801).unwrap();
+        let img = decode(&bytes, 801, None).unwrap().0;
         assert_eq!((img.width(), img.height()), (3200, 1600));
         let h = header(&bytes).unwrap();
         assert_eq!((h.width, h.height, h.orientation), (3200, 1600, 1));
@@ -395,7 +534,7 @@ mod tests {
     #[test]
     fn damaged_data_is_an_error_not_a_grey_picture() {
         let bytes = photo(800, 600);
-        let err = decode(&bytes[..bytes.len() * 2 / 3], 0).unwrap_err();
+        let err = decode(&bytes[..bytes.len() * 2 / 3], 0, None).unwrap_err();
         assert!(
             matches!(&err, ImageError::Invalid(m) if m.contains("premature end")),
             "{err:?}"
@@ -403,8 +542,56 @@ mod tests {
         let mut bad = bytes.clone();
         let mid = bad.len() / 2;
         bad[mid..mid + 64].fill(0xFF);
-        assert!(decode(&bad, 0).is_err());
-        assert!(decode(&bytes, 0).is_ok());
+        assert!(decode(&bad, 0, None).is_err());
+        assert!(decode(&bytes, 0, None).is_ok());
+    }
+
+    /// A `w`×`h` JPEG of a busy pattern, baseline or progressive, RGB or gray.
+    fn pattern(w: u32, h: u32, progressive: bool, gray: bool) -> Vec<u8> {
+        let space = if gray {
+            ColorSpace::JCS_GRAYSCALE
+        } else {
+            ColorSpace::JCS_RGB
+        };
+        let channels = if gray { 1 } else { 3 };
+        let mut c = mozjpeg::Compress::new(space);
+        c.set_size(w as usize, h as usize);
+        if progressive {
+            c.set_progressive_mode();
+        }
+        let mut s = c.start_compress(Vec::new()).unwrap();
+        let px: Vec<u8> = (0..w * h * channels)
+            .map(|i| ((i / channels % w) * 7 + (i / channels / w) * 3 + i % channels * 50) as u8)
+            .collect();
+        s.write_scanlines(&px).unwrap();
+        s.finish().unwrap()
+    }
+
+    #[test]
+    fn resizing_while_decoding_equals_resizing_after() {
+        let to = (600, 451);
+        for (progressive, gray) in [(false, false), (true, false), (false, true), (true, true)] {
+            let bytes = pattern(1301, 977, progressive, gray);
+            let (full, resized) = decode(&bytes, 600, None).unwrap();
+            assert!(!resized);
+            assert_eq!((full.width(), full.height()), (1301, 977));
+            let full = super::super::encode::Pixels::Image(full);
+            let super::super::encode::Pixels::Image(want) =
+                super::super::encode::resize(&full, to.0, to.1, false).unwrap()
+            else {
+                unreachable!("an image stays an image")
+            };
+            let (got, resized) = decode(&bytes, 600, Some(to)).unwrap();
+            assert!(resized);
+            assert_eq!(got.color(), want.color(), "gray {gray}");
+            assert!(
+                got.as_bytes() == want.as_bytes(),
+                "progressive {progressive}, gray {gray}: not the same pixels"
+            );
+            // Decoding that fails part-way stops the resizing thread too: an error, no hang.
+            let err = decode(&bytes[..bytes.len() / 2], 600, Some(to)).unwrap_err();
+            assert!(matches!(err, ImageError::Invalid(_)), "{err:?}");
+        }
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The image stage: original bytes in, encoded variants out. No network, no files.
 //!
-//! The original is decoded once (colour profile kept) and resized once to the largest variant,
-//! which is then turned upright (EXIF orientation); the smaller variants are made from that in
-//! their own threads, in the input's format. The `original` variant is the input file with its
-//! metadata removed and its pixel data untouched.
+//! The original is decoded once (colour profile kept) and resized once to the largest variant
+//! (a JPEG while it is being decoded), which is then turned upright (EXIF orientation); the
+//! smaller variants are made from that in their own threads, in the input's format. An opaque
+//! lossy WebP stays in its 4:2:0 planes throughout. The `original` variant is the input file with
+//! its metadata removed and its pixel data untouched.
 
 mod cmyk;
 mod encode;
@@ -234,13 +235,13 @@ fn contain<T>(f: impl FnOnce() -> Result<T, ImageError>) -> Result<T, ImageError
 /// Makes every variant of `bytes` (PRODUCT.md "Variants").
 pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageError> {
     let mut warnings = Vec::new();
-    let (format, probe, icc, pixels) = contain(|| {
-        let (probe, icc, img) = if detect(bytes)? == Format::Jpeg {
+    let (format, probe, icc, pixels, at_largest) = contain(|| {
+        let (probe, icc, img, at_largest) = if detect(bytes)? == Format::Jpeg {
             decode_jpeg(bytes, settings)?
         } else {
             decode_other(bytes, settings)?
         };
-        Ok((probe.format, probe, icc, img))
+        Ok((probe.format, probe, icc, img, at_largest))
     })?;
     let webp = (format == Format::WebP).then(|| webp_kind(bytes));
     if let Some(kind) = webp {
@@ -295,15 +296,15 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
         Some((largest, smaller)) => {
             // The pixels are as stored; the orientation is applied to the resized ones (the same picture:
             // flips and quarter turns commute with a separable filter), so a phone photo is not
-            // turned at full size, in a second full-size buffer.
-            let swaps = matches!(probe.orientation, 5..=8);
-            let (w, h) = if swaps {
-                (largest.height, largest.width)
+            // turned at full size, in a second full-size buffer. A JPEG comes already resized.
+            let (w, h) = stored((largest.width, largest.height), probe.orientation);
+            let mut big = if at_largest {
+                pixels
             } else {
-                (largest.width, largest.height)
+                let big = encode::resize(&pixels, w, h, job.premultiplied)?;
+                drop(pixels);
+                big
             };
-            let mut big = encode::resize(&pixels, w, h, job.premultiplied)?;
-            drop(pixels);
             big.apply_orientation(
                 image::metadata::Orientation::from_exif(probe.orientation)
                     .unwrap_or(image::metadata::Orientation::NoTransforms),
@@ -347,7 +348,9 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
     })
 }
 
-type Decoded = (Probe, Option<Vec<u8>>, Pixels);
+/// The header, the ICC profile, and the pixels: at full size, or (`true`) already resized to the
+/// largest variant's size in the stored orientation.
+type Decoded = (Probe, Option<Vec<u8>>, Pixels, bool);
 
 /// JPEG at the smallest DCT scale that still leaves the largest variant a downscale.
 /// The JPEG header, its pixel count and, for a progressive file, the coefficient memory libjpeg
@@ -379,11 +382,20 @@ fn decode_jpeg(bytes: &[u8], settings: &ImageSettings) -> Result<Decoded, ImageE
     let largest = plan::targets(probe.width, probe.height, settings.original_max_dimension)
         .iter()
         .filter(|t| t.name != "original")
-        .map(|t| t.width.max(t.height))
-        .max()
-        .unwrap_or(0);
-    let img = jpeg::decode(bytes, largest)?;
-    Ok((probe, h.icc, Pixels::Image(img)))
+        .max_by_key(|t| t.width.max(t.height))
+        .map(|t| stored((t.width, t.height), probe.orientation));
+    let long = largest.map_or(0, |(w, h)| w.max(h));
+    let (img, resized) = jpeg::decode(bytes, long, largest)?;
+    Ok((probe, h.icc, Pixels::Image(img), resized))
+}
+
+/// Upright dimensions back in the stored orientation (EXIF 5–8 swap them).
+fn stored((w, h): (u32, u32), orientation: u8) -> (u32, u32) {
+    if matches!(orientation, 5..=8) {
+        (h, w)
+    } else {
+        (w, h)
+    }
 }
 
 /// PNG and WebP, at full size: opaque lossy WebP as its 4:2:0 planes, other still WebP
@@ -404,7 +416,7 @@ fn decode_other(bytes: &[u8], settings: &ImageSettings) -> Result<Decoded, Image
         }
         None => Pixels::Image(DynamicImage::from_decoder(decoder).map_err(invalid)?),
     };
-    Ok((probe, icc, pixels))
+    Ok((probe, icc, pixels, false))
 }
 
 /// A variant is never larger in bytes than the next larger one (the `original` included: a
