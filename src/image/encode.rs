@@ -1,9 +1,7 @@
 //! Resizing (fast_image_resize, Lanczos3) and encoding of one variant in the input's format.
 
 use fast_image_resize::PixelTrait;
-use fast_image_resize::{
-    FilterType, IntoImageView, IntoImageViewMut, ResizeAlg, ResizeOptions, Resizer,
-};
+use fast_image_resize::{FilterType, IntoImageViewMut, ResizeAlg, ResizeOptions, Resizer};
 use image::{ColorType, DynamicImage, ImageEncoder};
 use img_parts::{Bytes, ImageICC};
 
@@ -354,19 +352,17 @@ fn resize_image(
 ) -> Result<DynamicImage, ImageError> {
     use fast_image_resize::pixels::{U16x2, U16x3, U16x4, U8x2, U8x3, U8x4, U16, U8};
     let mut dst = DynamicImage::new(width, height, src.color());
-    let options = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
-        .use_alpha(!premultiplied);
+    let use_alpha = !premultiplied;
     let all = (f64::from(src.width()), f64::from(src.height()));
     match src.color() {
-        ColorType::L8 => typed::<U8>(src, all, &mut dst, &options),
-        ColorType::La8 => typed::<U8x2>(src, all, &mut dst, &options),
-        ColorType::Rgb8 => typed::<U8x3>(src, all, &mut dst, &options),
-        ColorType::Rgba8 => typed::<U8x4>(src, all, &mut dst, &options),
-        ColorType::L16 => typed::<U16>(src, all, &mut dst, &options),
-        ColorType::La16 => typed::<U16x2>(src, all, &mut dst, &options),
-        ColorType::Rgb16 => typed::<U16x3>(src, all, &mut dst, &options),
-        ColorType::Rgba16 => typed::<U16x4>(src, all, &mut dst, &options),
+        ColorType::L8 => typed::<U8>(src, all, &mut dst, use_alpha),
+        ColorType::La8 => typed::<U8x2>(src, all, &mut dst, use_alpha),
+        ColorType::Rgb8 => typed::<U8x3>(src, all, &mut dst, use_alpha),
+        ColorType::Rgba8 => typed::<U8x4>(src, all, &mut dst, use_alpha),
+        ColorType::L16 => typed::<U16>(src, all, &mut dst, use_alpha),
+        ColorType::La16 => typed::<U16x2>(src, all, &mut dst, use_alpha),
+        ColorType::Rgb16 => typed::<U16x3>(src, all, &mut dst, use_alpha),
+        ColorType::Rgba16 => typed::<U16x4>(src, all, &mut dst, use_alpha),
         other => Err(ImageError::Invalid(format!(
             "cannot resize {other:?} pixels"
         ))),
@@ -383,8 +379,7 @@ pub(super) fn resize_plane(
     height: u32,
 ) -> Result<DynamicImage, ImageError> {
     let mut dst = DynamicImage::new(width, height, ColorType::L8);
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
-    typed::<fast_image_resize::pixels::U8>(src, extent, &mut dst, &options)?;
+    typed::<fast_image_resize::pixels::U8>(src, extent, &mut dst, false)?;
     Ok(dst)
 }
 
@@ -400,11 +395,16 @@ fn typed<P: PixelTrait>(
     src: &DynamicImage,
     extent: (f64, f64),
     dst: &mut DynamicImage,
-    options: &ResizeOptions,
+    use_alpha: bool,
 ) -> Result<(), ImageError> {
-    bands::<P, _>(extent, dst, options, |_| {
-        src.image_view::<P>()
-            .ok_or_else(|| resize_failed(&"pixel layout"))
+    // The same view type as `resize_arriving`'s, so one copy of the resizing code per pixel type.
+    bands::<P, _>(extent, dst, use_alpha, |_| {
+        fast_image_resize::images::TypedImageRef::<P>::from_buffer(
+            src.width(),
+            src.height(),
+            src.as_bytes(),
+        )
+        .map_err(|e| resize_failed(&e))
     })
 }
 
@@ -419,9 +419,14 @@ fn resize_failed(e: &dyn std::fmt::Display) -> ImageError {
 fn bands<P: PixelTrait, V: fast_image_resize::ImageView<Pixel = P>>(
     (src_w, src_h): (f64, f64),
     dst: &mut DynamicImage,
-    options: &ResizeOptions,
+    use_alpha: bool,
     mut rows: impl FnMut(u32) -> Result<V, ImageError>,
 ) -> Result<(), ImageError> {
+    // Built here, not passed in: with the algorithm a constant, the compiler drops
+    // fast_image_resize's other ones (passed in from several callers, it kept them: 40 KB).
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .use_alpha(use_alpha);
     use fast_image_resize::{ImageView, ImageViewMut};
     use std::num::NonZeroU32;
     let mut dst_view = dst
@@ -464,10 +469,9 @@ pub(super) fn resize_arriving<'a, P: PixelTrait>(
     dst: &mut DynamicImage,
     mut rows: impl FnMut(u32) -> Option<&'a [u8]>,
 ) -> Result<(), ImageError> {
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
     let extent = (f64::from(src_w), f64::from(src_h));
     let stride = src_w as usize * std::mem::size_of::<P>();
-    bands::<P, _>(extent, dst, &options, |n| {
+    bands::<P, _>(extent, dst, false, |n| {
         let bytes = rows(n.min(src_h)).ok_or_else(|| resize_failed(&"decoding stopped"))?;
         let have = u32::try_from(bytes.len() / stride.max(1)).unwrap_or(0);
         fast_image_resize::images::TypedImageRef::<P>::from_buffer(src_w, have, bytes)
