@@ -161,8 +161,10 @@ fn detect(bytes: &[u8]) -> Result<Format, ImageError> {
 /// The decoder for a PNG or WebP `bytes`, its header read and the pixel limit checked.
 fn open(bytes: &[u8], max_pixels: u64) -> Result<(Format, Box<dyn ImageDecoder + '_>), ImageError> {
     let format = detect(bytes)?;
-    if format == Format::WebP {
-        check_riff(bytes)?;
+    match format {
+        Format::WebP => check_riff(bytes)?,
+        Format::Png => check_palette(bytes)?,
+        Format::Jpeg => {}
     }
     let decoder = reader(bytes, format).into_decoder().map_err(invalid)?;
     check_pixels(decoder.dimensions(), max_pixels)?;
@@ -190,6 +192,27 @@ fn check_riff(bytes: &[u8]) -> Result<(), ImageError> {
         Ok(())
     }
     chunks(bytes, 12, bytes.len())
+}
+
+/// The png crate panics on a palette whose length is not a multiple of 3 (found by fuzzing; the
+/// panic was caught, but as "decoder failed" with a backtrace in the log). Such a file is
+/// invalid (PNG spec 11.2.3: 1 to 256 entries of 3 bytes), so it is refused by name first.
+fn check_palette(bytes: &[u8]) -> Result<(), ImageError> {
+    let mut i = 8;
+    while let Some(head) = bytes.get(i..i + 8) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        match &head[4..8] {
+            b"PLTE" if len == 0 || !len.is_multiple_of(3) || len > 768 => {
+                return Err(ImageError::Invalid(format!(
+                    "cannot decode: PNG palette of {len} bytes (must be 3 to 768, a multiple of 3)"
+                )));
+            }
+            // The palette comes before the image data.
+            b"IDAT" | b"IEND" => break,
+            _ => i = i.saturating_add(12).saturating_add(len),
+        }
+    }
+    Ok(())
 }
 
 fn check_pixels((w, h): (u32, u32), max_pixels: u64) -> Result<(), ImageError> {
@@ -632,6 +655,28 @@ mod tests {
             process(&found, &ImageSettings::default()),
             Err(ImageError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn a_palette_not_made_of_rgb_triples_is_refused_by_name() {
+        // Found by fuzzing (CRCs made valid): a 58-byte PLTE made the png crate panic.
+        let found = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/fuzz/png_palette_of_58_bytes.png"
+        ))
+        .unwrap();
+        let err = process(&found, &ImageSettings::default()).unwrap_err();
+        assert!(
+            matches!(&err, ImageError::Invalid(m) if m.contains("PNG palette of 58 bytes")),
+            "{err:?}"
+        );
+        // A valid palette PNG still goes through.
+        let ok = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/correctness/palette_900x600.png"
+        ))
+        .unwrap();
+        assert!(process(&ok, &ImageSettings::default()).is_ok());
     }
 
     /// A 16×16 progressive 4:4:4 JPEG whose frame header then claims `w`×`h`.
