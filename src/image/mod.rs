@@ -10,6 +10,7 @@ mod cmyk;
 mod encode;
 mod jpeg;
 mod metadata;
+mod palette;
 mod yuv;
 
 use std::io::Cursor;
@@ -287,6 +288,9 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
     });
 
     let targets = plan::targets(probe.width, probe.height, settings.original_max_dimension);
+    let palette = (format == Format::Png)
+        .then(|| palette::Palette::of_png(bytes))
+        .flatten();
     let job = encode::Job {
         format,
         lossy,
@@ -296,6 +300,7 @@ pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<Output, ImageEr
             Pixels::Image(img) => encode::premultiply(img)?,
             Pixels::Yuv(_) => false,
         },
+        palette: palette.as_ref(),
     };
     // After the full-size pixels are gone: a copy of the file does not add to the peak.
     let original = || -> Result<Option<Variant>, ImageError> {
@@ -760,6 +765,7 @@ mod tests {
             icc: None,
             settings: &settings,
             premultiplied: false,
+            palette: None,
         };
         let planes = Pixels::Yuv(yuv::Yuv::decode(&webp).unwrap());
         let rgb = Pixels::Image(decode_webp(&webp).unwrap());
