@@ -271,25 +271,38 @@ fn premultiply([r, g, b, a]: [u8; 4]) -> [i32; 4] {
 /// closest possible distance is within the smallest farthest distance of any entry), and later
 /// colours there search only that list: a few entries instead of up to 256.
 struct Nearest {
-    entries: Vec<[i32; 4]>,
+    /// Each distinct colour once (palettes often repeat one, e.g. padded with black), with the
+    /// first index that has it.
+    entries: Vec<([i32; 4], u8)>,
     /// Bits of each channel that pick the cell; alpha is one of the channels unless opaque.
     bits: u32,
     channels: usize,
-    /// Per cell: `u32::MAX` until listed, then the start (high 24 bits) and length − 1 (low 8
-    /// bits) of its candidates in `candidates`.
-    slots: Vec<u32>,
+    /// Per cell: where its candidates start in `candidates` (`u32::MAX` until listed), and
+    /// how many there are, less one.
+    starts: Vec<u32>,
+    lens: Vec<u8>,
+    /// Positions in `entries`.
     candidates: Vec<u8>,
 }
 
 impl Nearest {
-    fn new(entries: &[[u8; 4]]) -> Self {
-        let opaque = entries.iter().all(|e| e[3] == 255);
+    fn new(palette: &[[u8; 4]]) -> Self {
+        let opaque = palette.iter().all(|e| e[3] == 255);
         let (bits, channels) = if opaque { (6, 3) } else { (4, 4) };
+        let mut entries: Vec<([i32; 4], u8)> = Vec::with_capacity(palette.len());
+        for (i, &e) in palette.iter().enumerate() {
+            let colour = premultiply(e);
+            if !entries.iter().any(|(c, _)| *c == colour) {
+                entries.push((colour, i as u8));
+            }
+        }
+        let cells = 1 << (bits as usize * channels);
         Nearest {
-            entries: entries.iter().map(|&e| premultiply(e)).collect(),
+            entries,
             bits,
             channels,
-            slots: vec![u32::MAX; 1 << (bits as usize * channels)],
+            starts: vec![u32::MAX; cells],
+            lens: vec![0; cells],
             candidates: Vec::new(),
         }
     }
@@ -302,23 +315,25 @@ impl Nearest {
         let cell = want[..self.channels]
             .iter()
             .fold(0usize, |acc, &v| (acc << self.bits) | (v >> shift) as usize);
-        if self.slots[cell] == u32::MAX {
+        if self.starts[cell] == u32::MAX {
             let start = self.candidates.len();
             self.list(want, shift);
-            let len = self.candidates.len() - start;
-            self.slots[cell] = ((start as u32) << 8) | (len as u32 - 1);
+            // At most 64³ cells × 256 entries: within u32.
+            self.starts[cell] = start as u32;
+            self.lens[cell] = (self.candidates.len() - start - 1) as u8;
         }
-        let slot = self.slots[cell];
-        let (start, len) = ((slot >> 8) as usize, (slot & 0xff) as usize + 1);
+        let start = self.starts[cell] as usize;
+        let len = usize::from(self.lens[cell]) + 1;
         let mut best = (i32::MAX, 0u8);
-        for &i in &self.candidates[start..start + len] {
-            let e = &self.entries[usize::from(i)];
+        for &at in &self.candidates[start..start + len] {
+            let e = &self.entries[usize::from(at)].0;
             let d: i32 = (0..4).map(|k| (e[k] - want[k]).pow(2)).sum();
             if d < best.0 {
-                best = (d, i);
+                best = (d, at);
             }
         }
-        (best.1, self.entries[usize::from(best.1)])
+        let (colour, index) = self.entries[usize::from(best.1)];
+        (index, colour)
     }
 
     /// Appends the entries that can be nearest to some colour of the cell holding `want`.
@@ -343,10 +358,15 @@ impl Nearest {
                     (near + n * n, far + f * f)
                 })
         };
-        let bound = self.entries.iter().map(|e| reach(e).1).min().unwrap_or(0);
-        for (i, e) in self.entries.iter().enumerate() {
-            if reach(e).0 <= bound {
-                self.candidates.push(i as u8);
+        let bound = self
+            .entries
+            .iter()
+            .map(|e| reach(&e.0).1)
+            .min()
+            .unwrap_or(0);
+        for (at, e) in self.entries.iter().enumerate() {
+            if reach(&e.0).0 <= bound {
+                self.candidates.push(at as u8);
             }
         }
     }
@@ -360,7 +380,16 @@ mod tests {
     fn nearest_is_the_brute_force_nearest() {
         let mut rng = fastrand::Rng::with_seed(7);
         // Opaque (64³ cells) and translucent (16⁴ cells) palettes, of 1 to 256 entries.
-        for (opaque, n) in [(true, 256), (true, 3), (false, 200), (false, 1), (true, 1)] {
+        // `padded`: as many encoders write a palette, one colour repeated to the end.
+        for (opaque, n, padded) in [
+            (true, 256, false),
+            (true, 256, true),
+            (true, 3, false),
+            (false, 200, false),
+            (false, 200, true),
+            (false, 1, false),
+            (true, 1, false),
+        ] {
             let alpha = |rng: &mut fastrand::Rng| {
                 if opaque || rng.bool() {
                     255
@@ -374,13 +403,20 @@ mod tests {
             if !opaque {
                 entries[0][3] = 100;
             }
+            if padded {
+                entries[10..].fill([0, 0, 0, 255]);
+            }
             let mut nearest = Nearest::new(&entries);
             for _ in 0..20_000 {
                 let want = premultiply([rng.u8(..), rng.u8(..), rng.u8(..), alpha(&mut rng)]);
                 let (i, got) = nearest.find(want);
                 let d = |c: [i32; 4]| -> i32 { (0..4).map(|k| (c[k] - want[k]).pow(2)).sum() };
                 let brute = entries.iter().map(|&e| d(premultiply(e))).min().unwrap();
-                assert_eq!(d(got), brute, "{n} entries, opaque: {opaque}");
+                assert_eq!(
+                    d(got),
+                    brute,
+                    "{n} entries, opaque {opaque}, padded {padded}"
+                );
                 assert_eq!(got, premultiply(entries[usize::from(i)]));
             }
         }
