@@ -199,18 +199,13 @@ fn check_riff(bytes: &[u8]) -> Result<(), ImageError> {
 /// panic was caught, but as "decoder failed" with a backtrace in the log). Such a file is
 /// invalid (PNG spec 11.2.3: 1 to 256 entries of 3 bytes), so it is refused by name first.
 fn check_palette(bytes: &[u8]) -> Result<(), ImageError> {
-    let mut i = 8;
-    while let Some(head) = bytes.get(i..i + 8) {
-        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        match &head[4..8] {
-            b"PLTE" if len == 0 || !len.is_multiple_of(3) || len > 768 => {
-                return Err(ImageError::Invalid(format!(
-                    "cannot decode: PNG palette of {len} bytes (must be 3 to 768, a multiple of 3)"
-                )));
-            }
-            // The palette comes before the image data.
-            b"IDAT" | b"IEND" => break,
-            _ => i = i.saturating_add(12).saturating_add(len),
+    // The palette comes before the image data.
+    for chunk in palette::chunks(bytes) {
+        let len = chunk.len;
+        if &chunk.kind == b"PLTE" && (len == 0 || !len.is_multiple_of(3) || len > 768) {
+            return Err(ImageError::Invalid(format!(
+                "cannot decode: PNG palette of {len} bytes (must be 3 to 768, a multiple of 3)"
+            )));
         }
     }
     Ok(())

@@ -24,16 +24,27 @@ impl Palette {
     /// Reads the palette of a PNG from its chunks (`None` for any other kind of PNG).
     /// The chunks were read once already by the decoder, which refuses broken ones.
     pub fn of_png(bytes: &[u8]) -> Option<Palette> {
-        let ihdr = chunk(bytes, b"IHDR")?;
+        let (mut ihdr, mut plte, mut trns) = (None, None, None);
+        for chunk in chunks(bytes) {
+            let slot = match &chunk.kind {
+                b"IHDR" => &mut ihdr,
+                b"PLTE" => &mut plte,
+                b"tRNS" => &mut trns,
+                _ => continue,
+            };
+            // The first of each; a cut-off one counts as missing.
+            if slot.is_none() {
+                *slot = Some(chunk.data);
+            }
+        }
+        let ihdr = ihdr.flatten()?;
         let (depth, colour_type) = (*ihdr.get(8)?, *ihdr.get(9)?);
         match colour_type {
-            0 if matches!(depth, 1 | 2 | 4) && chunk(bytes, b"tRNS").is_none() => {
-                Some(Palette::Gray { depth })
-            }
+            0 if matches!(depth, 1 | 2 | 4) && trns.is_none() => Some(Palette::Gray { depth }),
             3 => {
-                let plte = chunk(bytes, b"PLTE")?;
-                let alpha = chunk(bytes, b"tRNS").unwrap_or(&[]);
+                let alpha = trns.flatten().unwrap_or(&[]);
                 let entries: Vec<[u8; 4]> = plte
+                    .flatten()?
                     .chunks_exact(3)
                     .enumerate()
                     .map(|(i, c)| [c[0], c[1], c[2], alpha.get(i).copied().unwrap_or(255)])
@@ -90,21 +101,37 @@ impl Palette {
     }
 }
 
-/// The data of the first chunk of this type before the image data.
-fn chunk<'a>(bytes: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
-    let mut i = 8usize;
-    while let Some(head) = bytes.get(i..i.checked_add(8)?) {
-        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        let data = i.checked_add(8)?;
-        if &head[4..8] == kind {
-            return bytes.get(data..data.checked_add(len)?);
-        }
-        if &head[4..8] == b"IDAT" {
+/// A PNG chunk before the image data: its type, its declared length, and its data (`None`
+/// when the file ends before the declared length does).
+pub(super) struct Chunk<'a> {
+    pub kind: [u8; 4],
+    pub len: usize,
+    pub data: Option<&'a [u8]>,
+}
+
+/// The chunks of a PNG up to its first `IDAT` (or `IEND`): where the header, the palette and
+/// its transparency are. Stops early at a file cut off inside a chunk header.
+pub(super) fn chunks(bytes: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
+    let mut at = Some(8usize);
+    std::iter::from_fn(move || {
+        let i = at?;
+        let head = bytes.get(i..i.checked_add(8)?)?;
+        let kind = [head[4], head[5], head[6], head[7]];
+        if matches!(&kind, b"IDAT" | b"IEND") {
+            at = None;
             return None;
         }
-        i = data.checked_add(len)?.checked_add(4)?;
-    }
-    None
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let start = i + 8;
+        let end = start.checked_add(len);
+        // Data, then a 4-byte CRC.
+        at = end.and_then(|e| e.checked_add(4));
+        Some(Chunk {
+            kind,
+            len,
+            data: end.and_then(|e| bytes.get(start..e)),
+        })
+    })
 }
 
 fn write(
