@@ -4,7 +4,9 @@
 //!   checks `size`, stores it, answers as SPEC.md, serves `GET /asset/{id}?size=NAME`, 409 on a
 //!   known asset ID);
 //! - an orchestrator stand-in that records every callback;
-//! - fault switches for each of them: a status code, N failures then success, a hang.
+//! - fault switches for each of them: a status code, N failures then success, a hang, a body
+//!   cut short, an answer without `Content-Length`, a redirect, an S3 error code, an answer lost
+//!   after the request was taken.
 //!
 //! Everything runs on one tokio runtime owned by [`Stack`]; dropping it stops the servers.
 
@@ -47,6 +49,19 @@ pub enum Action {
     Json(u16, Value),
     /// No answer for this long, then the connection is closed.
     Hang(Duration),
+    /// S3 only: the real answer with its real headers (`Content-Length` included), but the body
+    /// stops after this many bytes and the connection is closed (a download cut short).
+    CutBody(usize),
+    /// S3 only: the real answer without `Content-Length` (HEAD: size unknown; GET: a chunked
+    /// body, whose length is known only at its end).
+    NoLength,
+    /// A redirect with this status and `Location` (absolute, or a path on the same server).
+    Redirect(u16, String),
+    /// S3's XML error with this status and `<Code>`, e.g. 409 `ConditionalRequestConflict`.
+    S3Error(u16, String),
+    /// The request is read (the orchestrator records the callback) and the connection closed
+    /// without an answer: a callback whose answer was lost.
+    LoseAnswer,
 }
 
 /// A fault: which requests it matches, what they get, and how many times (`None`: always).
@@ -104,6 +119,10 @@ pub struct Asset {
 pub struct Callback {
     pub path: String,
     pub body: Value,
+    /// The body exactly as it arrived.
+    pub raw: Vec<u8>,
+    /// The `Idempotency-Key` header, if any.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Default)]
@@ -375,10 +394,11 @@ pub fn s3_bucket(endpoint: &str, name: &str, access: &str, secret: &str) -> Box<
         .with_path_style()
 }
 
-async fn serve<F, Fut, B>(listener: TcpListener, handler: F)
+async fn serve<F, Fut, B, E>(listener: TcpListener, handler: F)
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Response<B>, Infallible>> + Send + 'static,
+    Fut: Future<Output = Result<Response<B>, E>> + Send + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
     B: hyper::body::Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -418,45 +438,146 @@ fn json_response(status: u16, v: &Value) -> Response<Full<Bytes>> {
     respond(status, "application/json", v.to_string())
 }
 
-/// The answer a fault gives (the request body has been read, as a real server would).
+fn s3_error(status: u16, code: &str) -> Response<Full<Bytes>> {
+    if status == 304 {
+        // A 304 has no body (RFC 9110 §15.4.5).
+        return respond(304, "application/xml", Bytes::new());
+    }
+    let xml = format!("<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>injected fault</Message></Error>");
+    respond(status, "application/xml", xml)
+}
+
+/// The answer a fault gives (the request body has been read, as a real server would). The
+/// faults that need the real answer (`CutBody`, `NoLength`) or no answer (`LoseAnswer`) are
+/// handled by the servers they apply to; anywhere else they are a 500 saying so.
 async fn apply(action: Action) -> Response<Full<Bytes>> {
     match action {
-        Action::Status(s) => {
-            let xml = format!("<?xml version=\"1.0\"?><Error><Code>Injected{s}</Code><Message>injected fault</Message></Error>");
-            respond(s, "application/xml", xml)
-        }
+        Action::Status(s) => s3_error(s, &format!("Injected{s}")),
+        Action::S3Error(s, code) => s3_error(s, &code),
         Action::Json(s, v) => json_response(s, &v),
         Action::Hang(d) => {
             tokio::time::sleep(d).await;
             respond(504, "text/plain", "hung")
         }
+        Action::Redirect(s, location) => Response::builder()
+            .status(StatusCode::from_u16(s).unwrap_or(StatusCode::FOUND))
+            .header("location", location)
+            .header("content-type", "text/plain")
+            .body(Full::new(Bytes::from_static(b"moved")))
+            .expect("response"),
+        other => respond(
+            500,
+            "text/plain",
+            format!("fault {other:?} does not apply to this server"),
+        ),
     }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A response body sent as these frames, then (optionally) an error that makes hyper close
+/// the connection mid-body — after a pause, so that the headers and the frames already sent
+/// have left hyper's buffers: the client sees a clean close part-way through the body. Its
+/// length is unknown in advance, so hyper never adds a `Content-Length` of its own.
+struct Frames {
+    chunks: std::collections::VecDeque<Bytes>,
+    close_after: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl hyper::body::Body for Frames {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+        use std::task::Poll;
+        if let Some(chunk) = self.chunks.pop_front() {
+            return Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))));
+        }
+        if let Some(pause) = self.close_after.as_mut() {
+            if pause.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.close_after = None;
+            return Poll::Ready(Some(Err("injected: connection closed mid-body".into())));
+        }
+        Poll::Ready(None)
+    }
+}
+
+/// `bytes` as 64 KiB frames; with `close`, the connection is closed after them.
+fn frames(bytes: Bytes, close: bool) -> Frames {
+    let chunks = (0..bytes.len())
+        .step_by(64 * 1024)
+        .map(|i| bytes.slice(i..(i + 64 * 1024).min(bytes.len())))
+        .collect();
+    Frames {
+        chunks,
+        close_after: close.then(|| Box::pin(tokio::time::sleep(Duration::from_millis(100)))),
+    }
+}
+
+type S3Body = http_body_util::combinators::BoxBody<Bytes, BoxError>;
+
+fn boxed<B>(body: B) -> S3Body
+where
+    B: hyper::body::Body<Data = Bytes> + Send + Sync + 'static,
+    B::Error: Into<BoxError>,
+{
+    body.map_err(Into::into).boxed()
 }
 
 async fn s3_handler(
     st: Arc<State>,
     svc: s3s::service::S3Service,
     req: Request<Incoming>,
-) -> Result<Response<s3s::Body>, Infallible> {
+) -> Result<Response<S3Body>, Infallible> {
     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
-    if let Some(action) = st.fault_for(Server::S3, &method, &path) {
+    let fault = st.fault_for(Server::S3, &method, &path);
+    if let Some(action) = fault
+        .clone()
+        .filter(|a| !matches!(a, Action::CutBody(_) | Action::NoLength))
+    {
         read_body(req).await;
-        let resp = apply(action).await;
-        let (parts, body) = resp.into_parts();
-        let bytes = body
-            .collect()
-            .await
-            .map(|c| c.to_bytes())
-            .unwrap_or_default();
-        return Ok(Response::from_parts(parts, s3s::Body::from(bytes)));
+        return Ok(apply(action).await.map(boxed));
     }
     let req = req.map(s3s::Body::from);
-    match svc.call(req).await {
-        Ok(resp) => Ok(resp),
-        Err(e) => Ok(Response::builder()
-            .status(500)
-            .body(s3s::Body::from(format!("{e:?}")))
-            .expect("response")),
+    let resp = match svc.call(req).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            return Ok(Response::builder()
+                .status(500)
+                .body(boxed(Full::new(Bytes::from(format!("{e:?}")))))
+                .expect("response"))
+        }
+    };
+    let (mut parts, body) = resp.into_parts();
+    match fault {
+        Some(Action::CutBody(at)) => {
+            let bytes = body
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
+            let cut = bytes.slice(..at.min(bytes.len()));
+            Ok(Response::from_parts(parts, boxed(frames(cut, true))))
+        }
+        Some(Action::NoLength) => {
+            parts.headers.remove("content-length");
+            if method == "HEAD" {
+                // hyper writes no length for a HEAD answer without one; there is no body.
+                return Ok(Response::from_parts(parts, boxed(Full::new(Bytes::new()))));
+            }
+            let bytes = body
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
+            Ok(Response::from_parts(parts, boxed(frames(bytes, false))))
+        }
+        _ => Ok(Response::from_parts(parts, boxed(body))),
     }
 }
 
@@ -611,18 +732,33 @@ fn cdn_register(st: &State, id: &str, body: &[u8]) -> Response<Full<Bytes>> {
 async fn orchestrator_handler(
     st: Arc<State>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Full<Bytes>>, BoxError> {
     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
-    if let Some(action) = st.fault_for(Server::Callback, &method, &path) {
+    let fault = st.fault_for(Server::Callback, &method, &path);
+    if let Some(action) = fault.clone().filter(|a| !matches!(a, Action::LoseAnswer)) {
         read_body(req).await;
         return Ok(apply(action).await);
     }
     if method != "POST" {
         return Ok(json_response(405, &json!({"ok": false})));
     }
-    let body = read_body(req).await;
-    let body = serde_json::from_slice(&body)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
-    st.callbacks.lock().unwrap().push(Callback { path, body });
+    let idempotency_key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let raw = read_body(req).await;
+    let body = serde_json::from_slice(&raw)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into_owned()));
+    st.callbacks.lock().unwrap().push(Callback {
+        path,
+        body,
+        raw: raw.to_vec(),
+        idempotency_key,
+    });
+    if fault.is_some() {
+        // Taken, recorded, and then the answer is lost: hyper closes the connection.
+        return Err("injected: answer lost".into());
+    }
     Ok(json_response(200, &json!({"ok": true})))
 }

@@ -3,7 +3,10 @@
 //! - `arke-stack smoke [--photo FILE] [--worker BIN] [--out DIR] [--cdn-fail STATUS]`: a full
 //!   local job, exactly as the Fly machine runs it, with a report and an HTML page;
 //! - `arke-stack serve [--root DIR]`: starts the stack and prints the environment to use;
-//! - `arke-stack fixtures DIR`: regenerates the synthetic test fixtures.
+//! - `arke-stack fixtures DIR`: regenerates the synthetic test fixtures;
+//! - `arke-stack oversized --worker BIN [--bytes N]`: the worst download for memory — an object
+//!   of N bytes (default 400 MB) whose HEAD and GET both hide their size — run through the
+//!   worker under GNU time; prints the outcome and the worker's peak RSS (for `just bench`).
 
 mod fixtures;
 mod smoke;
@@ -15,6 +18,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("smoke") => smoke::run(&args[1..]),
         Some("serve") => serve(&args[1..]),
+        Some("oversized") => oversized(&args[1..]),
         Some("fixtures") => match args.get(1) {
             Some(dir) => match fixtures::generate(std::path::Path::new(dir)).and_then(|()| {
                 fixtures::generate_correctness(&std::path::Path::new(dir).join("correctness"))
@@ -32,7 +36,7 @@ fn main() -> ExitCode {
         },
         _ => {
             eprintln!(
-                "usage: arke-stack smoke [--photo FILE] [--worker BIN] [--out DIR] [--cdn-fail STATUS]\n       arke-stack serve [--root DIR]\n       arke-stack fixtures DIR"
+                "usage: arke-stack smoke [--photo FILE] [--worker BIN] [--out DIR] [--cdn-fail STATUS]\n       arke-stack serve [--root DIR]\n       arke-stack fixtures DIR\n       arke-stack oversized --worker BIN [--bytes N]"
             );
             ExitCode::from(2)
         }
@@ -69,4 +73,72 @@ fn serve(args: &[String]) -> ExitCode {
         }
         seen = calls.len();
     }
+}
+
+fn oversized(args: &[String]) -> ExitCode {
+    use arke_stack::{Action, Fault, Server, Stack, STAGING};
+    let mut worker = None;
+    let mut bytes: usize = 400_000_000;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match (a.as_str(), it.next()) {
+            ("--worker", Some(w)) => worker = Some(w.clone()),
+            ("--bytes", Some(n)) if n.parse::<usize>().is_ok() => bytes = n.parse().unwrap_or(0),
+            _ => {
+                eprintln!("usage: arke-stack oversized --worker BIN [--bytes N]");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Some(worker) = worker else {
+        eprintln!("usage: arke-stack oversized --worker BIN [--bytes N]");
+        return ExitCode::from(2);
+    };
+    let stack = Stack::start();
+    let key = "staging/batch_bench/photos/oversized.jpg";
+    let mut data = vec![0u8; bytes];
+    data[..3].copy_from_slice(&[0xFF, 0xD8, 0xFF]);
+    stack.put(STAGING, key, &data, "image/jpeg");
+    drop(data);
+    stack.fault(Fault::new(Server::S3, Action::NoLength).path(key));
+    let report = std::env::temp_dir().join(format!("arke-oversized-{}.txt", std::process::id()));
+    let status = std::process::Command::new("/usr/bin/time")
+        .arg("-o")
+        .arg(&report)
+        .args(["-f", "%M", &worker])
+        .env_clear()
+        .envs(stack.env(
+            "img_bench",
+            "batch_bench",
+            key,
+            "oversized.jpg",
+            "image/jpeg",
+            bytes,
+        ))
+        .stdout(std::process::Stdio::null())
+        .status();
+    let peak_kib = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|t| t.split_whitespace().last()?.parse::<u64>().ok());
+    let _ = std::fs::remove_file(&report);
+    let (Ok(status), Some(peak_kib)) = (status, peak_kib) else {
+        eprintln!("error: could not run {worker} under /usr/bin/time (apt-get install time)");
+        return ExitCode::FAILURE;
+    };
+    let outcome = stack
+        .callbacks()
+        .first()
+        .map(|c| {
+            c.body["error_code"]
+                .as_str()
+                .unwrap_or("success")
+                .to_string()
+        })
+        .unwrap_or_else(|| "no callback".into());
+    println!(
+        "{{\"bytes\": {bytes}, \"exit\": {}, \"outcome\": \"{outcome}\", \"peak_rss_mib\": {:.1}}}",
+        status.code().unwrap_or(-1),
+        peak_kib as f64 / 1024.0
+    );
+    ExitCode::SUCCESS
 }
