@@ -1,11 +1,12 @@
 //! The one callback to the orchestrator (SPEC.md Step 8): payload building, pure, and delivery
-//! with retries. A callback that cannot be delivered is logged; it never fails the job.
+//! with retries and one `Idempotency-Key` per run. A callback that cannot be delivered is
+//! logged; it never fails the job.
 
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::net::{retry, Failure};
+use crate::net::{self, retry, Failure};
 
 /// SPEC.md's RefData; also the exact content of `.ref.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,17 +96,35 @@ impl Payload {
     }
 }
 
-/// POSTs the payload, retrying transient failures. Returns the final failure, if any.
-pub fn deliver(url: &str, payload: &Payload, timeout: Duration) -> Result<u16, Failure> {
+/// A fresh `Idempotency-Key` for one run's callback: 128 random bits in hex.
+pub fn idempotency_key() -> String {
+    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+}
+
+/// POSTs the payload, retrying transient failures; returns the final status or failure.
+///
+/// Delivery is at least once (PRODUCT.md "Network behaviour"): every attempt, and every
+/// 307/308 hop, sends the identical body with the same `Idempotency-Key`, so the orchestrator
+/// can drop a copy whose answer was lost. A 301/302/303 is a failure naming the `Location`.
+pub fn deliver(
+    url: &str,
+    payload: &Payload,
+    idempotency_key: &str,
+    timeout: Duration,
+) -> Result<u16, Failure> {
     let body = serde_json::to_vec(payload).map_err(|e| Failure::permanent(e.to_string()))?;
-    let agent = crate::cdn::agent(timeout);
+    let agent = net::agent(timeout);
     retry("callback", &format!("POST {url}"), || {
-        let resp = agent
-            .post(url)
-            .header("content-type", "application/json")
-            .send(&body[..])
-            .map_err(|e| Failure::transient(e.to_string()))?;
-        let status = resp.status().as_u16();
+        let answer = net::post(
+            &agent,
+            url,
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", idempotency_key),
+            ],
+            &body,
+        )?;
+        let status = answer.status;
         if (200..300).contains(&status) {
             Ok(status)
         } else {

@@ -1,5 +1,6 @@
 //! The CDN upload (SPEC.md Step 4): one JSON POST with every variant base64-encoded, a fresh
-//! asset ID when the CDN says the ID is taken (409), transient failures retried.
+//! asset ID when the CDN says the ID is taken (409), transient failures retried, 307/308
+//! followed with the same body and 301/302/303 refused (PRODUCT.md "Network behaviour").
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::image::Variant;
-use crate::net::{retry, Failure};
+use crate::net::{self, retry, Failure};
 
 /// A variant as SPEC.md's request body carries it.
 #[derive(Debug, Serialize)]
@@ -86,7 +87,7 @@ pub struct Cdn {
 impl Cdn {
     pub fn new(api_url: &str, public_url: &str, timeout: Duration) -> Cdn {
         Cdn {
-            agent: agent(timeout),
+            agent: net::agent(timeout),
             api_url: api_url.to_string(),
             public_url: public_url.to_string(),
         }
@@ -117,18 +118,18 @@ impl Cdn {
         ))
     }
 
-    /// `Ok(None)` on 409.
+    /// `Ok(None)` on 409. 307/308 are followed with the same body; 301/302/303 fail, naming the
+    /// redirect ([`net::post`]).
     fn post(&self, id: &str, json: &[u8]) -> Result<Option<Response>, Failure> {
         let url = format!("{}/asset/{id}", self.api_url);
         retry("cdn_upload", &format!("POST {url}"), || {
-            let mut resp = self
-                .agent
-                .post(&url)
-                .header("content-type", "application/json")
-                .send(json)
-                .map_err(|e| Failure::transient(e.to_string()))?;
-            let status = resp.status().as_u16();
-            let text = resp.body_mut().read_to_string().unwrap_or_default();
+            let answer = net::post(
+                &self.agent,
+                &url,
+                &[("content-type", "application/json")],
+                json,
+            )?;
+            let (status, text) = (answer.status, answer.body);
             if status == 409 {
                 return Ok(None);
             }
@@ -184,17 +185,6 @@ impl Cdn {
             variant_urls,
         })
     }
-}
-
-/// A blocking agent with every timeout set (ureq has none by default) that hands non-2xx
-/// answers back to be read instead of turning them into errors.
-pub fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(10)))
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into()
 }
 
 /// The first 300 characters of a response body, for an error message.

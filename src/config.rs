@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::plan;
 
 /// A credential. Its `Debug` and `Display` never show the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -261,6 +262,20 @@ impl Config {
                     .push("INPUT_CID: control characters or over 512 bytes".into());
             }
         }
+        // Nothing is sent before everything is known to be sendable (PRODUCT.md "Network
+        // behaviour"): every key the job writes, and the archive metadata as it will be sent.
+        if r.input.is_empty() && !input_r2_key.is_empty() && !input_file_name.is_empty() {
+            if let Err(why) =
+                plan::check_output_keys(&input_r2_key, &batch_id, &task_id, &input_file_name)
+            {
+                r.input.push(why);
+            }
+            if let Err(why) =
+                plan::archive_metadata(&input_r2_key, &batch_id, &task_id, input_cid.as_deref())
+            {
+                r.input.push(why);
+            }
+        }
 
         if !r.config.is_empty() {
             r.config.extend(r.input);
@@ -321,8 +336,8 @@ impl Config {
             "quality": { "jpeg": self.image.jpeg_quality, "webp": self.image.webp_quality },
             "outputs": {
                 "archive_key": self.input_file_name,
-                "archive_fallback_key": format!("{}/{}/{}", self.batch_id, self.task_id, self.input_file_name),
-                "ref_json_key": format!("{}.ref.json", self.input_r2_key),
+                "archive_fallback_key": plan::archive_fallback_key(&self.batch_id, &self.task_id, &self.input_file_name),
+                "ref_json_key": plan::ref_json_key(&self.input_r2_key),
             },
         })
     }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::archive::{self, ArchiveBucket};
 use crate::callback::{Payload, Performance, RefData, VariantInfo};
 use crate::cdn::{Body, Cdn};
 use crate::config::Config;
@@ -15,10 +16,10 @@ use crate::error::Error;
 use crate::image::{self, Output};
 use crate::log;
 use crate::plan;
-use crate::storage::{is_md5, md5_hex, PutOutcome, Storage, Which};
+use crate::storage::{GetError, Storage, Which, WriteMode};
 
 /// The CDN upload carries every variant in one body; give it time.
-const CDN_TIMEOUT: Duration = Duration::from_secs(120);
+pub const CDN_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
@@ -26,43 +27,27 @@ fn ms(d: Duration) -> u64 {
 
 /// Runs the job and returns the success callback payload. `warnings` collects what a person
 /// should know either way (it goes into the error callback too).
-pub fn run(cfg: &Config, warnings: &mut Vec<String>) -> Result<Payload, Error> {
+pub fn run(
+    cfg: &Config,
+    storage: &Storage,
+    cdn: &Cdn,
+    warnings: &mut Vec<String>,
+) -> Result<Payload, Error> {
     let started = Instant::now();
     debug_panic("job", cfg);
-    let storage = Storage::new(cfg).map_err(Error::Internal)?;
     let key = &cfg.input_r2_key;
+    // Checked by the configuration already; built here as it will be sent.
+    let metadata =
+        plan::archive_metadata(key, &cfg.batch_id, &cfg.task_id, cfg.input_cid.as_deref())
+            .map_err(|why| Error::InputInvalid(vec![why]))?;
 
-    // Step 1: download, refusing what is too large before fetching it.
+    // Step 1: download, verified and bounded.
     let t = Instant::now();
-    let download = |cause: String| Error::Download {
-        key: key.clone(),
-        cause,
-    };
-    // Checked on HEAD's size before fetching, and again on what arrived (the object may have
-    // been replaced in between).
-    let within_limit = |size: u64| {
-        if size > cfg.max_input_bytes {
-            Err(Error::InputTooLarge(format!(
-                "{size} bytes, over MAX_INPUT_BYTES ({})",
-                cfg.max_input_bytes
-            )))
-        } else {
-            Ok(())
-        }
-    };
-    let info = storage
-        .head(Which::Staging, key)
-        .map_err(|f| download(f.message))?
-        .ok_or_else(|| download("object not found (HTTP 404)".into()))?;
-    within_limit(info.size)?;
-    let original = storage
-        .get(Which::Staging, key)
-        .map_err(|f| download(f.message))?;
-    within_limit(original.len() as u64)?;
+    let original = download(cfg, storage)?;
     let download_ms = ms(t.elapsed());
     log::info(
         "download",
-        "original downloaded",
+        "original downloaded and verified",
         &[
             ("bytes", json!(original.len())),
             ("duration_ms", json!(download_ms)),
@@ -91,13 +76,23 @@ pub fn run(cfg: &Config, warnings: &mut Vec<String>) -> Result<Payload, Error> {
     }
 
     // Steps 2–5: archive alongside resize + CDN upload.
-    let cdn = Cdn::new(&cfg.cdn_api_url, &cfg.cdn_public_url, CDN_TIMEOUT);
+    let fallback = plan::archive_fallback_key(&cfg.batch_id, &cfg.task_id, &cfg.input_file_name);
     let (archived, processed) = std::thread::scope(|s| {
         let archive = s.spawn(|| {
             debug_panic("archive", cfg);
             let t = Instant::now();
-            archive_original(&storage, cfg, &original, content_type)
-                .map(|key| (key, ms(t.elapsed())))
+            archive::archive(
+                &ArchiveBucket(storage),
+                [&cfg.input_file_name, &fallback],
+                &original,
+                content_type,
+                &metadata,
+            )
+            .map(|key| (key, ms(t.elapsed())))
+            .map_err(|e| Error::Archive {
+                key: e.key,
+                cause: e.cause,
+            })
         });
         let processed = (|| {
             let t = Instant::now();
@@ -155,7 +150,7 @@ pub fn run(cfg: &Config, warnings: &mut Vec<String>) -> Result<Payload, Error> {
             ref_data.to_json().as_bytes(),
             "application/json",
             &[],
-            false,
+            WriteMode::Overwrite,
         )
         .map_err(|f| Error::RefWrite {
             key: ref_key.clone(),
@@ -221,82 +216,39 @@ fn new_asset_id() -> String {
     plan::asset_id(now, fastrand::u64(..))
 }
 
-/// Step 5: writes the exact original bytes to the archive without overwriting anything else.
-/// The same bytes already there count as done (a retried task); other bytes send the original
-/// to `{BATCH_ID}/{TASK_ID}/{INPUT_FILE_NAME}` instead. Returns the key used.
-fn archive_original(
-    storage: &Storage,
-    cfg: &Config,
-    bytes: &[u8],
-    content_type: &str,
-) -> Result<String, Error> {
-    let mut headers = vec![
-        (
-            "x-amz-meta-original-r2-key".to_string(),
-            cfg.input_r2_key.clone(),
-        ),
-        ("x-amz-meta-batch-id".to_string(), cfg.batch_id.clone()),
-        ("x-amz-meta-task-id".to_string(), cfg.task_id.clone()),
-    ];
-    if let Some(cid) = &cfg.input_cid {
-        headers.push(("x-amz-meta-ipfs-cid".to_string(), cid.clone()));
+/// Step 1: HEAD (refusing what is too large before fetching it; an unknown size is not 0),
+/// then the verified, bounded GET ([`Storage::get`]).
+fn download(cfg: &Config, storage: &Storage) -> Result<Vec<u8>, Error> {
+    let key = &cfg.input_r2_key;
+    let failed = |cause: String| Error::Download {
+        key: key.clone(),
+        cause,
+    };
+    let limit = cfg.max_input_bytes;
+    let too_large = |size: Option<u64>| {
+        Error::InputTooLarge(match size {
+            Some(size) => format!("{size} bytes, over MAX_INPUT_BYTES ({limit})"),
+            None => format!("over MAX_INPUT_BYTES ({limit} bytes); stopped reading there"),
+        })
+    };
+    let info = storage
+        .head(Which::Staging, key)
+        .map_err(|f| failed(f.message))?
+        .ok_or_else(|| failed("object not found (HTTP 404)".into()))?;
+    if info.size.is_some_and(|size| size > limit) {
+        return Err(too_large(info.size));
     }
-    let md5 = md5_hex(bytes);
-    let primary = cfg.input_file_name.clone();
-    let fallback = plan::archive_fallback_key(&cfg.batch_id, &cfg.task_id, &cfg.input_file_name);
-    for key in [primary, fallback] {
-        let fail = |cause: String| Error::Archive {
-            key: key.clone(),
-            cause,
-        };
-        let existing = storage
-            .head(Which::Archive, &key)
-            .map_err(|f| fail(f.message))?;
-        let holds_ours = match existing {
-            None => match storage
-                .put(Which::Archive, &key, bytes, content_type, &headers, true)
-                .map_err(|f| fail(f.message))?
-            {
-                PutOutcome::Written => {
-                    log::info(
-                        "archive",
-                        &format!("archived as {key}"),
-                        &[("bytes", json!(bytes.len()))],
-                    );
-                    return Ok(key);
-                }
-                // Someone wrote it between our HEAD and PUT: compare with what is there now.
-                PutOutcome::Exists => same_object(storage, &key, bytes, &md5).map_err(fail)?,
-            },
-            Some(info) if info.size != bytes.len() as u64 => false,
-            Some(info) if is_md5(&info.etag) => info.etag.eq_ignore_ascii_case(&md5),
-            Some(_) => same_object(storage, &key, bytes, &md5).map_err(fail)?,
-        };
-        if holds_ours {
-            log::info(
-                "archive",
-                &format!("{key} already holds these exact bytes"),
-                &[],
-            );
-            return Ok(key);
-        }
+    if info.size.is_none() {
         log::warn(
-            "archive",
-            &format!("{key} already holds a different object; not overwriting it"),
+            "download",
+            "HEAD gave no size; reading at most MAX_INPUT_BYTES + 1 bytes",
             &[],
         );
     }
-    Err(Error::Archive {
-        key: cfg.input_file_name.clone(),
-        cause: "the key and its fallback both hold different objects; nothing overwritten".into(),
-    })
-}
-
-fn same_object(storage: &Storage, key: &str, bytes: &[u8], md5: &str) -> Result<bool, String> {
-    match storage.head(Which::Archive, key).map_err(|f| f.message)? {
-        None => Ok(false),
-        Some(info) if info.size != bytes.len() as u64 => Ok(false),
-        Some(info) if is_md5(&info.etag) => Ok(info.etag.eq_ignore_ascii_case(md5)),
-        Some(_) => Ok(storage.get(Which::Archive, key).map_err(|f| f.message)? == bytes),
-    }
+    storage
+        .get(Which::Staging, key, limit, info.size)
+        .map_err(|e| match e {
+            GetError::TooLarge(size) => too_large(size),
+            GetError::Failed(f) => failed(f.message),
+        })
 }

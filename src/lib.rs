@@ -7,6 +7,7 @@
 //! POSTs exactly one callback ([`callback`]) — also on errors, panics, the deadline and
 //! SIGINT/SIGTERM. The steps themselves are in [`job`].
 
+pub mod archive;
 pub mod callback;
 pub mod cdn;
 pub mod config;
@@ -196,7 +197,20 @@ pub fn run_from_env() -> ExitCode {
         .spawn(move || {
             let mut warnings = Vec::new();
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                job::run(&job_cfg, &mut warnings)
+                let storage = storage::Storage::new(
+                    &job_cfg.r2_endpoint,
+                    job_cfg.r2_access_key_id.expose(),
+                    job_cfg.r2_secret_access_key.expose(),
+                    &job_cfg.r2_bucket,
+                    &job_cfg.archive_bucket,
+                )
+                .map_err(Error::Internal)?;
+                let cdn = cdn::Cdn::new(
+                    &job_cfg.cdn_api_url,
+                    &job_cfg.cdn_public_url,
+                    job::CDN_TIMEOUT,
+                );
+                job::run(&job_cfg, &storage, &cdn, &mut warnings)
             }));
             let ending = match result {
                 Ok(r) => Ending::Finished(Box::new(r), warnings),
@@ -260,8 +274,9 @@ fn error_payload(cfg: &Config, e: &Error, warnings: Vec<String>) -> Payload {
     )
 }
 
+/// Sends the run's one callback outcome, under a key unique to this run.
 fn send_callback(url: &str, payload: &Payload) {
-    match callback::deliver(url, payload, CALLBACK_TIMEOUT) {
+    match callback::deliver(url, payload, &callback::idempotency_key(), CALLBACK_TIMEOUT) {
         Ok(status) => log::info("callback", &format!("callback delivered ({status})"), &[]),
         Err(f) => log::error("callback", &format!("callback failed: {}", f.message), &[]),
     }

@@ -1,5 +1,7 @@
-//! The retry policy every request shares (PRODUCT.md "Network behaviour"): at most 3 attempts,
-//! full-jitter exponential backoff, and only transient failures retried.
+//! What every request shares (PRODUCT.md "Network behaviour"): the retry policy (at most 3
+//! attempts, full-jitter exponential backoff, only transient failures retried), the HTTP agent
+//! (timeouts set, redirects decided by us), POSTs that follow 307/308 with the same body and
+//! refuse 301/302/303, and failure messages that name the endpoint in our own words.
 
 use std::time::Duration;
 
@@ -55,6 +57,166 @@ pub fn backoff(attempt: u32) -> Duration {
         .min(MAX_DELAY);
     let ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
     Duration::from_millis(fastrand::u64(0..=ms))
+}
+
+/// The most 307/308 redirects one POST follows (PRODUCT.md "Network behaviour").
+pub const MAX_REDIRECTS: u32 = 3;
+
+/// A blocking agent with every timeout set (ureq has none by default): 10 s to connect,
+/// `timeout` for the whole request. It follows no redirect by itself — ureq would turn a POST
+/// into a GET on 301/302/303 and drop the body on 307/308 — and hands non-2xx answers back to
+/// be read instead of turning them into errors.
+pub fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+/// A POST's final answer: status, body (at most 10 MB, as text) and the URL that gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+    pub url: String,
+}
+
+/// One attempt at POSTing `body` to `url` with `headers`: 307/308 are followed with the same
+/// method, headers and body, at most [`MAX_REDIRECTS`] hops; 301/302/303 are a permanent
+/// failure naming the status and `Location` (a POST is never turned into a GET). Transport
+/// errors are transient and name the endpoint; any status is returned, for the caller to judge.
+pub fn post(
+    agent: &ureq::Agent,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Answer, Failure> {
+    let mut url = url.to_string();
+    let mut hops = 0;
+    loop {
+        let mut req = agent.post(&url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.send(body).map_err(|e| transport(&e, &url))?;
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        match (status, location) {
+            (307 | 308, Some(to)) if hops < MAX_REDIRECTS => {
+                hops += 1;
+                let next = resolve(&url, &to);
+                crate::log::info(
+                    "http",
+                    &format!("{status} redirect from {url} to {next}; POSTing the same body there"),
+                    &[],
+                );
+                url = next;
+            }
+            (307 | 308, Some(_)) => {
+                return Err(Failure::permanent(format!(
+                    "more than {MAX_REDIRECTS} redirects (last: {status} from {url})"
+                )))
+            }
+            (301..=303, location) => {
+                return Err(Failure::permanent(format!(
+                    "HTTP {status} redirect to {}: not followed, a POST must not turn into a GET",
+                    location.as_deref().unwrap_or("(no Location)")
+                )))
+            }
+            (status, _) => {
+                let body = resp.body_mut().read_to_string().unwrap_or_default();
+                return Ok(Answer { status, body, url });
+            }
+        }
+    }
+}
+
+/// `location` resolved against `base` (RFC 9110 §10.2.2 allows a relative reference):
+/// absolute URLs as they are, `//host/…` with `base`'s scheme, `/path` on `base`'s origin,
+/// anything else relative to `base`'s directory.
+pub fn resolve(base: &str, location: &str) -> String {
+    if location.contains("://") {
+        return location.to_string();
+    }
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
+    if let Some(net_path) = location.strip_prefix("//") {
+        return format!("{scheme}://{net_path}");
+    }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let origin = format!("{scheme}://{}", &rest[..authority_end]);
+    if location.starts_with('/') {
+        return format!("{origin}{location}");
+    }
+    let path = &rest[authority_end..];
+    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    let dir = if dir.is_empty() { "/" } else { dir };
+    format!("{origin}{dir}{location}")
+}
+
+/// `scheme://host:port` of a URL, the port written out (80/443 by default), without any user
+/// information, path or query: what an error message may say about where a request went.
+pub fn endpoint(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    let has_port = match host_port.rfind(':') {
+        Some(i) => !host_port[i..].contains(']'),
+        None => false,
+    };
+    if has_port {
+        format!("{scheme}://{host_port}")
+    } else {
+        let port = if scheme.eq_ignore_ascii_case("https") {
+            443
+        } else {
+            80
+        };
+        format!("{scheme}://{host_port}:{port}")
+    }
+}
+
+/// What an I/O error means, in words a person can act on.
+pub fn io_words(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => "connection refused".into(),
+        K::ConnectionReset => "connection reset".into(),
+        K::ConnectionAborted => "connection aborted".into(),
+        K::TimedOut | K::WouldBlock => "timed out".into(),
+        K::UnexpectedEof => "connection closed early".into(),
+        K::NotConnected | K::BrokenPipe => "connection lost".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// A ureq transport error as a failure that names the endpoint (never the path or query: a
+/// presigned URL carries a signature there). Connection problems and timeouts are transient.
+pub fn transport(e: &ureq::Error, url: &str) -> Failure {
+    use ureq::Error as E;
+    let at = endpoint(url);
+    let (what, transient) = match e {
+        E::Io(io) => (io_words(io), true),
+        E::Timeout(t) => (format!("timed out ({t})"), true),
+        E::HostNotFound => ("host not found".to_string(), true),
+        E::ConnectionFailed => ("connection failed".to_string(), true),
+        E::Tls(why) => (format!("TLS error: {why}"), false),
+        E::Rustls(why) => (format!("TLS error: {why}"), false),
+        E::BodyExceedsLimit(n) => (format!("answer over {n} bytes"), false),
+        E::Protocol(p) => (format!("HTTP protocol error: {p}"), true),
+        other => (format!("request failed: {other}"), false),
+    };
+    Failure {
+        message: format!("cannot reach {at}: {what}"),
+        transient,
+    }
 }
 
 /// Runs `op` until it succeeds, fails permanently, or has used its attempts; each retry is
@@ -128,6 +290,31 @@ mod tests {
             }
         });
         assert_eq!(r, Ok(7));
+    }
+
+    #[test]
+    fn endpoints_name_scheme_host_and_port_only() {
+        assert_eq!(
+            endpoint("http://127.0.0.1:9000/b/k?X-Amz-Signature=s"),
+            "http://127.0.0.1:9000"
+        );
+        assert_eq!(
+            endpoint("https://acc.r2.cloudflarestorage.com"),
+            "https://acc.r2.cloudflarestorage.com:443"
+        );
+        assert_eq!(endpoint("http://user:pw@host/x"), "http://host:80");
+        assert_eq!(endpoint("http://[::1]:8080/x"), "http://[::1]:8080");
+        assert_eq!(endpoint("http://[::1]/x"), "http://[::1]:80");
+    }
+
+    #[test]
+    fn redirect_locations_resolve() {
+        let base = "http://h:1/callback/b/t?x=1";
+        assert_eq!(resolve(base, "https://o/p"), "https://o/p");
+        assert_eq!(resolve(base, "//o2/p"), "http://o2/p");
+        assert_eq!(resolve(base, "/v2/cb"), "http://h:1/v2/cb");
+        assert_eq!(resolve(base, "t2"), "http://h:1/callback/b/t2");
+        assert_eq!(resolve("http://h", "a"), "http://h/a");
     }
 
     #[test]

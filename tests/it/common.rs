@@ -44,6 +44,12 @@ impl Job {
     /// Puts `data` into staging as `staging/{BATCH}/photos/{file_name}` with `INPUT_CID` set.
     pub fn new(stack: &Stack, file_name: &str, data: Vec<u8>, content_type: &str) -> Job {
         let key = format!("staging/{BATCH}/photos/{file_name}");
+        Job::at(stack, &key, file_name, data, content_type)
+    }
+
+    /// Puts `data` into staging at `key` with `INPUT_CID` set.
+    pub fn at(stack: &Stack, key: &str, file_name: &str, data: Vec<u8>, content_type: &str) -> Job {
+        let key = key.to_string();
         stack.put(STAGING, &key, &data, content_type);
         let mut env = stack.env(TASK, BATCH, &key, file_name, content_type, data.len());
         env.push(("INPUT_CID".into(), CID.into()));
@@ -213,6 +219,10 @@ pub fn assert_success(
     );
     let (archived_type, meta) = stack.head(ARCHIVE, &archive_key).expect("archive head");
     assert_eq!(archived_type, content_type);
+    let meta: BTreeMap<String, String> = meta
+        .into_iter()
+        .map(|(k, v)| (k, decode_rfc2047(&v)))
+        .collect();
     let mut want_meta = BTreeMap::from([
         ("batch-id".to_string(), BATCH.to_string()),
         ("original-r2-key".to_string(), job.key.clone()),
@@ -290,6 +300,33 @@ pub fn assert_success(
         );
     }
     by_name
+}
+
+/// A metadata value as S3 stores it, decoded: RFC 2047 `=?UTF-8?B?…?=` words (joined, the
+/// whitespace between them dropped, RFC 2047 §6.2), or the value itself when it is plain.
+/// Written from the RFC, independently of the worker's encoder.
+pub fn decode_rfc2047(value: &str) -> String {
+    use base64::Engine;
+    if !value.starts_with("=?") {
+        return value.to_string();
+    }
+    let mut bytes = Vec::new();
+    for word in value.split_whitespace() {
+        let (charset, rest) = word
+            .strip_prefix("=?")
+            .and_then(|w| w.strip_suffix("?="))
+            .and_then(|w| w.split_once('?'))
+            .unwrap_or_else(|| panic!("not an encoded word: {word}"));
+        assert!(charset.eq_ignore_ascii_case("utf-8"), "{word}");
+        let (encoding, text) = rest.split_once('?').expect("encoding");
+        assert!(encoding.eq_ignore_ascii_case("b"), "{word}");
+        bytes.extend(
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .unwrap_or_else(|e| panic!("{word}: {e}")),
+        );
+    }
+    String::from_utf8(bytes).expect("UTF-8")
 }
 
 /// Aspect ratio kept within 1 px of the original's.

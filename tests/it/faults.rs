@@ -321,7 +321,7 @@ fn assert_no_secret(what: &str, all: &str) {
 #[test]
 fn no_secret_in_any_output_on_failure_paths() {
     type Setup = fn(&Stack, &mut Job);
-    let scenarios: [(&str, Setup); 11] = [
+    let scenarios: [(&str, Setup); 13] = [
         ("config_invalid", |_, j| {
             j.unset("R2_BUCKET");
         }),
@@ -367,6 +367,18 @@ fn no_secret_in_any_output_on_failure_paths() {
                 Action::Hang(Duration::from_secs(60)),
             ));
             j.set("JOB_TIMEOUT_SECS", "1");
+        }),
+        ("download_failed", |s, j| {
+            // The presigned GET's URL carries the access key: a body cut short must not
+            // print it.
+            s.fault(
+                Fault::new(Server::S3, Action::CutBody(100))
+                    .method("GET")
+                    .path(&j.key),
+            )
+        }),
+        ("input_invalid", |_, j| {
+            j.set("INPUT_R2_KEY", &format!("staging/{}", "k".repeat(1020)));
         }),
         ("download_failed", |_, j| {
             // A wrong secret: the S3 server refuses the signature.

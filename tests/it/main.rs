@@ -6,3 +6,4 @@ mod commands;
 mod common;
 mod correctness;
 mod faults;
+mod network;

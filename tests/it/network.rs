@@ -1,0 +1,471 @@
+//! What the network does to a job (PRODUCT.md "Network behaviour"), rebuilt in the stack from
+//! public bug reports of S3 and HTTP clients: downloads cut short, sizes unknown, keys in any
+//! alphabet, redirects, conditional writes refused the old way, callback answers lost.
+
+use image::ImageFormat::Jpeg;
+use serde_json::Value;
+
+use crate::common::*;
+
+const THUMB_BAND: &[Expect] = &[("thumb", Jpeg, 400, 300), ("original", Jpeg, 800, 600)];
+
+fn thumb_job(stack: &Stack) -> Job {
+    Job::fixture(stack, "jpeg_thumb_band_800x600.jpg", "image/jpeg")
+}
+
+/// Requests to one server with this method whose path ends with `path_end`.
+fn count(stack: &Stack, server: Server, method: &str, path_end: &str) -> usize {
+    stack
+        .requests()
+        .iter()
+        .filter(|(s, m, p)| *s == server && m == method && p.ends_with(path_end))
+        .count()
+}
+
+fn log_lines(run: &Run) -> Vec<Value> {
+    run.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// A failed download leaves nothing behind: no CDN request, nothing archived, no ref.json,
+/// the staging original untouched.
+#[track_caller]
+fn assert_nothing_written(stack: &Stack, job: &Job) {
+    stack.clear_faults();
+    assert_eq!(count(stack, Server::Cdn, "POST", ""), 0, "no CDN upload");
+    assert!(stack.keys(ARCHIVE).is_empty(), "nothing archived");
+    assert_eq!(
+        stack.keys(STAGING),
+        vec![job.key.clone()],
+        "staging holds only the original"
+    );
+    assert_eq!(stack.get(STAGING, &job.key).as_deref(), Some(&job.data[..]));
+}
+
+#[test]
+fn get_cut_short_is_retried_then_download_failed_and_nothing_archived() {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    let half = job.data.len() / 2;
+    stack.fault(
+        Fault::new(Server::S3, Action::CutBody(half))
+            .method("GET")
+            .path(&job.key),
+    );
+    let run = job.run();
+    stack.clear_faults();
+    let cb = assert_error(
+        &stack,
+        &job,
+        &run,
+        "download_failed",
+        "Failed to download image: ",
+    );
+    let msg = cb["error"].as_str().unwrap();
+    assert!(
+        msg.contains("cut short") && msg.contains("after 3 attempts"),
+        "{msg}"
+    );
+    assert_eq!(count(&stack, Server::S3, "GET", &job.key), 3, "retried");
+    assert_nothing_written(&stack, &job);
+}
+
+/// A phone's motion photo: a complete JPEG, then a video trailer. A cut inside the trailer
+/// leaves pixels that decode, so only the length check can catch it.
+#[test]
+fn get_cut_inside_a_trailer_is_download_failed() {
+    let stack = Stack::start();
+    let jpeg = fixture("jpeg_thumb_band_800x600.jpg");
+    let mut data = jpeg.clone();
+    data.extend_from_slice(b"\0\0\0\x18ftypmp42\0\0\0\0isommp42");
+    data.extend((0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    let job = Job::new(&stack, "motion_photo.jpg", data, "image/jpeg");
+    stack.fault(
+        Fault::new(Server::S3, Action::CutBody(jpeg.len() + 100_000))
+            .method("GET")
+            .path(&job.key),
+    );
+    let run = job.run();
+    stack.clear_faults();
+    let cb = assert_error(
+        &stack,
+        &job,
+        &run,
+        "download_failed",
+        "Failed to download image: ",
+    );
+    assert!(cb["error"].as_str().unwrap().contains("cut short"), "{cb}");
+    assert_nothing_written(&stack, &job);
+}
+
+#[test]
+fn head_without_size_is_unknown_not_zero() {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    stack.fault(
+        Fault::new(Server::S3, Action::NoLength)
+            .method("HEAD")
+            .path(&job.key),
+    );
+    let run = job.run();
+    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    assert!(
+        log_lines(&run)
+            .iter()
+            .any(|l| l["msg"].as_str().unwrap().contains("HEAD gave no size")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn head_without_size_and_a_get_over_the_limit_is_input_too_large() {
+    // The GET announces its length: refused before reading the body.
+    let stack = Stack::start();
+    let mut job = thumb_job(&stack);
+    job.set("MAX_INPUT_BYTES", "20000");
+    stack.fault(
+        Fault::new(Server::S3, Action::NoLength)
+            .method("HEAD")
+            .path(&job.key),
+    );
+    let run = job.run();
+    let cb = assert_error(
+        &stack,
+        &job,
+        &run,
+        "input_too_large",
+        "Failed to process image: input too large: ",
+    );
+    let want = format!("{} bytes, over MAX_INPUT_BYTES (20000)", job.data.len());
+    assert!(cb["error"].as_str().unwrap().contains(&want), "{cb}");
+    assert_eq!(count(&stack, Server::S3, "GET", &job.key), 1, "not retried");
+    assert_nothing_written(&stack, &job);
+
+    // Neither HEAD nor GET says the size (a chunked body): reading stops past the limit.
+    let stack = Stack::start();
+    let mut job = thumb_job(&stack);
+    job.set("MAX_INPUT_BYTES", "20000");
+    stack.fault(Fault::new(Server::S3, Action::NoLength).path(&job.key));
+    let run = job.run();
+    stack.clear_faults();
+    let cb = assert_error(
+        &stack,
+        &job,
+        &run,
+        "input_too_large",
+        "Failed to process image: input too large: ",
+    );
+    assert!(
+        cb["error"]
+            .as_str()
+            .unwrap()
+            .contains("over MAX_INPUT_BYTES (20000 bytes); stopped reading there"),
+        "{cb}"
+    );
+    assert_nothing_written(&stack, &job);
+}
+
+#[test]
+fn keys_in_any_alphabet_and_with_space_runs_are_archived_with_exact_metadata() {
+    for (key, file_name) in [
+        ("staging/batch_abc123/фото/café 🌅.jpg", "café 🌅.jpg"),
+        (
+            "staging/batch_abc123/photos/two  spaces.jpg",
+            "two  spaces.jpg",
+        ),
+        ("staging/batch_abc123/日本/写真 (1).jpg", "写真 (1).jpg"),
+    ] {
+        let stack = Stack::start();
+        let job = Job::at(
+            &stack,
+            key,
+            file_name,
+            fixture("jpeg_thumb_band_800x600.jpg"),
+            "image/jpeg",
+        );
+        let run = job.run();
+        // assert_success decodes the archive's metadata (RFC 2047) and compares it with the
+        // exact key, batch and task IDs and CID.
+        assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+        // The S3 server (s3s) decoded our RFC 2047 words on the way in and re-encodes
+        // non-ASCII on the way out: two independent decoders agree on the exact key. Sent
+        // raw, the non-ASCII key could not be sent and the double space would fail SigV4.
+        let (_, stored) = stack.head(ARCHIVE, file_name).expect("archived");
+        assert_eq!(decode_rfc2047(&stored["original-r2-key"]), key);
+    }
+}
+
+#[test]
+fn a_key_that_cannot_be_sent_fails_before_any_request() {
+    let stack = Stack::start();
+    // 1,020 bytes: S3 takes the key itself, but its `.ref.json` (1,029 bytes) would be refused
+    // after the CDN upload.
+    let dir = "d".repeat(200);
+    let key = format!("staging/{dir}/{dir}/{dir}/{dir}/{}.jpg", "k".repeat(204));
+    assert_eq!(key.len(), 1020);
+    // Nothing is put in staging: the worker must not even ask for it.
+    let data = fixture("jpeg_thumb_band_800x600.jpg");
+    let mut env = stack.env(TASK, BATCH, &key, "long.jpg", "image/jpeg", data.len());
+    env.push(("INPUT_CID".into(), CID.into()));
+    let job = Job {
+        key,
+        file_name: "long.jpg".into(),
+        data,
+        env,
+    };
+    let before = stack.requests().len();
+    let run = job.run();
+    // Not `assert_error`: the stack's S3 server (like S3 and R2) refuses to even look up the
+    // 1,029-byte `.ref.json` key (400 KeyTooLong).
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    let cb = only_callback(&stack);
+    assert_eq!(cb["error_code"], "input_invalid");
+    assert!(
+        cb["error"]
+            .as_str()
+            .unwrap()
+            .contains("the .ref.json key would be 1029 bytes, over S3's 1024"),
+        "{cb}"
+    );
+    let after: Vec<_> = stack.requests()[before..]
+        .iter()
+        .filter(|(s, _, _)| *s != Server::Callback)
+        .cloned()
+        .collect();
+    assert!(after.is_empty(), "no S3 or CDN request: {after:?}");
+}
+
+#[test]
+fn cdn_302_is_cdn_upload_failed_naming_the_redirect() {
+    let stack = Stack::start();
+    // The reported bug: a 302 to a URL whose GET answers JSON passed for success.
+    let location = format!("{}/asset/ELSEWHERE", stack.cdn_url);
+    stack.fault(Fault::new(Server::Cdn, Action::Redirect(302, location.clone())).method("POST"));
+    let job = thumb_job(&stack);
+    let run = job.run();
+    let cb = assert_error(
+        &stack,
+        &job,
+        &run,
+        "cdn_upload_failed",
+        "CDN upload failed: ",
+    );
+    let msg = cb["error"].as_str().unwrap();
+    assert!(
+        msg.contains("HTTP 302 redirect to") && msg.contains(&location),
+        "{msg}"
+    );
+    assert_eq!(count(&stack, Server::Cdn, "POST", ""), 1, "not retried");
+    assert_eq!(count(&stack, Server::Cdn, "GET", ""), 0, "never a GET");
+    assert!(stack.assets().is_empty());
+}
+
+#[test]
+fn cdn_307_is_followed_with_the_same_body() {
+    let stack = Stack::start();
+    stack.fault(
+        Fault::new(
+            Server::Cdn,
+            Action::Redirect(307, "/asset/MOVEDASSETID0000000000".into()),
+        )
+        .method("POST")
+        .times(1),
+    );
+    let job = thumb_job(&stack);
+    let run = job.run();
+    // assert_success checks the stored variants, decoded, against the expected ones.
+    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    assert_eq!(stack.assets()[0].id, "MOVEDASSETID0000000000");
+}
+
+#[test]
+fn callback_307_and_308_deliver_once_as_the_same_post() {
+    for status in [307, 308] {
+        let stack = Stack::start();
+        let moved = format!("/v2/callback/{BATCH}/{TASK}");
+        stack.fault(
+            Fault::new(Server::Callback, Action::Redirect(status, moved.clone()))
+                .method("POST")
+                .times(1),
+        );
+        let job = thumb_job(&stack);
+        let run = job.run();
+        assert_eq!(run.code, Some(0), "{}", run.stdout);
+        let calls = stack.callbacks();
+        assert_eq!(calls.len(), 1, "{status}: delivered once");
+        assert_eq!(calls[0].path, moved);
+        assert_eq!(calls[0].body["status"], "success");
+        assert_eq!(calls[0].body["task_id"], TASK);
+        assert!(calls[0].idempotency_key.is_some());
+        assert_eq!(count(&stack, Server::Callback, "POST", ""), 2);
+        assert_eq!(count(&stack, Server::Callback, "GET", ""), 0, "never a GET");
+    }
+}
+
+#[test]
+fn callback_301_is_logged_with_status_and_location() {
+    let stack = Stack::start();
+    stack.fault(Fault::new(
+        Server::Callback,
+        Action::Redirect(301, "https://elsewhere.example/cb".into()),
+    ));
+    let job = thumb_job(&stack);
+    let run = job.run();
+    assert_eq!(
+        run.code,
+        Some(0),
+        "the job itself succeeded\n{}",
+        run.stdout
+    );
+    assert!(stack.callbacks().is_empty());
+    assert_eq!(
+        count(&stack, Server::Callback, "POST", ""),
+        1,
+        "not retried"
+    );
+    assert_eq!(count(&stack, Server::Callback, "GET", ""), 0, "never a GET");
+    let logged = log_lines(&run).into_iter().any(|l| {
+        let msg = l["msg"].as_str().unwrap_or("");
+        l["level"] == "error"
+            && l["stage"] == "callback"
+            && msg.contains("HTTP 301 redirect to https://elsewhere.example/cb")
+    });
+    assert!(logged, "{}", run.stdout);
+}
+
+#[test]
+fn archive_put_answered_304_means_the_key_exists() {
+    // Older MinIO answers a refused `If-None-Match: *` with 304 instead of 412.
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    stack.put(ARCHIVE, &job.file_name, &job.data, "image/jpeg");
+    let archive_path = format!("/{ARCHIVE}/{}", job.file_name);
+    // HEAD first says the key is free (as if the object landed just after), then the PUT is
+    // refused with 304.
+    stack.fault(
+        Fault::new(Server::S3, Action::Status(404))
+            .method("HEAD")
+            .path(&archive_path)
+            .times(1),
+    );
+    stack.fault(
+        Fault::new(Server::S3, Action::Status(304))
+            .method("PUT")
+            .path(&archive_path)
+            .times(1),
+    );
+    let puts_before = count(&stack, Server::S3, "PUT", &archive_path);
+    let run = job.run();
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    let cb = only_callback(&stack);
+    assert_eq!(cb["status"], "success");
+    assert_eq!(cb["archive_r2_key"], job.file_name.as_str());
+    assert_eq!(
+        count(&stack, Server::S3, "PUT", &archive_path) - puts_before,
+        1,
+        "one PUT, refused with 304, not retried"
+    );
+    assert_eq!(
+        stack.keys(ARCHIVE),
+        vec![job.file_name.clone()],
+        "no fallback copy"
+    );
+    assert_eq!(
+        stack.get(ARCHIVE, &job.file_name).as_deref(),
+        Some(&job.data[..])
+    );
+}
+
+#[test]
+fn archive_put_409_is_retried_then_archived() {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    let archive_path = format!("/{ARCHIVE}/{}", job.file_name);
+    stack.fault(
+        Fault::new(
+            Server::S3,
+            Action::S3Error(409, "ConditionalRequestConflict".into()),
+        )
+        .method("PUT")
+        .path(&archive_path)
+        .times(1),
+    );
+    let run = job.run();
+    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    assert_eq!(
+        only_callback(&stack)["archive_r2_key"],
+        job.file_name.as_str()
+    );
+    assert_eq!(count(&stack, Server::S3, "PUT", &archive_path), 2);
+    assert!(
+        log_lines(&run).iter().any(|l| l["level"] == "warn"
+            && l["msg"]
+                .as_str()
+                .unwrap()
+                .contains("HTTP 409 on a create-only PUT: a concurrent write")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_lost_callback_answer_gives_identical_copies() {
+    let stack = Stack::start();
+    stack.fault(
+        Fault::new(Server::Callback, Action::LoseAnswer)
+            .method("POST")
+            .times(1),
+    );
+    let job = thumb_job(&stack);
+    let run = job.run();
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    let calls = stack.callbacks();
+    assert_eq!(calls.len(), 2, "the lost answer was retried");
+    assert_eq!(calls[0].raw, calls[1].raw, "identical bodies");
+    let key = calls[0].idempotency_key.clone().expect("Idempotency-Key");
+    assert_eq!(calls[1].idempotency_key.as_deref(), Some(key.as_str()));
+    assert!(
+        key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{key}"
+    );
+    assert_eq!(calls[0].body["status"], "success");
+
+    // Another run of the same task is another outcome: another key.
+    let stack2 = Stack::start();
+    let job2 = thumb_job(&stack2);
+    assert_eq!(job2.run().code, Some(0));
+    let other = stack2.callbacks()[0].idempotency_key.clone().unwrap();
+    assert_ne!(other, key);
+}
+
+#[test]
+fn an_unreachable_endpoint_is_named_without_secrets() {
+    let stack = Stack::start();
+    let mut job = thumb_job(&stack);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    job.set("R2_ENDPOINT", &format!("http://{closed}"));
+    let run = job.run();
+    let cb = assert_error(
+        &stack,
+        &job,
+        &run,
+        "download_failed",
+        "Failed to download image: ",
+    );
+    let msg = cb["error"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!("cannot reach http://{closed}: connection refused")),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("attohttpc") && !msg.contains("Io Error"),
+        "{msg}"
+    );
+    assert!(!msg.contains(arke_stack::SECRET_KEY) && !msg.contains(arke_stack::ACCESS_KEY));
+}
