@@ -158,6 +158,15 @@ def limits(args, env):
     print(f"| {bomb.name} (66 bytes, declares 2.5 gigapixels) | {'refused: input too large' if refused else 'NOT REFUSED'} | {elapsed * 1000:.0f} ms | {peak:.1f} MiB |")
     t, m = measure([args.worker, "variants", str(huge), "--out", str(out)], env)
     print(f"| {huge.name} ({huge.stat().st_size // (1024 * 1024)} MiB, 268 MP) | thumb, medium, large | {t * 1000:.0f} ms | {m:.0f} MiB |")
+    # The whole job through the local stack: a 400 MB object whose HEAD and GET hide their
+    # size (chunked), so only the bounded read stands between it and the machine's memory.
+    import json
+    start = time.perf_counter()
+    run = subprocess.run(["cargo", "run", "-q", "-p", "arke-stack", "--", "oversized", "--worker", args.worker],
+                         cwd=ROOT, capture_output=True, check=True)
+    elapsed = time.perf_counter() - start
+    r = json.loads(run.stdout.decode().strip().splitlines()[-1])
+    print(f"| 400 MB object, HEAD and GET without size (job, local stack) | {r['outcome']}, exit {r['exit']} | {elapsed * 1000:.0f} ms (stack included) | {r['peak_rss_mib']:.0f} MiB |")
 
 
 if __name__ == "__main__":
