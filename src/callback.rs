@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::error::Error;
+use crate::log;
 use crate::net::{self, retry, Failure};
 
 /// SPEC.md's RefData; also the exact content of `.ref.json`.
@@ -72,14 +74,37 @@ pub struct Payload {
     pub error_code: Option<&'static str>,
 }
 
+/// What a successful job hands over for its callback (SPEC.md Step 8's success fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Success {
+    pub ref_json_r2_key: String,
+    pub ref_data: RefData,
+    pub archive_r2_key: String,
+    pub performance: Performance,
+    pub variants: Vec<VariantInfo>,
+}
+
 impl Payload {
-    pub fn error(
-        task_id: &str,
-        batch_id: &str,
-        message: String,
-        code: &'static str,
-        warnings: Vec<String>,
-    ) -> Self {
+    /// The success callback of a job; `warnings` as collected along the way.
+    pub fn success(task_id: &str, batch_id: &str, done: Success, warnings: Vec<String>) -> Self {
+        Payload {
+            task_id: task_id.to_string(),
+            batch_id: batch_id.to_string(),
+            status: "success",
+            ref_json_r2_key: Some(done.ref_json_r2_key),
+            ref_data: Some(done.ref_data),
+            archive_r2_key: Some(done.archive_r2_key),
+            performance: Some(done.performance),
+            variants: Some(done.variants),
+            warnings,
+            error: None,
+            error_code: None,
+        }
+    }
+
+    /// The error callback for `e`: its message (redacted: no registered secret leaves the
+    /// process, [`log::redact`]) and its `error_code`.
+    pub fn failure(task_id: &str, batch_id: &str, e: &Error, warnings: Vec<String>) -> Self {
         Payload {
             task_id: task_id.to_string(),
             batch_id: batch_id.to_string(),
@@ -90,8 +115,8 @@ impl Payload {
             performance: None,
             variants: None,
             warnings,
-            error: Some(message),
-            error_code: Some(code),
+            error: Some(log::redact(&e.to_string())),
+            error_code: Some(e.code()),
         }
     }
 }
@@ -154,18 +179,16 @@ mod tests {
 
     #[test]
     fn error_payload_is_specs_shape() {
-        let p = Payload::error(
-            "t",
-            "b",
-            "Failed to download image: x".into(),
-            "download_failed",
-            vec![],
-        );
+        let e = Error::Download {
+            key: "k".into(),
+            cause: "x".into(),
+        };
+        let p = Payload::failure("t", "b", &e, vec![]);
         assert_eq!(
             serde_json::to_value(&p).unwrap(),
             serde_json::json!({
                 "task_id": "t", "batch_id": "b", "status": "error",
-                "error": "Failed to download image: x", "error_code": "download_failed"
+                "error": "Failed to download image: k: x", "error_code": "download_failed"
             })
         );
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::archive::{self, ArchiveBucket};
-use crate::callback::{Payload, Performance, RefData, VariantInfo};
+use crate::callback::{Payload, Performance, RefData, Success, VariantInfo};
 use crate::cdn::{Body, Cdn};
 use crate::config::Config;
 use crate::error::Error;
@@ -160,25 +160,25 @@ pub fn run(
 
     // Step 7: the original stays in staging (SPEC.md's decision).
     let variants = variant_infos(&out, &uploaded.variant_urls);
-    Ok(Payload {
-        task_id: cfg.task_id.clone(),
-        batch_id: cfg.batch_id.clone(),
-        status: "success",
-        ref_json_r2_key: Some(ref_key),
-        ref_data: Some(ref_data),
-        archive_r2_key: Some(archive_key),
-        performance: Some(Performance {
+    let done = Success {
+        ref_json_r2_key: ref_key,
+        ref_data,
+        archive_r2_key: archive_key,
+        performance: Performance {
             total_time_ms: ms(started.elapsed()),
             download_time_ms: download_ms,
             resize_time_ms: resize_ms,
             cdn_upload_time_ms: cdn_ms,
             archive_time_ms: archive_ms,
-        }),
-        variants: Some(variants),
-        warnings: std::mem::take(warnings),
-        error: None,
-        error_code: None,
-    })
+        },
+        variants,
+    };
+    Ok(Payload::success(
+        &cfg.task_id,
+        &cfg.batch_id,
+        done,
+        std::mem::take(warnings),
+    ))
 }
 
 /// Fault injection for the tests, in debug builds only: `ARKE_DEBUG_PANIC=job|archive` panics

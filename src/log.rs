@@ -89,12 +89,21 @@ pub fn error(stage: &str, msg: &str, fields: &[(&str, Value)]) {
     line("error", stage, msg, fields);
 }
 
+/// Serialises the unit tests that set the process-wide context: each `init` replaces the
+/// secrets another test may be checking.
+#[cfg(test)]
+pub fn test_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn redacts_registered_secrets() {
+        let _guard = test_lock();
         init("t", "b", &["AKIAEXAMPLE", "wJalrXUtnFEMI/K7MDENG", ""]);
         assert_eq!(
             redact("key AKIAEXAMPLE and wJalrXUtnFEMI/K7MDENG."),

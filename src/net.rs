@@ -34,19 +34,14 @@ impl Failure {
             transient: false,
         }
     }
-    /// Classifies an HTTP status: 408, 429 and 5xx but 501 are worth another try.
+    /// Classifies an HTTP status: 408, 429, 500, 502, 503 and 504 are worth another try
+    /// (PRODUCT.md "Network behaviour"); any other status is final.
     pub fn from_status(status: u16, message: impl Into<String>) -> Self {
         let transient = matches!(status, 408 | 429 | 500 | 502 | 503 | 504);
         Failure {
             message: message.into(),
             transient,
         }
-    }
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
     }
 }
 

@@ -154,13 +154,10 @@ pub fn assert_success(
         assert_eq!((img.width(), img.height()), (*w, *h), "{name} dimensions");
         by_name.insert(name.to_string(), v.data.clone());
     }
-    let original_dims = expected
-        .iter()
-        .map(|e| (e.2, e.3))
-        .max_by_key(|d| d.0.max(d.1))
-        .unwrap_or((1, 1));
-    for (name, _, w, h) in expected {
-        assert_aspect(name, (*w, *h), original_dims);
+    let original_dims = upright_dimensions(&job.data);
+    for ((name, _, _, _), v) in expected.iter().zip(&asset.variants) {
+        let img = image::load_from_memory(&v.data).expect("decodes");
+        assert_aspect(name, (img.width(), img.height()), original_dims);
     }
     let req = &asset.request;
     assert_eq!(req["original_filename"], job.file_name.as_str());
@@ -327,6 +324,23 @@ pub fn decode_rfc2047(value: &str) -> String {
         );
     }
     String::from_utf8(bytes).expect("UTF-8")
+}
+
+/// The input's width and height as displayed: read from its header by the `image` crate (not
+/// the worker), swapped when its EXIF orientation turns it a quarter.
+pub fn upright_dimensions(data: &[u8]) -> (u32, u32) {
+    use image::metadata::Orientation as O;
+    use image::ImageDecoder;
+    let mut decoder = image::ImageReader::new(std::io::Cursor::new(data))
+        .with_guessed_format()
+        .expect("readable")
+        .into_decoder()
+        .expect("a decodable header");
+    let (w, h) = decoder.dimensions();
+    match decoder.orientation().unwrap_or(O::NoTransforms) {
+        O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH => (h, w),
+        _ => (w, h),
+    }
 }
 
 /// Aspect ratio kept within 1 px of the original's.
