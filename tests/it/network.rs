@@ -177,6 +177,11 @@ fn keys_in_any_alphabet_and_with_space_runs_are_archived_with_exact_metadata() {
             "two  spaces.jpg",
         ),
         ("staging/batch_abc123/日本/写真 (1).jpg", "写真 (1).jpg"),
+        // Characters that URLs, presigned queries and signatures treat specially.
+        (
+            "staging/batch_abc123/x/a+b%20c?d#e&f=g;h.jpg",
+            "a+b%20c?d#e&f=g;h.jpg",
+        ),
     ] {
         let stack = Stack::start();
         let job = Job::at(
