@@ -110,7 +110,11 @@ fn run(command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Version => {
-            println!("arke-image-processor {}", env!("CARGO_PKG_VERSION"));
+            println!(
+                "arke-image-processor {}\nlibjpeg-turbo SIMD: {}",
+                env!("CARGO_PKG_VERSION"),
+                env!("ARKE_JPEG_SIMD")
+            );
             Ok(())
         }
     }

@@ -126,10 +126,31 @@ fn help_and_version() {
         .output()
         .unwrap();
     assert!(help.status.success());
-    assert!(String::from_utf8_lossy(&help.stdout).contains("variants INPUT"));
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("variants INPUT"));
+    // Every variable with its default: the binary explains itself in a scratch image.
+    for line in [
+        "R2_ENDPOINT [https://{R2_ACCOUNT_ID}.r2.cloudflarestorage.com]",
+        "MAX_INPUT_BYTES [52428800]",
+        "JOB_TIMEOUT_SECS [300]",
+        "CALLBACK_URL\n",
+    ] {
+        assert!(help.contains(line), "{line} missing from\n{help}");
+    }
+    assert!(
+        !help.contains("README"),
+        "points to no file the image lacks"
+    );
     let version = worker().arg("--version").output().unwrap();
+    let version = String::from_utf8_lossy(&version.stdout);
+    let lines: Vec<&str> = version.lines().collect();
     assert_eq!(
-        String::from_utf8_lossy(&version.stdout).trim(),
+        lines[0],
         format!("arke-image-processor {}", env!("CARGO_PKG_VERSION"))
+    );
+    assert!(
+        lines[1].starts_with("libjpeg-turbo SIMD: yes")
+            || lines[1].starts_with("libjpeg-turbo SIMD: no"),
+        "{version}"
     );
 }
