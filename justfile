@@ -12,16 +12,19 @@ test:
     cargo test --workspace
 
 # A full local job: local S3 (or R2_ENDPOINT + keys), CDN and orchestrator; report + HTML page.
-smoke *ARGS: build
-    cargo run -q -p arke-stack -- smoke {{ARGS}}
+# The same as `cargo smoke ARGS` (which needs no `just`); builds the release worker first.
+smoke *ARGS:
+    cargo smoke {{ARGS}}
 
-# The same with the CDN stand-in answering 500: must exit non-zero with an error callback.
-smoke-fail: build
-    ! cargo run -q -p arke-stack -- smoke --cdn-fail 500 --out smoke-out-fail
+# The failure demo: the CDN answers 500; passes only if the worker ran, exited 1 and sent one
+# error callback with cdn_upload_failed (fails when the worker is missing or succeeds).
+smoke-fail *ARGS:
+    cargo smoke --cdn-fail 500 --out smoke-out-fail {{ARGS}}
 
-# Starts the local stack and prints the environment for a worker run by hand.
-stack:
-    cargo run -q -p arke-stack -- serve
+# Starts the local stack with a photo in staging and prints the environment for a hand-run
+# worker (`cargo stack --photo FILE`); Ctrl-C or SIGTERM stops it.
+stack *ARGS:
+    exec cargo stack {{ARGS}}
 
 # MinIO in Docker for `just smoke` against a real S3 implementation (needs a Docker engine).
 minio:

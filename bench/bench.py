@@ -24,6 +24,14 @@ OUT = ROOT / "bench-out"
 NODE_DIR = OUT / "node"
 
 
+def target_dir():
+    """Where cargo puts its builds (CARGO_TARGET_DIR included)."""
+    import json
+    meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT,
+                          capture_output=True, check=True)
+    return Path(json.loads(meta.stdout)["target_directory"])
+
+
 def ensure_deps():
     if not Path("/usr/bin/time").exists():
         subprocess.run(["apt-get", "install", "-y", "-qq", "time"], check=True)
@@ -85,7 +93,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("photos", nargs="?", default=str(ROOT / "testdata" / "photos"))
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--worker", default=str(ROOT / "target" / "release" / "arke-image-processor"))
+    ap.add_argument("--worker", default=str(target_dir() / "release" / "arke-image-processor"))
     ap.add_argument("--skip-limits", action="store_true", help="skip the bomb and the 268 MP JPEG")
     args = ap.parse_args()
     ensure_deps()

@@ -1,8 +1,11 @@
 //! `arke-stack`: the local stack as a program.
 //!
 //! - `arke-stack smoke [--photo FILE] [--worker BIN] [--out DIR] [--cdn-fail STATUS]`: a full
-//!   local job, exactly as the Fly machine runs it, with a report and an HTML page;
-//! - `arke-stack serve [--root DIR]`: starts the stack and prints the environment to use;
+//!   local job, exactly as the Fly machine runs it (the worker built first unless given),
+//!   with a report and an HTML page; with `--cdn-fail`, the failure demo;
+//! - `arke-stack serve [--root DIR] [--photo FILE]`: starts the stack, puts the photo into
+//!   staging, prints an environment that a hand-run worker succeeds with, and stops on
+//!   SIGINT/SIGTERM;
 //! - `arke-stack fixtures DIR`: regenerates the synthetic test fixtures;
 //! - `arke-stack oversized --worker BIN [--bytes N]`: the worst download for memory — an object
 //!   of N bytes (default 400 MB) whose HEAD and GET both hide their size — run through the
@@ -36,7 +39,7 @@ fn main() -> ExitCode {
         },
         _ => {
             eprintln!(
-                "usage: arke-stack smoke [--photo FILE] [--worker BIN] [--out DIR] [--cdn-fail STATUS]\n       arke-stack serve [--root DIR]\n       arke-stack fixtures DIR\n       arke-stack oversized --worker BIN [--bytes N]"
+                "usage: arke-stack smoke [--photo FILE] [--worker BIN] [--out DIR] [--cdn-fail STATUS]\n       arke-stack serve [--root DIR] [--photo FILE]\n       arke-stack fixtures DIR\n       arke-stack oversized --worker BIN [--bytes N]"
             );
             ExitCode::from(2)
         }
@@ -44,35 +47,89 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: &[String]) -> ExitCode {
-    let stack = match args {
-        [flag, dir] if flag == "--root" => arke_stack::Stack::start_in(std::path::Path::new(dir)),
-        [] => arke_stack::Stack::start(),
-        _ => {
-            eprintln!("usage: arke-stack serve [--root DIR]");
-            return ExitCode::from(2);
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let usage = "usage: arke-stack serve [--root DIR] [--photo FILE]";
+    let mut root = None;
+    let mut photo = std::path::PathBuf::from(smoke::DEFAULT_PHOTO);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match (a.as_str(), it.next()) {
+            ("--root", Some(d)) => root = Some(std::path::PathBuf::from(d)),
+            ("--photo", Some(p)) => photo = p.into(),
+            _ => {
+                eprintln!("{usage}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let data = match std::fs::read(&photo) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", photo.display());
+            return ExitCode::FAILURE;
         }
     };
+    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot watch signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stack = match &root {
+        Some(dir) => arke_stack::Stack::start_in(dir),
+        None => arke_stack::Stack::start(),
+    };
+    let file_name = photo
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "photo.jpg".into());
+    let content_type = match image::guess_format(&data) {
+        Ok(image::ImageFormat::Png) => "image/png",
+        Ok(image::ImageFormat::WebP) => "image/webp",
+        _ => "image/jpeg",
+    };
+    let key = format!("staging/batch_local/photos/{file_name}");
+    stack.put(arke_stack::STAGING, &key, &data, content_type);
     println!("# S3 data in {}", stack.root.display());
+    println!(
+        "# Put {} ({} bytes) at {}/{key}",
+        photo.display(),
+        data.len(),
+        arke_stack::STAGING
+    );
     for (k, v) in stack.env(
         "img_local_1",
         "batch_local",
-        "staging/batch_local/photos/photo.jpg",
-        "photo.jpg",
-        "image/jpeg",
-        0,
+        &key,
+        &file_name,
+        content_type,
+        data.len(),
     ) {
         println!("export {k}={v:?}");
     }
-    println!("# Callbacks are printed below as they arrive. Ctrl-C stops the stack.");
+    println!("# Paste the lines above into another shell, then run the worker there:");
+    println!("#   cargo run --release -p arke-image-processor");
+    println!("# Callbacks are printed below as they arrive. Ctrl-C (or SIGTERM) stops the stack.");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
     let mut seen = 0;
-    loop {
-        std::thread::sleep(std::time::Duration::from_millis(200));
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
         let calls = stack.callbacks();
         for c in &calls[seen..] {
             println!("callback {}: {}", c.path, c.body);
         }
         seen = calls.len();
     }
+    drop(stack);
+    println!("# stack stopped");
+    ExitCode::SUCCESS
 }
 
 fn oversized(args: &[String]) -> ExitCode {

@@ -1,6 +1,11 @@
 //! `arke-stack smoke`: one full local job, run exactly as the Fly machine runs it, then a report
 //! of what was created and an HTML page to look at the variants. Exits non-zero when anything
-//! is missing or the job failed.
+//! is missing or the job failed — or, with `--cdn-fail STATUS`, unless the worker ran, exited 1
+//! and sent exactly one error callback with `cdn_upload_failed`.
+//!
+//! Without `--worker`, it builds the worker itself (`cargo build --release`, cargo's progress
+//! shown) and takes the binary's path from cargo's own report, so it works wherever the target
+//! directory is (`CARGO_TARGET_DIR` included).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -10,17 +15,20 @@ use arke_stack::{
     s3_bucket, Action, Fault, Server, Stack, ACCESS_KEY, ARCHIVE, SECRET_KEY, STAGING,
 };
 
+/// The photo a smoke run (and `serve`) uses unless told otherwise.
+pub const DEFAULT_PHOTO: &str = "testdata/photos/jpeg_sunset_4272x2848.jpg";
+
 struct Args {
     photo: PathBuf,
-    worker: PathBuf,
+    worker: Option<PathBuf>,
     out: PathBuf,
     cdn_fail: Option<u16>,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
     let mut a = Args {
-        photo: PathBuf::from("testdata/photos/jpeg_sunset_4272x2848.jpg"),
-        worker: PathBuf::from("target/release/arke-image-processor"),
+        photo: PathBuf::from(DEFAULT_PHOTO),
+        worker: None,
         out: PathBuf::from("smoke-out"),
         cdn_fail: None,
     };
@@ -29,7 +37,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         let mut value = || it.next().cloned().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
             "--photo" => a.photo = value()?.into(),
-            "--worker" => a.worker = value()?.into(),
+            "--worker" => a.worker = Some(value()?.into()),
             "--out" => a.out = value()?.into(),
             "--cdn-fail" => {
                 a.cdn_fail = Some(
@@ -42,6 +50,70 @@ fn parse(args: &[String]) -> Result<Args, String> {
         }
     }
     Ok(a)
+}
+
+/// Builds the worker in release mode with the cargo that runs us, and returns the binary's path
+/// as cargo reports it. A release build needs `nasm` for libjpeg-turbo's SIMD (the worker's
+/// build script refuses to build without it): installed here with apt-get when that is
+/// possible (root on Debian/Ubuntu), otherwise the build's own message says what to do.
+pub fn build_worker() -> Result<PathBuf, String> {
+    ensure_nasm();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("Building the worker: cargo build --release -p arke-image-processor (a first release build takes about 8 minutes on 2 cores)");
+    let out = Command::new(&cargo)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "arke-image-processor",
+            "--bin",
+            "arke-image-processor",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    if !out.status.success() {
+        return Err("building the worker failed (cargo's messages above)".into());
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| {
+            m["reason"] == "compiler-artifact" && m["target"]["name"] == "arke-image-processor"
+        })
+        .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .next_back()
+        .ok_or_else(|| "cargo built no arke-image-processor binary".into())
+}
+
+/// Installs nasm with apt-get when it is missing and we can (root, apt-get present).
+fn ensure_nasm() {
+    let have = |cmd: &str, arg: &str| {
+        Command::new(cmd)
+            .arg(arg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if have("nasm", "-v") || std::env::var_os("ARKE_PLAIN_C_JPEG").is_some() {
+        return;
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if root && have("apt-get", "--version") {
+        eprintln!("nasm (for libjpeg-turbo's SIMD) is missing: apt-get install nasm");
+        let _ = Command::new("sh")
+            .args([
+                "-c",
+                "apt-get update -qq && apt-get install -y -qq nasm >/dev/null",
+            ])
+            .status();
+    }
 }
 
 /// Where the S3 side lives: the local s3s-fs server, or an existing S3/MinIO from the environment.
@@ -92,11 +164,25 @@ impl S3 {
     }
 }
 
+const USAGE: &str =
+    "usage: cargo smoke [--photo FILE] [--worker BIN] [--out DIR] [--cdn-fail STATUS]
+  --photo FILE      the photo to process (default testdata/photos/jpeg_sunset_4272x2848.jpg)
+  --worker BIN      a worker binary to run (default: build the release worker first)
+  --out DIR         where the contact sheet and the variants go (default smoke-out)
+  --cdn-fail STATUS the failure demo: the CDN answers STATUS; passes only if the worker
+                    exits 1 with one error callback saying cdn_upload_failed
+S3: the local s3s-fs server, or R2_ENDPOINT + R2_ACCESS_KEY_ID + R2_SECRET_ACCESS_KEY
+(and R2_BUCKET, ARCHIVE_BUCKET) from the environment.";
+
 pub fn run(args: &[String]) -> ExitCode {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let args = match parse(args) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {e}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -122,12 +208,11 @@ pub fn run(args: &[String]) -> ExitCode {
 fn smoke(args: &Args) -> Result<Vec<String>, String> {
     let photo = std::fs::read(&args.photo)
         .map_err(|e| format!("cannot read {}: {e}", args.photo.display()))?;
-    if !args.worker.exists() {
-        return Err(format!(
-            "{} not found: build it with `cargo build --release`",
-            args.worker.display()
-        ));
-    }
+    let worker = match &args.worker {
+        Some(w) if w.exists() => w.clone(),
+        Some(w) => return Err(format!("{} not found", w.display())),
+        None => build_worker()?,
+    };
     let stack = Stack::start();
     let (s3, external) = S3::from_env_or(&stack);
     if let Some(status) = args.cdn_fail {
@@ -206,12 +291,12 @@ fn smoke(args: &Args) -> Result<Vec<String>, String> {
     }
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
-    let output = Command::new(&args.worker)
+    let output = Command::new(&worker)
         .env_clear()
         .envs(env)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", args.worker.display()))?;
+        .map_err(|e| format!("cannot run {}: {e}", worker.display()))?;
     let elapsed = started.elapsed();
     std::fs::write(args.out.join("worker.log"), &output.stdout).map_err(|e| e.to_string())?;
     println!(
@@ -223,6 +308,9 @@ fn smoke(args: &Args) -> Result<Vec<String>, String> {
     eprint!("{}", String::from_utf8_lossy(&output.stderr));
     println!("---\n");
 
+    if let Some(status) = args.cdn_fail {
+        return Ok(expected_failure(&stack, output.status.code(), status));
+    }
     let mut problems = Vec::new();
     if output.status.code() != Some(0) {
         problems.push(format!("worker exited with {:?}", output.status.code()));
@@ -294,6 +382,8 @@ fn smoke(args: &Args) -> Result<Vec<String>, String> {
         esc(&asset.id)
     );
     let listed = cb.body["variants"].as_array().cloned().unwrap_or_default();
+    let longest = upright_longest(&photo)?;
+    let mut not_made = Vec::new();
     for name in ["thumb", "medium", "large", "original"] {
         let info = listed.iter().find(|v| v["name"] == name);
         let stored = asset.variants.iter().find(|v| v.name == name);
@@ -329,11 +419,17 @@ fn smoke(args: &Args) -> Result<Vec<String>, String> {
                     info["width"], info["height"], stored.data.len(), esc(&stored.content_type)
                 );
             }
-            (None, None) => println!("  {name:<8} (not made for this size)"),
+            (None, None) => {
+                let why = not_made_because(name, longest);
+                println!("  {name:<8} not made: {why}");
+                not_made.push(format!("<li><b>{name}</b>: {}</li>", esc(&why)));
+            }
             _ => problems.push(format!("{name}: in the callback or the CDN but not both")),
         }
     }
-    let longest = upright_longest(&photo)?;
+    if !not_made.is_empty() {
+        let _ = write!(html, "<h2>Not made</h2><ul>{}</ul>", not_made.join(""));
+    }
     for (name, band) in [("thumb", 400), ("medium", 1200), ("large", 2400)] {
         if longest > band && !asset.variants.iter().any(|v| v.name == name) {
             problems.push(format!(
@@ -345,6 +441,62 @@ fn smoke(args: &Args) -> Result<Vec<String>, String> {
     std::fs::write(&page, html).map_err(|e| e.to_string())?;
     println!("\nHTML page:    {}", page.display());
     Ok(problems)
+}
+
+/// The failure demo's checks: the worker ran, exited 1, and sent exactly one error callback
+/// with `cdn_upload_failed`, after the CDN answered `status`. Returns what is wrong.
+fn expected_failure(stack: &Stack, exit: Option<i32>, status: u16) -> Vec<String> {
+    let mut problems = Vec::new();
+    if exit != Some(1) {
+        problems.push(format!("worker exited with {exit:?}, expected 1"));
+    }
+    let posts = stack
+        .requests()
+        .iter()
+        .filter(|(s, m, _)| *s == Server::Cdn && m == "POST")
+        .count();
+    if posts == 0 {
+        problems.push("the worker never reached the CDN".into());
+    }
+    let callbacks = stack.callbacks();
+    match callbacks.as_slice() {
+        [cb] => {
+            println!(
+                "Callback POST {}:\n{}\n",
+                cb.path,
+                serde_json::to_string_pretty(&cb.body).unwrap_or_default()
+            );
+            if cb.body["status"] != "error" || cb.body["error_code"] != "cdn_upload_failed" {
+                problems.push(format!(
+                    "callback is {} / {}, expected error / cdn_upload_failed",
+                    cb.body["status"], cb.body["error_code"]
+                ));
+            }
+        }
+        other => problems.push(format!("{} callbacks received, expected 1", other.len())),
+    }
+    if problems.is_empty() {
+        println!("As expected: the CDN answered {status}, the worker exited 1 and reported cdn_upload_failed.");
+    }
+    problems
+}
+
+/// Why the worker makes no `name` variant of a photo whose longest side is `longest` px
+/// (PRODUCT.md "Variants"; the smoke run leaves `ORIGINAL_MAX_DIMENSION` at its default).
+fn not_made_because(name: &str, longest: u32) -> String {
+    match name {
+        "original" => format!(
+            "the longest side, {longest} px, is over ORIGINAL_MAX_DIMENSION (4000): the original is only archived"
+        ),
+        _ => {
+            let band = match name {
+                "thumb" => 400,
+                "medium" => 1200,
+                _ => 2400,
+            };
+            format!("the longest side, {longest} px, is not over {band} px (never upscaled)")
+        }
+    }
 }
 
 /// The photo's longest side, read from the header (orientation does not change it).
