@@ -106,6 +106,7 @@ impl From<crate::image::ImageError> for Error {
             I::Unsupported(m) => Error::UnsupportedFormat(m),
             I::TooLarge(m) => Error::InputTooLarge(m),
             I::Invalid(m) => Error::ImageInvalid(m),
+            I::Internal(m) => Error::Internal(m),
         }
     }
 }
