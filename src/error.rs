@@ -135,4 +135,12 @@ mod tests {
             .to_string()
             .starts_with("CDN upload failed: 500"));
     }
+
+    #[test]
+    fn a_panicking_image_thread_is_internal_not_bad_input() {
+        let e = Error::from(crate::image::ImageError::Internal(
+            "resizing thread panicked".into(),
+        ));
+        assert_eq!(e.code(), "internal");
+    }
 }

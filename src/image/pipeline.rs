@@ -137,7 +137,7 @@ fn decode(
                 .max_by_key(|t| t.width.max(t.height))
                 .map(|t| upright((t.width, t.height), probe.orientation));
             let long = largest.map_or(0, |(w, h)| w.max(h));
-            let (img, resized) = jpeg::decode(decoder, adobe, long, largest)?;
+            let (img, resized) = jpeg::decode(*decoder, adobe, long, largest)?;
             let size = if resized { Size::Largest } else { Size::Full };
             Ok(Decoded {
                 pixels: Pixels::Image(img),

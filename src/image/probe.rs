@@ -50,7 +50,7 @@ pub struct Opened<'a> {
 
 /// A decoder that has read the header.
 pub(super) enum Decoder<'a> {
-    Jpeg(jpeg::Decoder<'a>),
+    Jpeg(Box<jpeg::Decoder<'a>>),
     /// PNG and WebP, through `image`.
     Image(Box<dyn ImageDecoder + 'a>),
 }
@@ -91,7 +91,7 @@ fn open_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
             facts: Facts::Jpeg { adobe: h.adobe },
         },
         bytes,
-        decoder: Decoder::Jpeg(decoder),
+        decoder: Decoder::Jpeg(Box::new(decoder)),
     })
 }
 
