@@ -1,5 +1,6 @@
-//! The colour step's pixels: decoded pixels in a layout the output format can hold, their
-//! alpha multiplied in for resizing, and their ICC profile checked against them.
+//! Decoded pixels (an image, or a lossy WebP's 4:2:0 planes) and the colour step's rules: a
+//! layout the output format can hold, alpha multiplied in for resizing, the ICC profile
+//! checked against them; resizing and orientation for either kind.
 
 use fast_image_resize::{IntoImageViewMut, PixelTrait};
 use image::{ColorType, DynamicImage};
