@@ -33,11 +33,12 @@ impl fmt::Display for Secret {
     }
 }
 
+pub use crate::image::{
+    ImageSettings, DEFAULT_MAX_INPUT_PIXELS, DEFAULT_ORIGINAL_MAX_DIMENSION, DEFAULT_QUALITY,
+};
+
 /// Defaults of the optional variables (PRODUCT.md "Environment").
-pub const DEFAULT_ORIGINAL_MAX_DIMENSION: u32 = 4000;
 pub const DEFAULT_MAX_INPUT_BYTES: u64 = 50 * 1024 * 1024;
-pub const DEFAULT_MAX_INPUT_PIXELS: u64 = 268_402_689;
-pub const DEFAULT_QUALITY: u8 = 80;
 pub const DEFAULT_JOB_TIMEOUT_SECS: u64 = 300;
 
 /// Every variable the worker reads (SPEC.md "Input", PRODUCT.md "Environment"): name,
@@ -217,19 +218,6 @@ pub struct Config {
     pub job_timeout: Duration,
 }
 
-/// The knobs of the image stage; `Default` gives PRODUCT.md's defaults.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ImageSettings {
-    /// The original goes to the CDN as `original` when its longest side is at most this. Default 4000.
-    pub original_max_dimension: u32,
-    /// Images with more pixels are refused from their header. Default 268 402 689.
-    pub max_input_pixels: u64,
-    /// JPEG encoder quality, 1–100. Default 80.
-    pub jpeg_quality: u8,
-    /// Lossy WebP encoder quality, 1–100. Default 80.
-    pub webp_quality: u8,
-}
-
 impl ImageSettings {
     /// The image settings alone (for `variants`), from the same variables as the job.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ImageSettings, Error> {
@@ -261,17 +249,6 @@ fn read_image_settings<F: Fn(&str) -> Option<String>>(r: &mut Reader<'_, F>) -> 
         ),
         jpeg_quality: r.number("JPEG_QUALITY", Some(DEFAULT_QUALITY), (1, 100)),
         webp_quality: r.number("WEBP_QUALITY", Some(DEFAULT_QUALITY), (1, 100)),
-    }
-}
-
-impl Default for ImageSettings {
-    fn default() -> Self {
-        ImageSettings {
-            original_max_dimension: DEFAULT_ORIGINAL_MAX_DIMENSION,
-            max_input_pixels: DEFAULT_MAX_INPUT_PIXELS,
-            jpeg_quality: DEFAULT_QUALITY,
-            webp_quality: DEFAULT_QUALITY,
-        }
     }
 }
 

@@ -106,6 +106,7 @@ impl From<crate::image::ImageError> for Error {
             I::Unsupported(m) => Error::UnsupportedFormat(m),
             I::TooLarge(m) => Error::InputTooLarge(m),
             I::Invalid(m) => Error::ImageInvalid(m),
+            I::Internal(m) => Error::Internal(m),
         }
     }
 }
@@ -133,5 +134,13 @@ mod tests {
         assert!(Error::CdnUpload("500 boom".into())
             .to_string()
             .starts_with("CDN upload failed: 500"));
+    }
+
+    #[test]
+    fn a_panicking_image_thread_is_internal_not_bad_input() {
+        let e = Error::from(crate::image::ImageError::Internal(
+            "resizing thread panicked".into(),
+        ));
+        assert_eq!(e.code(), "internal");
     }
 }

@@ -64,8 +64,8 @@ pub fn run(
     }
 
     // Step 2a: what is it? Decided from the bytes, not the declared type.
-    let probe = image::probe(&original, cfg.image.max_input_pixels).map_err(Error::from)?;
-    let content_type = probe.format.content_type();
+    let opened = image::open(&original, cfg.image.max_input_pixels).map_err(Error::from)?;
+    let content_type = opened.probe.format.content_type();
     if !cfg.input_content_type.eq_ignore_ascii_case(content_type) {
         let w = format!(
             "INPUT_CONTENT_TYPE says {}, the bytes are {content_type}; using {content_type}",
@@ -96,7 +96,7 @@ pub fn run(
         });
         let processed = (|| {
             let t = Instant::now();
-            let out = image::process(&original, &cfg.image).map_err(Error::from)?;
+            let out = image::process_opened(opened, &cfg.image).map_err(Error::from)?;
             let resize_ms = ms(t.elapsed());
             log::info(
                 "resize",

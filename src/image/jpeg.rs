@@ -1,5 +1,6 @@
-//! JPEG through mozjpeg (libjpeg-turbo's SIMD code): DCT-scaled decoding and encoding with
-//! optimised Huffman tables.
+//! JPEG through mozjpeg (libjpeg-turbo's SIMD code): the header read once at probe time (the
+//! decoder then kept open), DCT-scaled decoding (CMYK converted by the Adobe rule), encoding
+//! with optimised Huffman tables, and which segments the metadata-free original keeps.
 //!
 //! Scaled decoding is the format's own reduced-size decode: the inverse DCT produces 1/2, 1/4 or
 //! 1/8 of the size directly, so a 20 MP photo whose largest variant is 2400 px is decoded to
@@ -13,12 +14,14 @@
 use std::cell::Cell;
 use std::os::raw::c_int;
 
-use image::{ColorType, DynamicImage, GrayImage, RgbImage};
+use image::DynamicImage;
+use img_parts::{Bytes, ImageEXIF};
 use mozjpeg::{ColorSpace, Decompress, Marker};
 use mozjpeg_sys::jpeg_common_struct;
 
-use super::cmyk;
-use super::ImageError;
+use super::arriving::{scanlines, short};
+use super::count;
+use super::error::{invalid, ImageError};
 
 /// What the header says.
 pub(super) struct Header {
@@ -31,6 +34,15 @@ pub(super) struct Header {
     /// Progressive files only: the bytes libjpeg holds for the whole image's DCT coefficients
     /// (2 per sample) until the last scan is read.
     pub coefficient_bytes: Option<u64>,
+    /// An Adobe APP14 segment came before the frame: CMYK samples are stored inverted.
+    pub adobe: bool,
+}
+
+/// A JPEG whose header libjpeg has read, ready to decode.
+pub(super) struct Decoder<'a> {
+    decompress: Decompress<&'a [u8]>,
+    /// The first damaged-data warning while reading the header.
+    damage: Option<c_int>,
 }
 
 /// APP1 (EXIF, for the orientation) and APP2 (ICC) are all we read.
@@ -109,16 +121,27 @@ fn guard<T>(
     })
 }
 
-fn invalid(e: impl std::fmt::Display) -> ImageError {
-    ImageError::Invalid(format!("cannot decode: {e}"))
-}
-
-fn open(bytes: &[u8]) -> Result<Decompress<&[u8]>, ImageError> {
+fn open_decompress(bytes: &[u8]) -> Result<Decompress<&[u8]>, ImageError> {
+    count::header_read("libjpeg");
     Decompress::builder()
         .with_err(error_mgr())
         .with_markers(MARKERS)
         .from_mem(bytes)
         .map_err(invalid)
+}
+
+/// Reads the header (dimensions, orientation, profile), keeping the decoder open for `decode`.
+pub(super) fn open(bytes: &[u8]) -> Result<(Decoder<'_>, Header), ImageError> {
+    guard(invalid, || {
+        DAMAGE.with(|d| d.set(None));
+        let decompress = open_decompress(bytes)?;
+        let header = header_of(&decompress, bytes)?;
+        let decoder = Decoder {
+            decompress,
+            damage: DAMAGE.with(Cell::take),
+        };
+        Ok((decoder, header))
+    })
 }
 
 fn header_of(d: &Decompress<&[u8]>, bytes: &[u8]) -> Result<Header, ImageError> {
@@ -146,7 +169,11 @@ fn header_of(d: &Decompress<&[u8]>, bytes: &[u8]) -> Result<Header, ImageError> 
             _ => {}
         }
     }
-    let coefficient_bytes = is_progressive(bytes).then(|| {
+    let frame = frame(bytes);
+    let progressive = frame
+        .as_ref()
+        .is_some_and(|f| matches!(f.marker, 0xC2 | 0xC6 | 0xCA | 0xCE));
+    let coefficient_bytes = progressive.then(|| {
         d.components()
             .iter()
             .map(|c| u64::from(c.width_in_blocks) * u64::from(c.height_in_blocks) * 128)
@@ -158,6 +185,7 @@ fn header_of(d: &Decompress<&[u8]>, bytes: &[u8]) -> Result<Header, ImageError> 
         orientation,
         icc: assemble_icc(icc_chunks),
         coefficient_bytes,
+        adobe: frame.is_some_and(|f| f.adobe),
     })
 }
 
@@ -196,10 +224,6 @@ fn frame(b: &[u8]) -> Option<Frame> {
     None
 }
 
-fn is_progressive(b: &[u8]) -> bool {
-    frame(b).is_some_and(|f| matches!(f.marker, 0xC2 | 0xC6 | 0xCA | 0xCE))
-}
-
 /// Chunks numbered 1..=count, each once; anything else is a damaged profile, dropped.
 fn assemble_icc(mut chunks: Vec<(u8, u8, &[u8])>) -> Option<Vec<u8>> {
     chunks.sort_by_key(|c| c.0);
@@ -212,9 +236,25 @@ fn assemble_icc(mut chunks: Vec<(u8, u8, &[u8])>) -> Option<Vec<u8>> {
     complete.then(|| chunks.iter().flat_map(|c| c.2.iter().copied()).collect())
 }
 
-/// Reads the header only: dimensions, orientation, profile.
-pub(super) fn header(bytes: &[u8]) -> Result<Header, ImageError> {
-    guard(invalid, || header_of(&open(bytes)?, bytes))
+/// A progressive JPEG is decoded from all its coefficients at once (2 bytes per sample, kept
+/// until the last scan): 805 MB for a 268 MP 4:2:0 photo, 1.6 GB for 4:4:4. With the pixels
+/// and variants on top, more than 1 GiB would not fit a 2 GiB machine.
+const MAX_COEFFICIENT_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// For a progressive file, the coefficient memory libjpeg will need, checked before any
+/// decoding.
+pub(super) fn check_budget(h: &Header) -> Result<(), ImageError> {
+    if let Some(need) = h.coefficient_bytes.filter(|&b| b > MAX_COEFFICIENT_BYTES) {
+        return Err(ImageError::TooLarge(format!(
+            "{}x{} progressive JPEG needs {} MiB for its DCT coefficients while decoding, over \
+             the {} MiB budget",
+            h.width,
+            h.height,
+            need >> 20,
+            MAX_COEFFICIENT_BYTES >> 20
+        )));
+    }
+    Ok(())
 }
 
 /// The smallest DCT scale (n/8, n in 1, 2, 4, 8) whose output has a longest side of at least
@@ -232,29 +272,33 @@ fn scale_for(width: u32, height: u32, min_long_side: u32) -> u8 {
         .unwrap_or(8)
 }
 
-/// Decodes `bytes` at the smallest DCT scale that leaves at least twice `min_long_side` pixels
+/// Decodes at the smallest DCT scale that leaves at least twice `min_long_side` pixels
 /// on the longest side (orientation not applied). CMYK comes out as RGB.
 ///
 /// With `to` (a size in the stored orientation), gray and RGB pixels come back resized to it
 /// (`true`): a second thread resizes the rows while the rest are still being decoded. A
 /// progressive file's last pass (inverse DCT, colour conversion) and a baseline file's whole
 /// decode then overlap the resize. CMYK comes back at full size (`false`).
+/// `adobe`: the header's Adobe segment (CMYK stored inverted).
 pub(super) fn decode(
-    bytes: &[u8],
+    decoder: Decoder<'_>,
+    adobe: bool,
     min_long_side: u32,
     to: Option<(u32, u32)>,
 ) -> Result<(DynamicImage, bool), ImageError> {
-    guard(invalid, || decode_scaled(bytes, min_long_side, to))
+    guard(invalid, || decode_scaled(decoder, adobe, min_long_side, to))
 }
 
 fn decode_scaled(
-    bytes: &[u8],
+    decoder: Decoder<'_>,
+    adobe: bool,
     min_long_side: u32,
     to: Option<(u32, u32)>,
 ) -> Result<(DynamicImage, bool), ImageError> {
     use fast_image_resize::pixels::{U8x3, U8};
-    DAMAGE.with(|d| d.set(None));
-    let mut d = open(bytes)?;
+    use image::{ColorType, RgbImage};
+    DAMAGE.with(|d| d.set(decoder.damage));
+    let mut d = decoder.decompress;
     let (w, h) = d.size();
     let n = scale_for(w as u32, h as u32, min_long_side);
     d.scale(n);
@@ -279,8 +323,7 @@ fn decode_scaled(
             let (w, h) = (s.width() as u32, s.height() as u32);
             let px = s.read_scanlines::<u8>().map_err(invalid)?;
             s.finish().map_err(invalid)?;
-            let adobe = frame(bytes).is_some_and(|f| f.adobe);
-            let rgb = cmyk::to_rgb(&px, adobe);
+            let rgb = cmyk_to_rgb(&px, adobe);
             let img = DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).ok_or_else(short)?);
             (img, false)
         }
@@ -294,128 +337,19 @@ fn decode_scaled(
     Ok(out)
 }
 
-/// Rows handed from the decoder to the resizing thread per step (libjpeg makes 8 or 16 at a time).
-const CHUNK_ROWS: u32 = 16;
-
-/// Reads all `w`×`h` pixels (`P`: one pixel of `color`) with `read`, which fills whole rows in
-/// order. The image at full size, or with `to`, resized to it while the rows arrive.
-fn scanlines<P: fast_image_resize::PixelTrait>(
-    (w, h): (u32, u32),
-    color: ColorType,
-    to: Option<(u32, u32)>,
-    mut read: impl FnMut(&mut [u8]) -> Result<(), ImageError>,
-) -> Result<DynamicImage, ImageError> {
-    let stride = w as usize * std::mem::size_of::<P>();
-    let mut buf = vec![0u8; stride * h as usize];
-    let Some((tw, th)) = to else {
-        read(&mut buf)?;
-        let img = match color {
-            ColorType::L8 => GrayImage::from_raw(w, h, buf).map(DynamicImage::ImageLuma8),
-            _ => RgbImage::from_raw(w, h, buf).map(DynamicImage::ImageRgb8),
-        };
-        return img.ok_or_else(short);
-    };
-    let mut dst = DynamicImage::new(tw, th, color);
-    let arrived = Arrived::default();
-    let base = Rows(buf.as_mut_ptr());
-    std::thread::scope(|scope| {
-        let resizer = scope.spawn(|| {
-            super::encode::resize_arriving::<P>((w, h), &mut dst, |n| {
-                let rows = arrived.wait(n)?;
-                // SAFETY: the first `rows` rows of `buf` are written, and the decoder writes
-                // only below them from now on; `buf` is not touched otherwise until the scope
-                // has joined this thread.
-                Some(unsafe { std::slice::from_raw_parts(base.at(0), rows as usize * stride) })
-            })
-        });
-        // Wakes the resizer when decoding stops, whether it finished, failed or unwound.
-        let _close = Closer(&arrived);
-        let mut row = 0;
-        while row < h {
-            let k = CHUNK_ROWS.min(h - row);
-            // SAFETY: rows `row..row + k` are inside `buf`; this thread alone writes them, and
-            // the resizer reads only rows already published (below `row`).
-            let dest = unsafe {
-                std::slice::from_raw_parts_mut(base.at(row as usize * stride), k as usize * stride)
-            };
-            read(dest)?;
-            row += k;
-            arrived.publish(row);
-        }
-        resizer
-            .join()
-            .unwrap_or_else(|_| Err(invalid("resizing thread panicked")))
-    })?;
-    drop(buf);
-    Ok(dst)
-}
-
-/// The decoded rows' buffer, shared with the resizing thread (see `scanlines`).
-struct Rows(*mut u8);
-// SAFETY: the two threads touch disjoint rows, and `Arrived`'s mutex orders the writes of a row
-// before any read of it.
-unsafe impl Sync for Rows {}
-
-impl Rows {
-    /// The address `offset` bytes into the buffer (`offset` within it).
-    fn at(&self, offset: usize) -> *mut u8 {
-        self.0.wrapping_add(offset)
-    }
-}
-
-/// How many rows are decoded, and whether decoding has stopped.
-#[derive(Default)]
-struct Arrived {
-    state: std::sync::Mutex<(u32, bool)>,
-    changed: std::sync::Condvar,
-}
-
-impl Arrived {
-    fn update(&self, f: impl FnOnce(&mut (u32, bool))) {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut state);
-        self.changed.notify_all();
-    }
-
-    fn publish(&self, rows: u32) {
-        self.update(|s| s.0 = rows);
-    }
-
-    /// Blocks until at least `n` rows are decoded; how many are, or `None` if decoding stopped
-    /// before.
-    fn wait(&self, n: u32) -> Option<u32> {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        loop {
-            match *state {
-                (rows, _) if rows >= n => return Some(rows),
-                (_, true) => return None,
-                _ => {
-                    state = self
-                        .changed
-                        .wait(state)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                }
-            }
-        }
-    }
-}
-
-struct Closer<'a>(&'a Arrived);
-
-impl Drop for Closer<'_> {
-    fn drop(&mut self) {
-        self.0.update(|s| s.1 = true);
-    }
-}
-
-fn short() -> ImageError {
-    invalid("short pixel data")
+/// CMYK samples (as stored in the file) to RGB. Photoshop's files carry an Adobe APP14 segment
+/// and store every channel inverted (255 means no ink): R = C·K/255; plain files do not:
+/// R = (255 − C)(255 − K)/255. Reading every CMYK file as inverted (as zune-jpeg does) turns a
+/// plain one black, so the segment decides.
+fn cmyk_to_rgb(cmyk: &[u8], adobe_inverted: bool) -> Vec<u8> {
+    let flip = if adobe_inverted { 0 } else { 255 };
+    cmyk.chunks_exact(4)
+        .flat_map(|p| {
+            let k = u32::from(p[3] ^ flip);
+            let ch = |c: u8| (u32::from(c ^ flip) * k / 255) as u8;
+            [ch(p[0]), ch(p[1]), ch(p[2])]
+        })
+        .collect()
 }
 
 fn warning_text(code: c_int) -> &'static str {
@@ -488,9 +422,86 @@ fn compress(
     s.finish().map_err(|e| fail(&e))
 }
 
+/// The original up to its end-of-image marker, without the APPn segments a decoder does not
+/// need for correct colours, `exif` in their place.
+pub(super) fn strip(bytes: &[u8], exif: Option<Bytes>) -> Result<Bytes, String> {
+    let end = jpeg_end(bytes).ok_or("JPEG has no end-of-image marker")?;
+    let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(Bytes::copy_from_slice(&bytes[..end]))
+        .map_err(super::error::structure_failed)?;
+    jpeg.segments_mut()
+        .retain(|s| keep_segment(s.marker(), s.contents()));
+    jpeg.set_exif(exif);
+    Ok(jpeg.encoder().bytes())
+}
+
+/// non-APPn segment (tables, frame and scan headers).
+fn keep_segment(marker: u8, contents: &[u8]) -> bool {
+    match marker {
+        0xE0 => contents.starts_with(b"JFIF\0") || contents.starts_with(b"JFXX\0"),
+        0xE2 => contents.starts_with(b"ICC_PROFILE\0"),
+        0xEE => contents.starts_with(b"Adobe"),
+        0xE1..=0xEF | 0xFE => false,
+        _ => true,
+    }
+}
+
+/// The length of the JPEG up to and including its EOI marker, so that data appended after it
+/// (MPF secondary images, gain maps, vendor trailers, each with metadata of their own) is left
+/// out.
+pub(super) fn jpeg_end(b: &[u8]) -> Option<usize> {
+    let mut i = 2;
+    loop {
+        // Marker: one or more 0xFF, then the code.
+        while *b.get(i)? != 0xFF {
+            i += 1;
+        }
+        while *b.get(i)? == 0xFF {
+            i += 1;
+        }
+        let code = *b.get(i)?;
+        i += 1;
+        match code {
+            0xD9 => return Some(i),
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let len = usize::from(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]));
+        i += len;
+        if code == 0xDA {
+            // Entropy-coded data: runs until a marker other than a stuffed byte or a restart.
+            loop {
+                if *b.get(i)? == 0xFF {
+                    let next = *b.get(i + 1)?;
+                    if next != 0 && !(0xD0..=0xD7).contains(&next) && next != 0xFF {
+                        break;
+                    }
+                    i += if next == 0xFF { 1 } else { 2 };
+                } else {
+                    i += 1;
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::RgbImage;
+
+    /// Opens and decodes, as the pipeline does in two steps.
+    fn decode(
+        bytes: &[u8],
+        min_long_side: u32,
+        to: Option<(u32, u32)>,
+    ) -> Result<(DynamicImage, bool), ImageError> {
+        let (decoder, h) = open(bytes)?;
+        super::decode(decoder, h.adobe, min_long_side, to)
+    }
+
+    fn header(bytes: &[u8]) -> Result<Header, ImageError> {
+        open(bytes).map(|(_, h)| h)
+    }
 
     #[test]
     fn scale_leaves_a_2x_downscale_for_the_largest_variant() {
@@ -575,9 +586,9 @@ mod tests {
             let (full, resized) = decode(&bytes, 600, None).unwrap();
             assert!(!resized);
             assert_eq!((full.width(), full.height()), (1301, 977));
-            let full = super::super::encode::Pixels::Image(full);
-            let super::super::encode::Pixels::Image(want) =
-                super::super::encode::resize(&full, to.0, to.1, false).unwrap()
+            let full = super::super::pixels::Pixels::Image(full);
+            let super::super::pixels::Pixels::Image(want) =
+                super::super::pixels::resize(&full, to.0, to.1, false).unwrap()
             else {
                 unreachable!("an image stays an image")
             };
@@ -597,9 +608,9 @@ mod tests {
     #[test]
     fn cmyk_conversions() {
         // Pure red ink (C0 M255 Y255 K0): plain as stored; Adobe stores it inverted.
-        assert_eq!(cmyk::to_rgb(&[0, 255, 255, 0], false), [255, 0, 0]);
-        assert_eq!(cmyk::to_rgb(&[255, 0, 0, 255], true), [255, 0, 0]);
-        assert_eq!(cmyk::to_rgb(&[0, 0, 0, 255], false), [0, 0, 0]);
+        assert_eq!(cmyk_to_rgb(&[0, 255, 255, 0], false), [255, 0, 0]);
+        assert_eq!(cmyk_to_rgb(&[255, 0, 0, 255], true), [255, 0, 0]);
+        assert_eq!(cmyk_to_rgb(&[0, 0, 0, 255], false), [0, 0, 0]);
     }
 
     #[test]

@@ -9,10 +9,10 @@
 
 use image::DynamicImage;
 
-use super::ImageError;
+use super::error::ImageError;
 
 /// The few colours a PNG is stored with.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Palette {
     /// Colour type 3: up to 256 RGBA entries (alpha from `tRNS`, 255 where it has none).
     Indexed(Vec<[u8; 4]>),
@@ -21,22 +21,13 @@ pub(super) enum Palette {
 }
 
 impl Palette {
-    /// Reads the palette of a PNG from its chunks (`None` for any other kind of PNG).
-    /// The chunks were read once already by the decoder, which refuses broken ones.
-    pub fn of_png(bytes: &[u8]) -> Option<Palette> {
-        let (mut ihdr, mut plte, mut trns) = (None, None, None);
-        for chunk in chunks(bytes) {
-            let slot = match &chunk.kind {
-                b"IHDR" => &mut ihdr,
-                b"PLTE" => &mut plte,
-                b"tRNS" => &mut trns,
-                _ => continue,
-            };
-            // The first of each; a cut-off one counts as missing.
-            if slot.is_none() {
-                *slot = Some(chunk.data);
-            }
-        }
+    /// The palette of a PNG from its first `IHDR`, `PLTE` and `tRNS` chunks (each `None` when
+    /// missing, `Some(None)` when cut off), `None` for any other kind of PNG.
+    pub(super) fn from_chunks(
+        ihdr: Option<Option<&[u8]>>,
+        plte: Option<Option<&[u8]>>,
+        trns: Option<Option<&[u8]>>,
+    ) -> Option<Palette> {
         let ihdr = ihdr.flatten()?;
         let (depth, colour_type) = (*ihdr.get(8)?, *ihdr.get(9)?);
         match colour_type {
@@ -57,7 +48,7 @@ impl Palette {
 
     /// Encodes `img` (8-bit gray or RGB(A), as resized from the decoded original) as a PNG in
     /// this palette. `None` if the pixels are of another kind (they then go out as they are).
-    pub fn encode(
+    pub(super) fn encode(
         &self,
         img: &DynamicImage,
         strongest: bool,
@@ -99,39 +90,6 @@ impl Palette {
         };
         Some(write(self, &indices, (w, h), depth, colour, strongest))
     }
-}
-
-/// A PNG chunk before the image data: its type, its declared length, and its data (`None`
-/// when the file ends before the declared length does).
-pub(super) struct Chunk<'a> {
-    pub kind: [u8; 4],
-    pub len: usize,
-    pub data: Option<&'a [u8]>,
-}
-
-/// The chunks of a PNG up to its first `IDAT` (or `IEND`): where the header, the palette and
-/// its transparency are. Stops early at a file cut off inside a chunk header.
-pub(super) fn chunks(bytes: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
-    let mut at = Some(8usize);
-    std::iter::from_fn(move || {
-        let i = at?;
-        let head = bytes.get(i..i.checked_add(8)?)?;
-        let kind = [head[4], head[5], head[6], head[7]];
-        if matches!(&kind, b"IDAT" | b"IEND") {
-            at = None;
-            return None;
-        }
-        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        let start = i + 8;
-        let end = start.checked_add(len);
-        // Data, then a 4-byte CRC.
-        at = end.and_then(|e| e.checked_add(4));
-        Some(Chunk {
-            kind,
-            len,
-            data: end.and_then(|e| bytes.get(start..e)),
-        })
-    })
 }
 
 fn write(
@@ -496,38 +454,5 @@ mod tests {
             *pack(&[1, 0, 1, 1, 0, 0, 0, 1, 1], 9, 1),
             vec![0b1011_0001, 0b1000_0000]
         );
-    }
-
-    #[test]
-    fn reads_the_palette_and_transparency_of_a_png() {
-        let mut bytes = Vec::new();
-        {
-            let mut enc = png::Encoder::new(&mut bytes, 2, 1);
-            enc.set_color(png::ColorType::Indexed);
-            enc.set_depth(png::BitDepth::Eight);
-            enc.set_palette(vec![1, 2, 3, 4, 5, 6, 7, 8, 9]);
-            enc.set_trns(vec![0]);
-            let mut w = enc.write_header().unwrap();
-            w.write_image_data(&[0, 2]).unwrap();
-        }
-        assert_eq!(
-            Palette::of_png(&bytes),
-            Some(Palette::Indexed(vec![
-                [1, 2, 3, 0],
-                [4, 5, 6, 255],
-                [7, 8, 9, 255]
-            ]))
-        );
-        let img = DynamicImage::ImageRgba8(
-            image::RgbaImage::from_raw(2, 1, vec![0, 0, 0, 0, 7, 8, 9, 255]).unwrap(),
-        );
-        let out = Palette::of_png(&bytes)
-            .unwrap()
-            .encode(&img, false)
-            .unwrap()
-            .unwrap();
-        assert_eq!(Palette::of_png(&out), Palette::of_png(&bytes));
-        let back = image::load_from_memory(&out).unwrap().to_rgba8();
-        assert_eq!(back.as_raw(), &vec![1, 2, 3, 0, 7, 8, 9, 255]);
     }
 }

@@ -1,0 +1,40 @@
+//! Why the image stage refused or failed.
+
+/// Why the image stage refused or failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageError {
+    /// Not a JPEG, PNG or WebP.
+    Unsupported(String),
+    /// Over `MAX_INPUT_PIXELS`, known from the header before decoding.
+    TooLarge(String),
+    /// Claims a supported format but does not decode.
+    Invalid(String),
+    /// A bug of ours, not a property of the input (a worker thread panicked).
+    Internal(String),
+}
+
+impl std::fmt::Display for ImageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageError::Unsupported(m)
+            | ImageError::TooLarge(m)
+            | ImageError::Invalid(m)
+            | ImageError::Internal(m) => f.write_str(m),
+        }
+    }
+}
+
+/// A decoder's failure, as the `Invalid` error that names it.
+pub(super) fn invalid(e: impl std::fmt::Display) -> ImageError {
+    ImageError::Invalid(format!("cannot decode: {e}"))
+}
+
+/// img-parts could not read back an encoded variant to add its colour profile.
+pub(super) fn icc_failed(e: img_parts::Error) -> ImageError {
+    ImageError::Invalid(format!("cannot embed colour profile: {e}"))
+}
+
+/// img-parts could not read the original's structure to strip its metadata.
+pub(super) fn structure_failed(e: img_parts::Error) -> String {
+    format!("cannot read file structure: {e}")
+}

@@ -1,0 +1,24 @@
+//! What the image stage hands back: the encoded variants and what the header said.
+
+use super::probe::Probe;
+
+/// One encoded file ready for the CDN.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: &'static str,
+    pub width: u32,
+    pub height: u32,
+    pub content_type: &'static str,
+    pub data: Vec<u8>,
+}
+
+/// Everything the image stage made.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub probe: Probe,
+    /// Smallest first: thumb, medium, large, then original.
+    pub variants: Vec<Variant>,
+    /// Things a person should know that did not stop the job (e.g. an animation cut to its
+    /// first frame).
+    pub warnings: Vec<String>,
+}

@@ -1,0 +1,329 @@
+//! The steps after the probe, in order: plan → decode → colour → orient → resize → encode, and
+//! the metadata-free `original`.
+//!
+//! The original is decoded once (colour profile kept) and resized once to the largest variant
+//! (a JPEG while it is being decoded), which is then turned upright (EXIF orientation); the
+//! smaller variants are made from that in their own threads, in the input's format. An opaque
+//! lossy WebP stays in its 4:2:0 planes throughout.
+
+use image::metadata::Orientation;
+use image::DynamicImage;
+
+use super::encode::Job;
+use super::error::{invalid, ImageError};
+use super::metadata::strip_metadata;
+use super::output::{Output, Variant};
+use super::pixels::{icc_matches, normalize, premultiply, resize, Pixels};
+use super::probe::{contain, upright, Decoder, Facts, Opened, Probe};
+use super::settings::ImageSettings;
+use super::targets::{targets, Target};
+use super::{jpeg, webp};
+
+/// The plan step: the variants to make, computed once from the header.
+struct Plan {
+    targets: Vec<Target>,
+}
+
+impl Plan {
+    fn new(probe: &Probe, settings: &ImageSettings) -> Plan {
+        Plan {
+            targets: targets(probe.width, probe.height, settings.original_max_dimension),
+        }
+    }
+
+    /// The resized variants, smallest first.
+    fn resized(&self) -> Vec<&Target> {
+        self.targets
+            .iter()
+            .filter(|t| t.name != "original")
+            .collect()
+    }
+
+    fn original(&self) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name == "original")
+    }
+}
+
+/// What the decode step hands on: the pixels as stored (orientation not applied).
+struct Decoded {
+    pixels: Pixels,
+    size: Size,
+}
+
+/// The size decoded pixels come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Size {
+    /// The stored image's.
+    Full,
+    /// Already resized to the largest variant (a JPEG, while it was decoded).
+    Largest,
+}
+
+/// What the colour step hands on: pixels in the output format's layout, ready to resize.
+struct Coloured<'p> {
+    pixels: Pixels,
+    size: Size,
+    /// The input's profile, when it describes these pixels.
+    icc: Option<&'p [u8]>,
+    /// The alpha is multiplied in (see `premultiply`).
+    premultiplied: bool,
+}
+
+/// Makes every variant of a probed input (PRODUCT.md "Variants").
+pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Output, ImageError> {
+    let Opened {
+        probe,
+        bytes,
+        decoder,
+    } = opened;
+    let plan = Plan::new(&probe, settings);
+    let mut warnings = Vec::new();
+    let decoded = contain(|| decode(decoder, &probe, bytes, &plan))?;
+    let (lossy, palette) = match &probe.facts {
+        Facts::WebP(kind) => {
+            if kind.animated {
+                warnings.push("animated WebP: variants show the first frame only".to_string());
+            }
+            (kind.lossy, None)
+        }
+        Facts::Png { palette } => (true, palette.as_ref()),
+        Facts::Jpeg { .. } => (true, None),
+    };
+    let coloured = colour(decoded, &probe, &mut warnings)?;
+    let job = Job {
+        format: probe.format,
+        lossy,
+        icc: coloured.icc,
+        settings,
+        premultiplied: coloured.premultiplied,
+        palette,
+    };
+    // After the full-size pixels are gone: a copy of the file does not add to the peak.
+    let original = || original(bytes, &probe, &plan);
+    let resized = plan.resized();
+    let (mut variants, original) = match resized.split_last() {
+        None => (Vec::new(), original()?),
+        Some((largest, _)) => {
+            let big = largest_upright(&job, coloured.pixels, coloured.size, largest, &probe)?;
+            let original = original()?;
+            let cap = original.as_ref().map(|o| o.data.len());
+            let made = encode_all(&job, &big, &resized, cap, &mut warnings)?;
+            (made, original)
+        }
+    };
+    variants.extend(original);
+    Ok(Output {
+        probe,
+        variants,
+        warnings,
+    })
+}
+
+/// The decode step, per format: a JPEG at the smallest DCT scale that still leaves the largest
+/// variant a downscale (and resized to it while decoding); PNG and WebP at full size, opaque
+/// lossy WebP as its 4:2:0 planes, other still WebP through libwebp, the rest through `image`.
+fn decode(
+    decoder: Decoder<'_>,
+    probe: &Probe,
+    bytes: &[u8],
+    plan: &Plan,
+) -> Result<Decoded, ImageError> {
+    match decoder {
+        Decoder::Jpeg(decoder) => {
+            let adobe = matches!(probe.facts, Facts::Jpeg { adobe: true });
+            let largest = plan
+                .resized()
+                .into_iter()
+                .max_by_key(|t| t.width.max(t.height))
+                .map(|t| upright((t.width, t.height), probe.orientation));
+            let long = largest.map_or(0, |(w, h)| w.max(h));
+            let (img, resized) = jpeg::decode(*decoder, adobe, long, largest)?;
+            let size = if resized { Size::Largest } else { Size::Full };
+            Ok(Decoded {
+                pixels: Pixels::Image(img),
+                size,
+            })
+        }
+        Decoder::Image(decoder) => {
+            let libwebp = match &probe.facts {
+                Facts::WebP(webp::Kind {
+                    features: Some(f), ..
+                }) => webp::decode_planes(bytes, f)
+                    .map(Pixels::Yuv)
+                    .or_else(|| webp::decode_rgb(bytes, f).map(Pixels::Image)),
+                _ => None,
+            };
+            let pixels = match libwebp {
+                Some(pixels) => {
+                    drop(decoder);
+                    pixels
+                }
+                None => Pixels::Image(DynamicImage::from_decoder(decoder).map_err(invalid)?),
+            };
+            Ok(Decoded {
+                pixels,
+                size: Size::Full,
+            })
+        }
+    }
+}
+
+/// The colour step: pixels in a layout the output format holds, the profile kept only when it
+/// describes them, alpha multiplied in for resizing.
+fn colour<'p>(
+    decoded: Decoded,
+    probe: &'p Probe,
+    warnings: &mut Vec<String>,
+) -> Result<Coloured<'p>, ImageError> {
+    let mut pixels = match decoded.pixels {
+        Pixels::Image(img) => Pixels::Image(normalize(img, probe.format)),
+        planes @ Pixels::Yuv(_) => planes,
+    };
+    let icc = probe.icc.as_deref().filter(|p| {
+        let fits = icc_matches(p, &pixels);
+        if !fits {
+            warnings
+                .push("embedded colour profile does not match the decoded pixels; dropped".into());
+        }
+        fits
+    });
+    let premultiplied = match &mut pixels {
+        Pixels::Image(img) => premultiply(img)?,
+        Pixels::Yuv(_) => false,
+    };
+    Ok(Coloured {
+        pixels,
+        size: decoded.size,
+        icc,
+        premultiplied,
+    })
+}
+
+/// The resize and orient steps for the largest variant, made from the original.
+///
+/// The pixels are as stored; the orientation is applied to the resized ones (the same picture:
+/// flips and quarter turns commute with a separable filter), so a phone photo is not turned at
+/// full size, in a second full-size buffer. A JPEG comes already resized.
+fn largest_upright(
+    job: &Job,
+    pixels: Pixels,
+    size: Size,
+    largest: &Target,
+    probe: &Probe,
+) -> Result<Pixels, ImageError> {
+    let (w, h) = upright((largest.width, largest.height), probe.orientation);
+    let mut big = match size {
+        Size::Largest => pixels,
+        Size::Full => {
+            let big = resize(&pixels, w, h, job.premultiplied)?;
+            drop(pixels);
+            big
+        }
+    };
+    big.apply_orientation(
+        Orientation::from_exif(probe.orientation).unwrap_or(Orientation::NoTransforms),
+    );
+    Ok(big)
+}
+
+/// The encode step: `big` (the largest of `resized`, upright) encoded while the smaller
+/// variants are made from it in their own threads (one full-resolution pass instead of one per
+/// variant; Lanczos3 from at least twice the size loses nothing visible). Then sizes are kept
+/// in order, the largest capped by the original's size (`cap`).
+fn encode_all(
+    job: &Job,
+    big: &Pixels,
+    resized: &[&Target],
+    cap: Option<usize>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Variant>, ImageError> {
+    let Some((largest, smaller)) = resized.split_last() else {
+        return Ok(Vec::new());
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = smaller
+            .iter()
+            .map(|t| scope.spawn(|| job.make(big, t)))
+            .collect();
+        let shown = job.shown(big)?;
+        let big_variant = job.finish(&shown, largest);
+        let mut made = handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(ImageError::Internal("resizing thread panicked".into()))
+                })
+            })
+            .collect::<Result<Vec<Variant>, ImageError>>()?;
+        made.push(big_variant?);
+        keep_sizes_in_order(job, (big, &shown), resized, &mut made, cap, warnings)?;
+        Ok::<_, ImageError>(made)
+    })
+}
+
+/// The metadata-free `original`, when the plan has one.
+fn original(bytes: &[u8], probe: &Probe, plan: &Plan) -> Result<Option<Variant>, ImageError> {
+    let Some(t) = plan.original() else {
+        return Ok(None);
+    };
+    Ok(Some(Variant {
+        name: t.name,
+        width: t.width,
+        height: t.height,
+        content_type: probe.format.content_type(),
+        data: strip_metadata(probe.format, bytes, probe.orientation)
+            .map_err(ImageError::Invalid)?,
+    }))
+}
+
+/// A variant is never larger in bytes than the next larger one (the `original` included: a
+/// heavily compressed original can be smaller than a fresh `large`). One that is gets encoded
+/// again, at lower quality for lossy formats or with the strongest compression for lossless
+/// ones (unless it is over 1.3× the limit, beyond what that can gain); if it is still larger,
+/// the smallest encoding is kept and a warning says so.
+/// `made` is smallest first; `big` holds the pixels of its last entry, as resized and as shown.
+fn keep_sizes_in_order(
+    job: &Job,
+    (big, shown): (&Pixels, &Pixels),
+    targets: &[&Target],
+    made: &mut [Variant],
+    mut cap: Option<usize>,
+    warnings: &mut Vec<String>,
+) -> Result<(), ImageError> {
+    let last = made.len() - 1;
+    for i in (0..made.len()).rev() {
+        if let Some(limit) = cap.filter(|&c| made[i].data.len() > c) {
+            let have = made[i].data.len();
+            // Lossless encoders gain 10-30% at their strongest; a resized line drawing can be
+            // ten times its crisp original, where a second's recompression cannot help.
+            let hopeless = !job.is_lossy() && have as u64 * 10 > limit as u64 * 13;
+            if !hopeless {
+                let resized;
+                let pixels = if i == last {
+                    shown
+                } else {
+                    resized = job.pixels(big, targets[i].width, targets[i].height)?;
+                    &resized
+                };
+                let smaller = job.within(pixels, targets[i], limit)?;
+                if smaller.data.len() < have {
+                    made[i] = smaller;
+                }
+            }
+            if made[i].data.len() > limit {
+                warnings.push(format!(
+                    "{} is {} bytes, larger than the next size up ({limit} bytes){}",
+                    made[i].name,
+                    made[i].data.len(),
+                    if hopeless {
+                        " (lossless: out of reach of stronger compression)"
+                    } else {
+                        " even at the strongest compression"
+                    }
+                ));
+            }
+        }
+        cap = Some(made[i].data.len());
+    }
+    Ok(())
+}

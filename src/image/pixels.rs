@@ -1,0 +1,133 @@
+//! Decoded pixels (an image, or a lossy WebP's 4:2:0 planes) and the colour step's rules: a
+//! layout the output format can hold, alpha multiplied in for resizing, the ICC profile
+//! checked against them; resizing and orientation for either kind.
+
+use fast_image_resize::{IntoImageViewMut, PixelTrait};
+use image::{ColorType, DynamicImage};
+
+use super::error::ImageError;
+use super::format::Format;
+use super::resize::resize_image;
+use super::yuv::Yuv;
+
+/// Converts decoded pixels to a layout the output format can hold, once, before any resize:
+/// 8-bit for JPEG and WebP (RGB, gray, or RGBA where there is alpha), PNG keeps its depth.
+pub(super) fn normalize(img: DynamicImage, format: Format) -> DynamicImage {
+    use DynamicImage as D;
+    match (format, img) {
+        (
+            Format::Png,
+            img @ (D::ImageLuma8(_)
+            | D::ImageLumaA8(_)
+            | D::ImageRgb8(_)
+            | D::ImageRgba8(_)
+            | D::ImageLuma16(_)
+            | D::ImageLumaA16(_)
+            | D::ImageRgb16(_)
+            | D::ImageRgba16(_)),
+        ) => img,
+        (Format::Png, img) => D::ImageRgba16(img.to_rgba16()),
+        (Format::Jpeg, img @ (D::ImageLuma8(_) | D::ImageRgb8(_))) => img,
+        (Format::Jpeg, img) if !img.color().has_color() => D::ImageLuma8(img.to_luma8()),
+        (Format::Jpeg, img) => D::ImageRgb8(img.to_rgb8()),
+        (Format::WebP, img @ (D::ImageRgb8(_) | D::ImageRgba8(_))) => img,
+        (Format::WebP, img) if img.color().has_alpha() => D::ImageRgba8(img.to_rgba8()),
+        (Format::WebP, img) => D::ImageRgb8(img.to_rgb8()),
+    }
+}
+
+/// Decoded pixels: an image in RGB(A) or gray, or an opaque lossy WebP in its own 4:2:0 planes.
+#[derive(Debug, Clone)]
+pub(super) enum Pixels {
+    Image(DynamicImage),
+    Yuv(Yuv),
+}
+
+impl Pixels {
+    fn has_color(&self) -> bool {
+        match self {
+            Pixels::Image(img) => img.color().has_color(),
+            Pixels::Yuv(_) => true,
+        }
+    }
+
+    /// Turns the pixels upright by an EXIF orientation.
+    pub(super) fn apply_orientation(&mut self, orientation: image::metadata::Orientation) {
+        match self {
+            Pixels::Image(img) => img.apply_orientation(orientation),
+            Pixels::Yuv(yuv) => yuv.apply_orientation(orientation),
+        }
+    }
+}
+
+/// Whether an ICC profile describes pixels of this kind (a CMYK profile on pixels the decoder
+/// already turned into RGB would shift every colour).
+pub(super) fn icc_matches(profile: &[u8], pixels: &Pixels) -> bool {
+    let space = profile.get(16..20);
+    if pixels.has_color() {
+        space == Some(b"RGB ")
+    } else {
+        space == Some(b"GRAY")
+    }
+}
+
+/// Multiplies the colour channels by alpha in place, when there is alpha; returns whether it
+/// did. Resizing then filters premultiplied pixels (no dark fringes around transparency)
+/// without the premultiplied copy of the whole source that fast_image_resize would otherwise
+/// allocate (59 MB for a 15 MP RGBA PNG).
+pub(super) fn premultiply(img: &mut DynamicImage) -> Result<bool, ImageError> {
+    if !img.color().has_alpha() {
+        return Ok(false);
+    }
+    alpha(img, Alpha::Multiply)?;
+    Ok(true)
+}
+
+#[derive(Clone, Copy)]
+pub(super) enum Alpha {
+    Multiply,
+    Divide,
+}
+
+pub(super) fn alpha(img: &mut DynamicImage, op: Alpha) -> Result<(), ImageError> {
+    use fast_image_resize::pixels::{U16x2, U16x4, U8x2, U8x4};
+    match img.color() {
+        ColorType::La8 => alpha_typed::<U8x2>(img, op),
+        ColorType::Rgba8 => alpha_typed::<U8x4>(img, op),
+        ColorType::La16 => alpha_typed::<U16x2>(img, op),
+        ColorType::Rgba16 => alpha_typed::<U16x4>(img, op),
+        _ => Ok(()),
+    }
+}
+
+fn alpha_typed<P: PixelTrait>(img: &mut DynamicImage, op: Alpha) -> Result<(), ImageError> {
+    let fail = |e: &dyn std::fmt::Display| ImageError::Invalid(format!("cannot resize: {e}"));
+    let mut view = img
+        .image_view_mut::<P>()
+        .ok_or_else(|| fail(&"pixel layout"))?;
+    let md = fast_image_resize::MulDiv::default();
+    match op {
+        Alpha::Multiply => md.multiply_alpha_inplace_typed(&mut view),
+        Alpha::Divide => md.divide_alpha_inplace_typed(&mut view),
+    }
+    .map_err(|e| fail(&e))
+}
+
+/// Lanczos3 resize. Pixels with alpha are filtered premultiplied: already so when
+/// `premultiplied` (the result stays premultiplied), otherwise fast_image_resize does it on a copy.
+pub(super) fn resize(
+    src: &Pixels,
+    width: u32,
+    height: u32,
+    premultiplied: bool,
+) -> Result<Pixels, ImageError> {
+    match src {
+        Pixels::Image(img) => Ok(Pixels::Image(resize_image(
+            img,
+            width,
+            height,
+            premultiplied,
+        )?)),
+        Pixels::Yuv(yuv) => Ok(Pixels::Yuv(yuv.resize(width, height)?)),
+    }
+}

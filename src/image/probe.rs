@@ -1,0 +1,167 @@
+//! The probe step: each header read once (format, dimensions, orientation, and the colour
+//! facts the later steps need), the image refused from it when too large, and its decoder
+//! kept open for the decode step.
+
+use std::io::Cursor;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use image::{ImageDecoder, ImageReader, Limits};
+
+use super::count;
+use super::error::{invalid, ImageError};
+use super::format::Format;
+use super::palette::Palette;
+use super::{jpeg, png, webp};
+
+/// What the header says, read without decoding any pixels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub format: Format,
+    /// Upright dimensions: EXIF orientation applied.
+    pub width: u32,
+    pub height: u32,
+    /// EXIF orientation, 1–8.
+    pub orientation: u8,
+    /// The embedded ICC profile, as stored.
+    pub(super) icc: Option<Vec<u8>>,
+    pub(super) facts: Facts,
+}
+
+/// What a format's header says that decoding and encoding depend on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Facts {
+    /// `adobe`: an Adobe segment, so CMYK samples are stored inverted.
+    Jpeg {
+        adobe: bool,
+    },
+    /// The few colours the PNG is stored with, which the variants keep.
+    Png {
+        palette: Option<Palette>,
+    },
+    WebP(webp::Kind),
+}
+
+/// A probed input with its decoder open, past the header: what the decode step starts from.
+pub struct Opened<'a> {
+    pub probe: Probe,
+    pub(super) bytes: &'a [u8],
+    pub(super) decoder: Decoder<'a>,
+}
+
+/// A decoder that has read the header.
+pub(super) enum Decoder<'a> {
+    Jpeg(Box<jpeg::Decoder<'a>>),
+    /// PNG and WebP, through `image`.
+    Image(Box<dyn ImageDecoder + 'a>),
+}
+
+/// The decoding memory budget: the largest allowed image as 16-bit RGBA would not fit a 2 GiB
+/// machine, so allocations past this are refused instead of risking an out-of-memory kill.
+const MAX_DECODE_ALLOC: u64 = 1536 * 1024 * 1024;
+
+/// Reads the header once, refusing images over `max_pixels` before any pixel is decoded, and
+/// keeps the decoder open for `process_opened`.
+pub fn open(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
+    contain(|| match detect(bytes)? {
+        Format::Jpeg => open_jpeg(bytes, max_pixels),
+        format => open_image(bytes, format, max_pixels),
+    })
+}
+
+fn detect(bytes: &[u8]) -> Result<Format, ImageError> {
+    Format::detect(bytes).ok_or_else(|| {
+        ImageError::Unsupported("not a JPEG, PNG or WebP file (unrecognised signature)".into())
+    })
+}
+
+/// The JPEG header, its pixel count and, for a progressive file, the coefficient memory
+/// libjpeg will need, checked before any decoding.
+fn open_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
+    let (decoder, h) = jpeg::open(bytes)?;
+    check_pixels((h.width, h.height), max_pixels)?;
+    jpeg::check_budget(&h)?;
+    let (width, height) = upright((h.width, h.height), h.orientation);
+    Ok(Opened {
+        probe: Probe {
+            format: Format::Jpeg,
+            width,
+            height,
+            orientation: h.orientation,
+            icc: h.icc,
+            facts: Facts::Jpeg { adobe: h.adobe },
+        },
+        bytes,
+        decoder: Decoder::Jpeg(Box::new(decoder)),
+    })
+}
+
+/// A PNG or WebP: its chunks checked (and a PNG's palette read) before `image`'s decoder,
+/// which would otherwise panic or over-allocate on them, reads its header.
+fn open_image(bytes: &[u8], format: Format, max_pixels: u64) -> Result<Opened<'_>, ImageError> {
+    let palette = if format == Format::Png {
+        png::read_chunks(bytes)?
+    } else {
+        webp::check_riff(bytes)?;
+        None
+    };
+    count::header_read("image decoder");
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(invalid)?;
+    check_pixels(decoder.dimensions(), max_pixels)?;
+    let orientation = decoder.orientation().map(|o| o.to_exif()).unwrap_or(1);
+    let (width, height) = upright(decoder.dimensions(), orientation);
+    let icc = decoder.icc_profile().ok().flatten();
+    let facts = match format {
+        Format::WebP => Facts::WebP(webp::kind(bytes)),
+        _ => Facts::Png { palette },
+    };
+    Ok(Opened {
+        probe: Probe {
+            format,
+            width,
+            height,
+            orientation,
+            icc,
+            facts,
+        },
+        bytes,
+        decoder: Decoder::Image(Box::new(decoder)),
+    })
+}
+
+fn check_pixels((w, h): (u32, u32), max_pixels: u64) -> Result<(), ImageError> {
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > max_pixels {
+        return Err(ImageError::TooLarge(format!(
+            "{w}x{h} is {pixels} pixels, over MAX_INPUT_PIXELS ({max_pixels})"
+        )));
+    }
+    if w == 0 || h == 0 {
+        return Err(ImageError::Invalid(format!(
+            "image has no pixels ({w}x{h})"
+        )));
+    }
+    Ok(())
+}
+
+/// Stored dimensions turned upright by an EXIF orientation (5–8 swap them); the same swap
+/// turns upright dimensions back to stored ones.
+pub(super) fn upright((w, h): (u32, u32), orientation: u8) -> (u32, u32) {
+    if matches!(orientation, 5..=8) {
+        (h, w)
+    } else {
+        (w, h)
+    }
+}
+
+/// Runs decoder code so that a panic inside a codec becomes an `Invalid` error, not a crash.
+pub(super) fn contain<T>(f: impl FnOnce() -> Result<T, ImageError>) -> Result<T, ImageError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(ImageError::Invalid(
+            "decoder failed on malformed data".into(),
+        ))
+    })
+}

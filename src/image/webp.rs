@@ -1,0 +1,268 @@
+//! WebP: the RIFF chunk check and the header facts read once at probe time (lossy or lossless,
+//! animated, libwebp's bitstream features), libwebp decoding (RGB(A), or an opaque lossy file's
+//! 4:2:0 planes) and encoding, the colour profile, and which chunks the metadata-free original
+//! keeps. Animations and anything libwebp refuses are decoded by `image` instead.
+
+use std::io::Cursor;
+
+use image::DynamicImage;
+use img_parts::{Bytes, ImageEXIF, ImageICC};
+
+use super::count;
+use super::error::ImageError;
+use super::yuv::{chroma, Yuv};
+
+/// What the WebP header says, beyond dimensions and orientation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Kind {
+    /// Lossy (VP8) data anywhere: the variants are lossy too; otherwise they stay lossless.
+    pub lossy: bool,
+    pub animated: bool,
+    /// libwebp's reading of the bitstream; `None` if libwebp cannot read it.
+    pub features: Option<Features>,
+}
+
+/// libwebp's bitstream features (`WebPGetFeatures`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Features {
+    pub width: u32,
+    pub height: u32,
+    pub alpha: bool,
+    pub animation: bool,
+    /// The bitstream is lossy VP8 (not lossless, not mixed).
+    pub lossy_bitstream: bool,
+}
+
+/// image-webp allocates whatever size a chunk header declares before reading it (found by
+/// fuzzing: a 100-byte file asking for 4 GiB). Chunks, and the frames inside an animation, must
+/// fit inside the file.
+pub(super) fn check_riff(bytes: &[u8]) -> Result<(), ImageError> {
+    fn chunks(b: &[u8], mut i: usize, end: usize) -> Result<(), ImageError> {
+        while i + 8 <= end {
+            let size = u32::from_le_bytes([b[i + 4], b[i + 5], b[i + 6], b[i + 7]]) as usize;
+            let body = i + 8;
+            if size > end - body {
+                return Err(ImageError::Invalid(
+                    "cannot decode: a WebP chunk runs past the end of the file".into(),
+                ));
+            }
+            if &b[i..i + 4] == b"ANMF" && size >= 16 {
+                chunks(b, body + 16, body + size)?;
+            }
+            i = body + size + (size & 1);
+        }
+        Ok(())
+    }
+    count::header_read("riff chunks");
+    chunks(bytes, 12, bytes.len())
+}
+
+/// Reads the header facts of a WebP whose chunks passed `check_riff`.
+pub(super) fn kind(bytes: &[u8]) -> Kind {
+    count::header_read("image-webp kind");
+    let (lossy, animated) = match image_webp::WebPDecoder::new(Cursor::new(bytes)) {
+        Ok(mut d) => (d.is_lossy(), d.is_animated()),
+        Err(_) => (true, false),
+    };
+    Kind {
+        lossy,
+        animated,
+        features: features(bytes),
+    }
+}
+
+pub(super) fn features(bytes: &[u8]) -> Option<Features> {
+    count::header_read("libwebp features");
+    let f = webp::BitstreamFeatures::new(bytes)?;
+    Some(Features {
+        width: f.width(),
+        height: f.height(),
+        alpha: f.has_alpha(),
+        animation: f.has_animation(),
+        lossy_bitstream: matches!(f.format(), Some(webp::BitstreamFormat::Lossy)),
+    })
+}
+
+/// Still WebP through libwebp (several times faster than the pure-Rust decoder on lossy
+/// files), straight into our buffer (libwebp's own buffer plus a copy doubled the peak memory);
+/// `None` for animations and anything libwebp refuses, which go to `image` instead.
+pub(super) fn decode_rgb(bytes: &[u8], features: &Features) -> Option<DynamicImage> {
+    if features.animation {
+        return None;
+    }
+    let (w, h, alpha) = (features.width, features.height, features.alpha);
+    let channels: usize = if alpha { 4 } else { 3 };
+    let stride = usize::try_from(w).ok()? * channels;
+    let len = stride.checked_mul(usize::try_from(h).ok()?)?;
+    let mut data = Vec::new();
+    data.try_reserve_exact(len).ok()?;
+    data.resize(len, 0u8);
+    let mut config = libwebp_sys::WebPDecoderConfig::new().ok()?;
+    // A second thread runs the loop filter of the previous rows while the next are decoded.
+    config.options.use_threads = 1;
+    config.output.colorspace = if alpha {
+        libwebp_sys::WEBP_CSP_MODE::MODE_RGBA
+    } else {
+        libwebp_sys::WEBP_CSP_MODE::MODE_RGB
+    };
+    config.output.is_external_memory = 1;
+    config.output.u.RGBA = libwebp_sys::WebPRGBABuffer {
+        rgba: data.as_mut_ptr(),
+        stride: std::ffi::c_int::try_from(stride).ok()?,
+        size: len,
+    };
+    // SAFETY: the output is `data`, `len` bytes of `stride` × height, external memory that
+    // libwebp writes into and never frees; it checks that size against the image's and fails
+    // rather than write past it.
+    let status = unsafe { libwebp_sys::WebPDecode(bytes.as_ptr(), bytes.len(), &mut config) };
+    // SAFETY: frees only what libwebp allocated itself (nothing, with external memory).
+    unsafe { libwebp_sys::WebPFreeDecBuffer(&mut config.output) };
+    if status != libwebp_sys::VP8StatusCode::VP8_STATUS_OK {
+        return None;
+    }
+    if alpha {
+        image::RgbaImage::from_raw(w, h, data).map(DynamicImage::ImageRgba8)
+    } else {
+        image::RgbImage::from_raw(w, h, data).map(DynamicImage::ImageRgb8)
+    }
+}
+
+/// Decodes a still, opaque, lossy WebP to its 4:2:0 planes (anything else is `None`: it takes
+/// the RGB path).
+pub(super) fn decode_planes(bytes: &[u8], features: &Features) -> Option<Yuv> {
+    if features.animation || features.alpha || !features.lossy_bitstream {
+        return None;
+    }
+    let (w, h) = (features.width, features.height);
+    let (cw, ch) = chroma(w, h);
+    let plane = |w: u32, h: u32| -> Option<Vec<u8>> {
+        let len = usize::try_from(u64::from(w) * u64::from(h)).ok()?;
+        let mut v = Vec::new();
+        v.try_reserve_exact(len).ok()?;
+        v.resize(len, 0u8);
+        Some(v)
+    };
+    let (mut y, mut u, mut v) = (plane(w, h)?, plane(cw, ch)?, plane(cw, ch)?);
+    let mut config = libwebp_sys::WebPDecoderConfig::new().ok()?;
+    // A second thread runs the loop filter of the previous rows while the next are decoded.
+    config.options.use_threads = 1;
+    config.output.colorspace = libwebp_sys::WEBP_CSP_MODE::MODE_YUV;
+    config.output.is_external_memory = 1;
+    config.output.u.YUVA = libwebp_sys::WebPYUVABuffer {
+        y: y.as_mut_ptr(),
+        u: u.as_mut_ptr(),
+        v: v.as_mut_ptr(),
+        a: std::ptr::null_mut(),
+        y_stride: std::ffi::c_int::try_from(w).ok()?,
+        u_stride: std::ffi::c_int::try_from(cw).ok()?,
+        v_stride: std::ffi::c_int::try_from(cw).ok()?,
+        a_stride: 0,
+        y_size: y.len(),
+        u_size: u.len(),
+        v_size: v.len(),
+        a_size: 0,
+    };
+    // SAFETY: the three outputs are our vectors, each exactly stride × rows bytes, external
+    // memory libwebp writes into and never frees; it checks those sizes against the
+    // picture's and fails rather than write past them. No alpha plane is asked for.
+    let status = unsafe { libwebp_sys::WebPDecode(bytes.as_ptr(), bytes.len(), &mut config) };
+    // SAFETY: frees only what libwebp allocated itself (nothing, with external memory).
+    unsafe { libwebp_sys::WebPFreeDecBuffer(&mut config.output) };
+    if status != libwebp_sys::VP8StatusCode::VP8_STATUS_OK {
+        return None;
+    }
+    Yuv::from_planes((w, h, y), (cw, ch, u), v)
+}
+
+fn encode_failed(what: String) -> ImageError {
+    ImageError::Invalid(format!("cannot encode variant: {what}"))
+}
+
+/// Lossy WebP from 4:2:0 planes at `quality`, libwebp's default settings otherwise (method 4,
+/// as `WebPEncodeRGB` and sharp use).
+pub(super) fn encode_planes(yuv: &Yuv, quality: f32) -> Result<Vec<u8>, ImageError> {
+    let fail = encode_failed;
+    let int = |n: u32| std::ffi::c_int::try_from(n).map_err(|e| fail(e.to_string()));
+    let mut config = libwebp_sys::WebPConfig::new().map_err(|()| fail("libwebp config".into()))?;
+    config.quality = quality;
+    let mut picture =
+        libwebp_sys::WebPPicture::new().map_err(|()| fail("libwebp picture".into()))?;
+    picture.use_argb = 0;
+    picture.colorspace = libwebp_sys::WebPEncCSP::WEBP_YUV420;
+    picture.width = int(yuv.width())?;
+    picture.height = int(yuv.height())?;
+    let bytes = |p: &DynamicImage| p.as_bytes().as_ptr().cast_mut();
+    picture.y = bytes(&yuv.y);
+    picture.u = bytes(&yuv.u);
+    picture.v = bytes(&yuv.v);
+    picture.y_stride = int(yuv.y.width())?;
+    picture.uv_stride = int(yuv.u.width())?;
+    let mut writer = std::mem::MaybeUninit::<libwebp_sys::WebPMemoryWriter>::uninit();
+    // SAFETY: the writer is initialised before use and cleared (its buffer freed) after
+    // the bytes are copied out. The picture points into our planes, which outlive the
+    // call; libwebp's lossy encoder only reads them (it copies each macroblock in; it
+    // would write to them only to clean up transparent areas, and there is no alpha
+    // plane). The picture owns no memory of its own, so it needs no WebPPictureFree.
+    unsafe {
+        libwebp_sys::WebPMemoryWriterInit(writer.as_mut_ptr());
+        picture.writer = Some(libwebp_sys::WebPMemoryWrite);
+        picture.custom_ptr = writer.as_mut_ptr().cast();
+        let ok = libwebp_sys::WebPEncode(&config, &mut picture) != 0;
+        let mut writer = writer.assume_init();
+        let out = if ok && !writer.mem.is_null() {
+            Ok(std::slice::from_raw_parts(writer.mem, writer.size).to_vec())
+        } else {
+            Err(fail(format!("libwebp error {:?}", picture.error_code)))
+        };
+        libwebp_sys::WebPMemoryWriterClear(&mut writer);
+        out
+    }
+}
+
+/// How a WebP variant is encoded from RGB(A) pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Encoding {
+    Lossy {
+        quality: u8,
+    },
+    /// Lossless; `strongest` for the size-order retry.
+    Lossless {
+        strongest: bool,
+    },
+}
+
+/// Encodes 8-bit RGB or RGBA pixels.
+pub(super) fn encode(img: &DynamicImage, encoding: Encoding) -> Result<Vec<u8>, ImageError> {
+    let layout = if img.color() == image::ColorType::Rgba8 {
+        webp::PixelLayout::Rgba
+    } else {
+        webp::PixelLayout::Rgb
+    };
+    let enc = webp::Encoder::new(img.as_bytes(), layout, img.width(), img.height());
+    // Lossless WebP's "quality" is its compression effort.
+    let mem = match encoding {
+        Encoding::Lossy { quality } => enc.encode_simple(false, f32::from(quality)),
+        Encoding::Lossless { strongest: true } => enc.encode_simple(true, 100.0),
+        Encoding::Lossless { strongest: false } => enc.encode_simple(true, 75.0),
+    }
+    .map_err(|e| encode_failed(format!("{e:?}")))?;
+    Ok(mem.to_vec())
+}
+
+/// Adds an ICC profile to an encoded WebP without re-encoding it.
+pub(super) fn embed_icc(data: Vec<u8>, icc: &[u8]) -> Result<Vec<u8>, ImageError> {
+    let mut webp =
+        img_parts::webp::WebP::from_bytes(Bytes::from(data)).map_err(super::error::icc_failed)?;
+    webp.set_icc_profile(Some(Bytes::copy_from_slice(icc)));
+    Ok(webp.encoder().bytes().to_vec())
+}
+
+/// The original without XMP and EXIF, `exif` in their place.
+pub(super) fn strip(bytes: &[u8], exif: Option<Bytes>) -> Result<Bytes, String> {
+    let mut webp = img_parts::webp::WebP::from_bytes(Bytes::copy_from_slice(bytes))
+        .map_err(super::error::structure_failed)?;
+    webp.remove_chunks_by_id(*b"XMP ");
+    // Also rewrites the VP8X flags to match the chunks left.
+    webp.set_exif(exif);
+    Ok(webp.encoder().bytes())
+}
