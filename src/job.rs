@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::archive::{self, ArchiveBucket};
 use crate::callback::{Payload, Performance, RefData, Success, VariantInfo};
-use crate::cdn::{Body, Cdn};
+use crate::cdn::{Body, Cdn, Uploaded};
 use crate::config::Config;
 use crate::error::Error;
 use crate::image::{self, Output};
@@ -35,16 +35,17 @@ pub fn run(
 ) -> Result<Payload, Error> {
     let started = Instant::now();
     debug_panic("job", cfg);
-    let key = &cfg.input_r2_key;
     // Checked by the configuration already; built here as it will be sent.
-    let metadata =
-        plan::archive_metadata(key, &cfg.batch_id, &cfg.task_id, cfg.input_cid.as_deref())
-            .map_err(|why| Error::InputInvalid(vec![why]))?;
+    let metadata = plan::archive_metadata(
+        &cfg.input_r2_key,
+        &cfg.batch_id,
+        &cfg.task_id,
+        cfg.input_cid.as_deref(),
+    )
+    .map_err(|why| Error::InputInvalid(vec![why]))?;
 
     // Step 1: download, verified and bounded.
-    let t = Instant::now();
-    let original = download(cfg, storage)?;
-    let download_ms = ms(t.elapsed());
+    let (original, download_ms) = timed(|| download(cfg, storage))?;
     log::info(
         "download",
         "original downloaded and verified",
@@ -53,18 +54,79 @@ pub fn run(
             ("duration_ms", json!(download_ms)),
         ],
     );
-    let real_size = original.len() as u64;
-    if real_size != cfg.input_file_size {
+    warn_if_declared_differs(cfg, &original, warnings);
+
+    // Step 2, first half: what is it? Decided from the bytes, not the declared type.
+    let opened = identify(cfg, &original, warnings)?;
+    let content_type = opened.probe.format.content_type();
+
+    // Steps 2–5: archive alongside resizing and the CDN upload (asset ID made in `cdn`).
+    let (archived, made) = std::thread::scope(|s| {
+        let archive =
+            s.spawn(|| timed(|| archive_step(cfg, storage, &original, content_type, &metadata)));
+        let made = resize_and_upload(cfg, cdn, opened);
+        let archived = archive
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("archive thread panicked".into())));
+        (archived, made)
+    });
+    let made = made?;
+    let (archive_key, archive_ms) = archived?;
+    warnings.extend(made.out.warnings.iter().cloned());
+
+    // Step 6: .ref.json beside the original.
+    let (ref_key, ref_data) =
+        write_ref_json(cfg, storage, &made.uploaded, content_type, &original)?;
+
+    // Step 7: the original stays in staging (SPEC.md's decision). Step 8 is the caller's.
+    let done = Success {
+        ref_json_r2_key: ref_key,
+        ref_data,
+        archive_r2_key: archive_key,
+        performance: Performance {
+            total_time_ms: ms(started.elapsed()),
+            download_time_ms: download_ms,
+            resize_time_ms: made.resize_ms,
+            cdn_upload_time_ms: made.cdn_ms,
+            archive_time_ms: archive_ms,
+        },
+        variants: variant_infos(&made.out, &made.uploaded.variant_urls),
+    };
+    Ok(Payload::success(
+        &cfg.task_id,
+        &cfg.batch_id,
+        done,
+        std::mem::take(warnings),
+    ))
+}
+
+/// `f`'s result with how long it took, in ms.
+fn timed<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<(T, u64), Error> {
+    let t = Instant::now();
+    f().map(|v| (v, ms(t.elapsed())))
+}
+
+/// The declared size is the orchestrator's word; the real one wins (PRODUCT.md "Outputs").
+fn warn_if_declared_differs(cfg: &Config, original: &[u8], warnings: &mut Vec<String>) {
+    let real = original.len() as u64;
+    if real != cfg.input_file_size {
         let w = format!(
-            "INPUT_FILE_SIZE says {} bytes, the object has {real_size}; using {real_size}",
+            "INPUT_FILE_SIZE says {} bytes, the object has {real}; using {real}",
             cfg.input_file_size
         );
         log::warn("download", &w, &[]);
         warnings.push(w);
     }
+}
 
-    // Step 2a: what is it? Decided from the bytes, not the declared type.
-    let opened = image::open(&original, cfg.image.max_input_pixels).map_err(Error::from)?;
+/// Step 2's probe: the format from the bytes (a mismatch with `INPUT_CONTENT_TYPE` is a
+/// warning), the header read once and refused when too large.
+fn identify<'a>(
+    cfg: &Config,
+    original: &'a [u8],
+    warnings: &mut Vec<String>,
+) -> Result<image::Opened<'a>, Error> {
+    let opened = image::open(original, cfg.image.max_input_pixels).map_err(Error::from)?;
     let content_type = opened.probe.format.content_type();
     if !cfg.input_content_type.eq_ignore_ascii_case(content_type) {
         let w = format!(
@@ -74,73 +136,92 @@ pub fn run(
         log::warn("resize", &w, &[]);
         warnings.push(w);
     }
+    Ok(opened)
+}
 
-    // Steps 2–5: archive alongside resize + CDN upload.
+/// Step 5: the exact original into the archive, never over another object
+/// ([`archive::archive`]). Returns the key used.
+fn archive_step(
+    cfg: &Config,
+    storage: &Storage,
+    original: &[u8],
+    content_type: &str,
+    metadata: &[(String, String)],
+) -> Result<String, Error> {
+    debug_panic("archive", cfg);
     let fallback = plan::archive_fallback_key(&cfg.batch_id, &cfg.task_id, &cfg.input_file_name);
-    let (archived, processed) = std::thread::scope(|s| {
-        let archive = s.spawn(|| {
-            debug_panic("archive", cfg);
-            let t = Instant::now();
-            archive::archive(
-                &ArchiveBucket(storage),
-                [&cfg.input_file_name, &fallback],
-                &original,
-                content_type,
-                &metadata,
-            )
-            .map(|key| (key, ms(t.elapsed())))
-            .map_err(|e| Error::Archive {
-                key: e.key,
-                cause: e.cause,
-            })
-        });
-        let processed = (|| {
-            let t = Instant::now();
-            let out = image::process_opened(opened, &cfg.image).map_err(Error::from)?;
-            let resize_ms = ms(t.elapsed());
-            log::info(
-                "resize",
-                &format!("{} variant(s) made", out.variants.len()),
-                &[
-                    ("duration_ms", json!(resize_ms)),
-                    (
-                        "bytes",
-                        json!(out.variants.iter().map(|v| v.data.len()).sum::<usize>()),
-                    ),
-                ],
-            );
-            let t = Instant::now();
-            let body = Body::new(
-                &out.variants,
-                &cfg.input_file_name,
-                content_type,
-                cfg.input_cid.as_deref(),
-            );
-            let uploaded = cdn.upload(&body, new_asset_id).map_err(Error::CdnUpload)?;
-            let cdn_ms = ms(t.elapsed());
-            log::info(
-                "cdn_upload",
-                &format!("asset {} registered", uploaded.asset_id),
-                &[("duration_ms", json!(cdn_ms))],
-            );
-            Ok::<_, Error>((out, uploaded, resize_ms, cdn_ms))
-        })();
-        let archived = archive
-            .join()
-            .unwrap_or_else(|_| Err(Error::Internal("archive thread panicked".into())));
-        (archived, processed)
-    });
-    let (out, uploaded, resize_ms, cdn_ms) = processed?;
-    let (archive_key, archive_ms) = archived?;
-    warnings.extend(out.warnings.iter().cloned());
+    archive::archive(
+        &ArchiveBucket(storage),
+        [&cfg.input_file_name, &fallback],
+        original,
+        content_type,
+        metadata,
+    )
+    .map_err(|e| Error::Archive {
+        key: e.key,
+        cause: e.cause,
+    })
+}
 
-    // Step 6: .ref.json beside the original.
-    let ref_key = plan::ref_json_key(key);
+/// What steps 2–4 made: the variants and what the CDN answered, with their timings (ms).
+struct Made {
+    out: Output,
+    uploaded: Uploaded,
+    resize_ms: u64,
+    cdn_ms: u64,
+}
+
+/// Steps 2–4: every variant made, then uploaded to the CDN in one POST.
+fn resize_and_upload(cfg: &Config, cdn: &Cdn, opened: image::Opened<'_>) -> Result<Made, Error> {
+    let content_type = opened.probe.format.content_type();
+    let (out, resize_ms) =
+        timed(|| image::process_opened(opened, &cfg.image).map_err(Error::from))?;
+    log::info(
+        "resize",
+        &format!("{} variant(s) made", out.variants.len()),
+        &[
+            ("duration_ms", json!(resize_ms)),
+            (
+                "bytes",
+                json!(out.variants.iter().map(|v| v.data.len()).sum::<usize>()),
+            ),
+        ],
+    );
+    let body = Body::new(
+        &out.variants,
+        &cfg.input_file_name,
+        content_type,
+        cfg.input_cid.as_deref(),
+    );
+    let (uploaded, cdn_ms) = timed(|| cdn.upload(&body, new_asset_id).map_err(Error::CdnUpload))?;
+    log::info(
+        "cdn_upload",
+        &format!("asset {} registered", uploaded.asset_id),
+        &[("duration_ms", json!(cdn_ms))],
+    );
+    Ok(Made {
+        out,
+        uploaded,
+        resize_ms,
+        cdn_ms,
+    })
+}
+
+/// Step 6: `{INPUT_R2_KEY}.ref.json`, SPEC.md's RefData with the real size and the detected
+/// type. Returns its key and content.
+fn write_ref_json(
+    cfg: &Config,
+    storage: &Storage,
+    uploaded: &Uploaded,
+    content_type: &str,
+    original: &[u8],
+) -> Result<(String, RefData), Error> {
+    let ref_key = plan::ref_json_key(&cfg.input_r2_key);
     let ref_data = RefData {
         url: uploaded.cdn_url.clone(),
         ipfs_cid: cfg.input_cid.clone(),
         content_type: content_type.to_string(),
-        size: real_size,
+        size: original.len() as u64,
         filename: cfg.input_file_name.clone(),
     };
     storage
@@ -157,28 +238,7 @@ pub fn run(
             cause: f.message,
         })?;
     log::info("ref_json", &format!("wrote {ref_key}"), &[]);
-
-    // Step 7: the original stays in staging (SPEC.md's decision).
-    let variants = variant_infos(&out, &uploaded.variant_urls);
-    let done = Success {
-        ref_json_r2_key: ref_key,
-        ref_data,
-        archive_r2_key: archive_key,
-        performance: Performance {
-            total_time_ms: ms(started.elapsed()),
-            download_time_ms: download_ms,
-            resize_time_ms: resize_ms,
-            cdn_upload_time_ms: cdn_ms,
-            archive_time_ms: archive_ms,
-        },
-        variants,
-    };
-    Ok(Payload::success(
-        &cfg.task_id,
-        &cfg.batch_id,
-        done,
-        std::mem::take(warnings),
-    ))
+    Ok((ref_key, ref_data))
 }
 
 /// Fault injection for the tests, in debug builds only: `ARKE_DEBUG_PANIC=job|archive` panics

@@ -1,6 +1,10 @@
 //! Decoding and resizing at once: a decoder fills rows of a buffer in order while a second
 //! thread resizes the rows already there (`scanlines`).
 
+// Raw row pointers shared between the decoding and the resizing thread (each use has its
+// SAFETY note).
+#![allow(unsafe_code)]
+
 use image::{ColorType, DynamicImage, GrayImage, RgbImage};
 
 use super::error::{invalid, ImageError};

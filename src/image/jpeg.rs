@@ -11,6 +11,9 @@
 //! code) fail the decode, as sharp's default `failOn: 'warning'` does, instead of handing the
 //! CDN a picture half filled with grey.
 
+// libjpeg's C API through mozjpeg-sys (each use has its SAFETY note).
+#![allow(unsafe_code)]
+
 use std::cell::Cell;
 use std::os::raw::c_int;
 

@@ -3,6 +3,9 @@
 //! 4:2:0 planes) and encoding, the colour profile, and which chunks the metadata-free original
 //! keeps. Animations and anything libwebp refuses are decoded by `image` instead.
 
+// libwebp's C API through libwebp-sys (each use has its SAFETY note).
+#![allow(unsafe_code)]
+
 use std::io::Cursor;
 
 use image::DynamicImage;

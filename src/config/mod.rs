@@ -7,6 +7,9 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::plan;
 
+mod raw;
+pub use raw::{CallbackTarget, RawConfig, VARIABLES};
+
 /// A credential. Its `Debug` and `Display` never show the value.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -40,158 +43,6 @@ pub use crate::image::{
 /// Defaults of the optional variables (PRODUCT.md "Environment").
 pub const DEFAULT_MAX_INPUT_BYTES: u64 = 50 * 1024 * 1024;
 pub const DEFAULT_JOB_TIMEOUT_SECS: u64 = 300;
-
-/// Every variable the worker reads (SPEC.md "Input", PRODUCT.md "Environment"): name,
-/// default (`""` for a required one, `"—"` for an optional one without default), meaning.
-/// The raw stage reads exactly these; `--help` lists them.
-pub const VARIABLES: &[(&str, &str, &str)] = &[
-    ("TASK_ID", "", "task ID, e.g. img_1234567890_abcdef"),
-    ("BATCH_ID", "", "batch ID, e.g. batch_abc123"),
-    (
-        "INPUT_R2_KEY",
-        "",
-        "key of the original in the staging bucket",
-    ),
-    (
-        "INPUT_FILE_NAME",
-        "",
-        "file name; the archive key (a plain name, 1-255 bytes)",
-    ),
-    (
-        "INPUT_CONTENT_TYPE",
-        "",
-        "declared MIME type (the detected one wins)",
-    ),
-    (
-        "INPUT_FILE_SIZE",
-        "",
-        "declared size in bytes (the real one wins)",
-    ),
-    (
-        "INPUT_CID",
-        "—",
-        "IPFS CID; unset or empty: no ipfs_cid anywhere",
-    ),
-    (
-        "R2_ACCOUNT_ID",
-        "",
-        "Cloudflare account (optional when R2_ENDPOINT is set)",
-    ),
-    ("R2_ACCESS_KEY_ID", "", "R2 access key ID (never printed)"),
-    ("R2_SECRET_ACCESS_KEY", "", "R2 secret key (never printed)"),
-    ("R2_BUCKET", "", "staging bucket, e.g. arke-staging"),
-    ("ARCHIVE_BUCKET", "", "archive bucket, e.g. arke-archive"),
-    ("CDN_API_URL", "", "CDN API base URL (http/https)"),
-    (
-        "CDN_PUBLIC_URL",
-        "",
-        "public CDN base URL, used when the CDN's answer leaves URLs out",
-    ),
-    (
-        "CALLBACK_URL",
-        "",
-        "the orchestrator's callback URL (http/https)",
-    ),
-    (
-        "R2_ENDPOINT",
-        "https://{R2_ACCOUNT_ID}.r2.cloudflarestorage.com",
-        "any S3 endpoint (path-style, region auto)",
-    ),
-    (
-        "ORIGINAL_MAX_DIMENSION",
-        "4000",
-        "the original goes to the CDN as `original` when its longest side is at most this (px)",
-    ),
-    (
-        "MAX_INPUT_BYTES",
-        "52428800",
-        "larger objects are refused (input_too_large)",
-    ),
-    (
-        "MAX_INPUT_PIXELS",
-        "268402689",
-        "larger images are refused from their header",
-    ),
-    (
-        "JPEG_QUALITY",
-        "80",
-        "JPEG quality of resized variants, 1-100",
-    ),
-    (
-        "WEBP_QUALITY",
-        "80",
-        "lossy WebP quality of resized variants, 1-100",
-    ),
-    (
-        "JOB_TIMEOUT_SECS",
-        "300",
-        "whole-job deadline (s); past it: a timeout callback, exit 1",
-    ),
-];
-
-/// The first stage of the configuration: the variables of [`VARIABLES`] exactly as given,
-/// nothing checked yet. The failure path reports from here (the callback target, the values
-/// to redact), so it never has to read the environment a second time.
-#[derive(Clone, Default)]
-pub struct RawConfig {
-    values: std::collections::BTreeMap<&'static str, String>,
-}
-
-impl fmt::Debug for RawConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(self.values.keys())
-            .finish_non_exhaustive()
-    }
-}
-
-/// Where the error callback of a run goes when the configuration as a whole is invalid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallbackTarget {
-    pub url: String,
-    pub task_id: String,
-    pub batch_id: String,
-}
-
-impl RawConfig {
-    /// Reads every variable of [`VARIABLES`] through `lookup` (e.g. `std::env::var(k).ok()`).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> RawConfig {
-        let values = VARIABLES
-            .iter()
-            .filter_map(|(name, _, _)| Some((*name, lookup(name)?)))
-            .collect();
-        RawConfig { values }
-    }
-
-    /// The value as given, if any.
-    pub fn get(&self, name: &str) -> Option<String> {
-        self.values.get(name).cloned()
-    }
-
-    /// The second stage: every value checked, every problem reported by name
-    /// ([`Config::from_lookup`]).
-    pub fn validate(&self) -> Result<Config, Error> {
-        Config::from_lookup(|k| self.get(k))
-    }
-
-    /// The callback URL (if it is usable) with the task and batch IDs as given.
-    pub fn callback_target(&self) -> Option<CallbackTarget> {
-        let url = self.get("CALLBACK_URL").filter(|u| is_http_url(u))?;
-        Some(CallbackTarget {
-            url: url.trim_end_matches('/').to_string(),
-            task_id: self.get("TASK_ID").unwrap_or_default(),
-            batch_id: self.get("BATCH_ID").unwrap_or_default(),
-        })
-    }
-
-    /// The values no output may show, valid or not.
-    pub fn secrets(&self) -> Vec<String> {
-        ["R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]
-            .iter()
-            .filter_map(|k| self.get(k))
-            .collect()
-    }
-}
 
 /// Everything the job needs, validated.
 #[derive(Debug, Clone)]
@@ -315,6 +166,75 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
     }
 }
 
+impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
+    /// `R2_ENDPOINT`, or R2's endpoint for `R2_ACCOUNT_ID` (PRODUCT.md "Environment").
+    fn endpoint(&mut self) -> String {
+        let account_id = self.optional("R2_ACCOUNT_ID");
+        match self.optional("R2_ENDPOINT") {
+            Some(e) if is_http_url(&e) => e.trim_end_matches('/').to_string(),
+            Some(e) => {
+                self.config.push(format!(
+                    "R2_ENDPOINT: not an http(s) URL: {}",
+                    printable(&e)
+                ));
+                String::new()
+            }
+            None => match account_id {
+                Some(id) if id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
+                    format!("https://{id}.r2.cloudflarestorage.com")
+                }
+                Some(_) => {
+                    self.config
+                        .push("R2_ACCOUNT_ID: only letters, digits and '-' allowed".into());
+                    String::new()
+                }
+                None => {
+                    self.config
+                        .push("R2_ACCOUNT_ID: missing (and no R2_ENDPOINT given)".into());
+                    String::new()
+                }
+            },
+        }
+    }
+
+    /// PRODUCT.md "Input safety", then — nothing is sent before everything is known to be
+    /// sendable (PRODUCT.md "Network behaviour") — every key the job writes and the archive
+    /// metadata as it will be sent. Problems go to `input` (`input_invalid`).
+    fn check_inputs(
+        &mut self,
+        task_id: &str,
+        batch_id: &str,
+        key: &str,
+        file_name: &str,
+        cid: &Option<String>,
+    ) {
+        if !file_name.is_empty() {
+            if let Err(why) = check_file_name(file_name) {
+                self.input.push(format!("INPUT_FILE_NAME: {why}"));
+            }
+        }
+        if !key.is_empty() {
+            if let Err(why) = check_key(key) {
+                self.input.push(format!("INPUT_R2_KEY: {why}"));
+            }
+        }
+        if let Some(cid) = cid {
+            if cid.chars().any(char::is_control) || cid.len() > 512 {
+                self.input
+                    .push("INPUT_CID: control characters or over 512 bytes".into());
+            }
+        }
+        if self.input.is_empty() && !key.is_empty() && !file_name.is_empty() {
+            if let Err(why) = plan::check_output_keys(key, batch_id, task_id, file_name) {
+                self.input.push(why);
+            }
+            if let Err(why) = plan::archive_metadata(key, batch_id, task_id, cid.as_deref()) {
+                self.input.push(why);
+            }
+        }
+    }
+}
+
 impl Config {
     /// Reads and validates every variable through `lookup` (e.g. `|k| std::env::var(k).ok()`).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
@@ -330,32 +250,7 @@ impl Config {
         let input_content_type = r.required("INPUT_CONTENT_TYPE");
         let input_file_size = r.number::<u64>("INPUT_FILE_SIZE", None, (0, u64::MAX));
         let input_cid = r.optional("INPUT_CID");
-        let account_id = r.optional("R2_ACCOUNT_ID");
-        let r2_endpoint = match r.optional("R2_ENDPOINT") {
-            Some(e) if is_http_url(&e) => e.trim_end_matches('/').to_string(),
-            Some(e) => {
-                r.config.push(format!(
-                    "R2_ENDPOINT: not an http(s) URL: {}",
-                    printable(&e)
-                ));
-                String::new()
-            }
-            None => match account_id {
-                Some(id) if id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
-                    format!("https://{id}.r2.cloudflarestorage.com")
-                }
-                Some(_) => {
-                    r.config
-                        .push("R2_ACCOUNT_ID: only letters, digits and '-' allowed".into());
-                    String::new()
-                }
-                None => {
-                    r.config
-                        .push("R2_ACCOUNT_ID: missing (and no R2_ENDPOINT given)".into());
-                    String::new()
-                }
-            },
-        };
+        let r2_endpoint = r.endpoint();
         let r2_access_key_id = Secret::new(r.required("R2_ACCESS_KEY_ID"));
         let r2_secret_access_key = Secret::new(r.required("R2_SECRET_ACCESS_KEY"));
         let r2_bucket = r.required("R2_BUCKET");
@@ -375,36 +270,13 @@ impl Config {
             (1, 24 * 3600),
         ));
 
-        if !input_file_name.is_empty() {
-            if let Err(why) = check_file_name(&input_file_name) {
-                r.input.push(format!("INPUT_FILE_NAME: {why}"));
-            }
-        }
-        if !input_r2_key.is_empty() {
-            if let Err(why) = check_key(&input_r2_key) {
-                r.input.push(format!("INPUT_R2_KEY: {why}"));
-            }
-        }
-        if let Some(cid) = &input_cid {
-            if cid.chars().any(char::is_control) || cid.len() > 512 {
-                r.input
-                    .push("INPUT_CID: control characters or over 512 bytes".into());
-            }
-        }
-        // Nothing is sent before everything is known to be sendable (PRODUCT.md "Network
-        // behaviour"): every key the job writes, and the archive metadata as it will be sent.
-        if r.input.is_empty() && !input_r2_key.is_empty() && !input_file_name.is_empty() {
-            if let Err(why) =
-                plan::check_output_keys(&input_r2_key, &batch_id, &task_id, &input_file_name)
-            {
-                r.input.push(why);
-            }
-            if let Err(why) =
-                plan::archive_metadata(&input_r2_key, &batch_id, &task_id, input_cid.as_deref())
-            {
-                r.input.push(why);
-            }
-        }
+        r.check_inputs(
+            &task_id,
+            &batch_id,
+            &input_r2_key,
+            &input_file_name,
+            &input_cid,
+        );
 
         if !r.config.is_empty() {
             r.config.extend(r.input);
@@ -472,7 +344,7 @@ impl Config {
     }
 }
 
-fn is_http_url(v: &str) -> bool {
+pub(crate) fn is_http_url(v: &str) -> bool {
     let rest = v
         .strip_prefix("https://")
         .or_else(|| v.strip_prefix("http://"));
