@@ -1,6 +1,7 @@
 //! Why the image stage refused or failed.
 
-/// Why the image stage refused or failed.
+/// Why the image stage refused or failed. Shown to people through the worker's error type (its
+/// `From` impl), which adds the stage's wording.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageError {
     /// Not a JPEG, PNG or WebP.
@@ -11,17 +12,6 @@ pub enum ImageError {
     Invalid(String),
     /// A bug of ours, not a property of the input (a worker thread panicked).
     Internal(String),
-}
-
-impl std::fmt::Display for ImageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ImageError::Unsupported(m)
-            | ImageError::TooLarge(m)
-            | ImageError::Invalid(m)
-            | ImageError::Internal(m) => f.write_str(m),
-        }
-    }
 }
 
 /// A decoder's failure, as the `Invalid` error that names it.
