@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::image::{Output, Placeholder};
 use crate::log;
 use crate::net::{self, retry, Failure};
 
@@ -48,6 +49,88 @@ pub struct VariantInfo {
     pub bytes: usize,
     pub content_type: String,
     pub url: String,
+    /// SHA-256 of the bytes sent to the CDN, lower-case hex.
+    pub sha256: String,
+}
+
+/// The optional `source` extra: what the input file is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceInfo {
+    /// The detected MIME type.
+    pub format: &'static str,
+    /// Upright dimensions (EXIF orientation applied), pixels.
+    pub width: u32,
+    pub height: u32,
+    /// Dimensions as stored, pixels.
+    pub stored_width: u32,
+    pub stored_height: u32,
+    /// The EXIF orientation turned into pixels, 1–8 (1: none was needed).
+    pub orientation_applied: u8,
+    /// Bits per sample as stored.
+    pub bit_depth: u8,
+    /// `gray`, `gray_alpha`, `rgb`, `rgba`, `indexed`, `ycbcr`, `cmyk` or `ycck`.
+    pub colour_model: &'static str,
+    /// The embedded ICC profile's description; `null` without a profile.
+    pub icc_profile: Option<String>,
+    /// Whether the pixels were converted to sRGB (CMYK/YCCK JPEGs).
+    pub converted_to_srgb: bool,
+    pub alpha: bool,
+    /// Progressive JPEG or interlaced (Adam7) PNG.
+    pub progressive: bool,
+    /// Frames of an animation (the variants show the first); 1 for a still image.
+    pub frames: u32,
+    /// SHA-256 of the original's bytes, lower-case hex.
+    pub sha256: String,
+}
+
+impl SourceInfo {
+    /// The facts of `out`'s input, whose bytes hash to `sha256`.
+    pub fn new(out: &Output, sha256: String) -> SourceInfo {
+        let p = &out.probe;
+        SourceInfo {
+            format: p.format.content_type(),
+            width: p.width,
+            height: p.height,
+            stored_width: p.source.stored_width,
+            stored_height: p.source.stored_height,
+            orientation_applied: p.orientation,
+            bit_depth: p.source.bit_depth,
+            colour_model: p.source.colour_model.name(),
+            icc_profile: p.icc_description(),
+            converted_to_srgb: out.converted_to_srgb,
+            alpha: p.source.alpha,
+            progressive: p.source.progressive,
+            frames: p.source.frames,
+            sha256,
+        }
+    }
+}
+
+/// The optional `placeholder` extra.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlaceholderInfo {
+    /// ThumbHash, base64.
+    pub thumbhash: String,
+    /// `#rrggbb`.
+    pub dominant_color: String,
+}
+
+impl From<&Placeholder> for PlaceholderInfo {
+    fn from(p: &Placeholder) -> Self {
+        PlaceholderInfo {
+            thumbhash: p.thumbhash.clone(),
+            dominant_color: p.dominant_color.clone(),
+        }
+    }
+}
+
+/// SHA-256 of `bytes`, lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// SPEC.md's ImageCallbackResult, with PRODUCT.md's optional extras.
@@ -66,6 +149,10 @@ pub struct Payload {
     pub performance: Option<Performance>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variants: Option<Vec<VariantInfo>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<PlaceholderInfo>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,6 +169,8 @@ pub struct Success {
     pub archive_r2_key: String,
     pub performance: Performance,
     pub variants: Vec<VariantInfo>,
+    pub source: SourceInfo,
+    pub placeholder: PlaceholderInfo,
 }
 
 impl Payload {
@@ -96,6 +185,8 @@ impl Payload {
             archive_r2_key: Some(done.archive_r2_key),
             performance: Some(done.performance),
             variants: Some(done.variants),
+            source: Some(done.source),
+            placeholder: Some(done.placeholder),
             warnings,
             error: None,
             error_code: None,
@@ -114,6 +205,8 @@ impl Payload {
             archive_r2_key: None,
             performance: None,
             variants: None,
+            source: None,
+            placeholder: None,
             warnings,
             error: Some(log::redact(&e.to_string())),
             error_code: Some(e.code()),
@@ -174,6 +267,15 @@ mod tests {
         assert_eq!(
             r.to_json(),
             "{\n  \"url\": \"https://cdn/asset/X\",\n  \"type\": \"image/jpeg\",\n  \"size\": 12,\n  \"filename\": \"a.jpg\"\n}"
+        );
+    }
+
+    #[test]
+    fn sha256_is_the_standard_digest() {
+        // FIPS 180-2's "abc" example.
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
 

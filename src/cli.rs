@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
+use crate::callback::{sha256_hex, PlaceholderInfo, SourceInfo};
 use crate::config::{ImageSettings, RawConfig, VARIABLES};
 use crate::error::Error;
 use crate::{image, log, supervisor};
@@ -154,7 +155,15 @@ fn variants(input: &Path, out_dir: &Path) -> Result<(), Failure> {
     let settings = ImageSettings::from_lookup(env_lookup).map_err(Failure::Job)?;
     let bytes = std::fs::read(input)
         .map_err(|e| Failure::Local(format!("cannot read {}: {e}", input.display())))?;
-    let out = image::process(&bytes, &settings).map_err(|e| Failure::Job(Error::from(e)))?;
+    // The input's fingerprint on its own thread, beside the image work (as in the job).
+    let (out, sha256) = std::thread::scope(|s| {
+        let fingerprint = s.spawn(|| sha256_hex(&bytes));
+        let out = image::process(&bytes, &settings);
+        (out, fingerprint.join())
+    });
+    let out = out.map_err(|e| Failure::Job(Error::from(e)))?;
+    let sha256 =
+        sha256.map_err(|_| Failure::Job(Error::Internal("fingerprint thread panicked".into())))?;
     std::fs::create_dir_all(out_dir)
         .map_err(|e| Failure::Local(format!("cannot create {}: {e}", out_dir.display())))?;
     let ext = out.probe.format.extension();
@@ -167,6 +176,7 @@ fn variants(input: &Path, out_dir: &Path) -> Result<(), Failure> {
             "name": v.name, "width": v.width, "height": v.height,
             "bytes": v.data.len(), "content_type": v.content_type,
             "path": path.display().to_string(),
+            "sha256": sha256_hex(&v.data),
         }));
     }
     let report = json!({
@@ -175,6 +185,8 @@ fn variants(input: &Path, out_dir: &Path) -> Result<(), Failure> {
         "width": out.probe.width,
         "height": out.probe.height,
         "variants": summary,
+        "source": SourceInfo::new(&out, sha256),
+        "placeholder": PlaceholderInfo::from(&out.placeholder),
         "warnings": out.warnings,
     });
     println!(

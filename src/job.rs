@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::archive::{self, ArchiveBucket};
-use crate::callback::{Payload, Performance, RefData, Success, VariantInfo};
+use crate::callback::{
+    sha256_hex, Payload, Performance, PlaceholderInfo, RefData, SourceInfo, Success, VariantInfo,
+};
 use crate::cdn::{Body, Cdn, Uploaded};
 use crate::config::Config;
 use crate::error::Error;
@@ -61,14 +63,19 @@ pub fn run(
     let content_type = opened.probe.format.content_type();
 
     // Steps 2–5: archive alongside resizing and the CDN upload (asset ID made in `cdn`).
-    let (archived, made) = std::thread::scope(|s| {
+    // The original's fingerprint on its own thread, beside the image work.
+    let (archived, made, fingerprint) = std::thread::scope(|s| {
         let archive =
             s.spawn(|| timed(|| archive_step(cfg, storage, &original, content_type, &metadata)));
+        let fingerprint = s.spawn(|| sha256_hex(&original));
         let made = resize_and_upload(cfg, cdn, opened);
         let archived = archive
             .join()
             .unwrap_or_else(|_| Err(Error::Internal("archive thread panicked".into())));
-        (archived, made)
+        let fingerprint = fingerprint
+            .join()
+            .map_err(|_| Error::Internal("fingerprint thread panicked".into()));
+        (archived, made, fingerprint)
     });
     let made = made?;
     let (archive_key, archive_ms) = archived?;
@@ -91,6 +98,8 @@ pub fn run(
             archive_time_ms: archive_ms,
         },
         variants: variant_infos(&made.out, &made.uploaded.variant_urls),
+        source: SourceInfo::new(&made.out, fingerprint?),
+        placeholder: PlaceholderInfo::from(&made.out.placeholder),
     };
     Ok(Payload::success(
         &cfg.task_id,
@@ -267,6 +276,7 @@ fn variant_infos(out: &Output, urls: &[(String, String)]) -> Vec<VariantInfo> {
                 .find(|(n, _)| n == v.name)
                 .map(|(_, u)| u.clone())
                 .unwrap_or_default(),
+            sha256: sha256_hex(&v.data),
         })
         .collect()
 }

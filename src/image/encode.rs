@@ -35,11 +35,6 @@ enum Effort {
 }
 
 impl Job<'_> {
-    /// Resizes `src` to `target` and encodes it.
-    pub fn make(&self, src: &Pixels, target: &Target) -> Result<Variant, ImageError> {
-        self.finish(&self.pixels(src, target.width, target.height)?, target)
-    }
-
     /// `src` resized, alpha divided out again if it was multiplied in: ready to encode.
     pub fn pixels(&self, src: &Pixels, w: u32, h: u32) -> Result<Pixels, ImageError> {
         let mut out = resize(src, w, h, self.premultiplied)?;

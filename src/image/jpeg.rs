@@ -25,6 +25,7 @@ use mozjpeg_sys::jpeg_common_struct;
 use super::arriving::{scanlines, short};
 use super::count;
 use super::error::{invalid, ImageError};
+use super::probe::ColourModel;
 
 /// What the header says.
 pub(super) struct Header {
@@ -39,6 +40,11 @@ pub(super) struct Header {
     pub coefficient_bytes: Option<u64>,
     /// An Adobe APP14 segment came before the frame: CMYK samples are stored inverted.
     pub adobe: bool,
+    /// A progressive (SOF2/6/10/14) frame.
+    pub progressive: bool,
+    /// The colour space of the stored samples, as libjpeg reads it (JFIF, Adobe, component
+    /// count).
+    pub colour_model: ColourModel,
 }
 
 /// A JPEG whose header libjpeg has read, ready to decode.
@@ -182,6 +188,13 @@ fn header_of(d: &Decompress<&[u8]>, bytes: &[u8]) -> Result<Header, ImageError> 
             .map(|c| u64::from(c.width_in_blocks) * u64::from(c.height_in_blocks) * 128)
             .sum()
     });
+    let colour_model = match d.color_space() {
+        mozjpeg_sys::J_COLOR_SPACE::JCS_GRAYSCALE => ColourModel::Gray,
+        mozjpeg_sys::J_COLOR_SPACE::JCS_CMYK => ColourModel::Cmyk,
+        mozjpeg_sys::J_COLOR_SPACE::JCS_YCCK => ColourModel::Ycck,
+        mozjpeg_sys::J_COLOR_SPACE::JCS_RGB => ColourModel::Rgb,
+        _ => ColourModel::YCbCr,
+    };
     Ok(Header {
         width,
         height,
@@ -189,6 +202,8 @@ fn header_of(d: &Decompress<&[u8]>, bytes: &[u8]) -> Result<Header, ImageError> 
         icc: assemble_icc(icc_chunks),
         coefficient_bytes,
         adobe: frame.is_some_and(|f| f.adobe),
+        progressive,
+        colour_model,
     })
 }
 

@@ -18,6 +18,7 @@ mod output;
 mod palette;
 mod pipeline;
 mod pixels;
+mod placeholder;
 mod png;
 mod probe;
 mod resize;
@@ -34,7 +35,8 @@ pub use format::Format;
 pub use metadata::strip_metadata;
 pub use output::{Output, Variant};
 pub use pipeline::process_opened;
-pub use probe::{open, Opened, Probe};
+pub use placeholder::Placeholder;
+pub use probe::{open, ColourModel, Opened, Probe, SourceFacts};
 pub use settings::{
     ImageSettings, DEFAULT_MAX_INPUT_PIXELS, DEFAULT_ORIGINAL_MAX_DIMENSION, DEFAULT_QUALITY,
 };

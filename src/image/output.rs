@@ -1,5 +1,6 @@
 //! What the image stage hands back: the encoded variants and what the header said.
 
+use super::placeholder::Placeholder;
 use super::probe::Probe;
 
 /// One encoded file ready for the CDN.
@@ -21,4 +22,9 @@ pub struct Output {
     /// Things a person should know that did not stop the job (e.g. an animation cut to its
     /// first frame).
     pub warnings: Vec<String>,
+    /// ThumbHash and dominant colour of the upright picture, from the smallest variant's pixels.
+    pub placeholder: Placeholder,
+    /// Whether the pixels were converted to sRGB (today: CMYK and YCCK JPEGs, by the
+    /// browsers' formula); otherwise they keep their space and any profile rides along.
+    pub converted_to_srgb: bool,
 }

@@ -14,7 +14,8 @@ use super::error::{invalid, ImageError};
 use super::metadata::strip_metadata;
 use super::output::{Output, Variant};
 use super::pixels::{icc_matches, normalize, premultiply, resize, Pixels};
-use super::probe::{contain, upright, Decoder, Facts, Opened, Probe};
+use super::placeholder::{self, Placeholder};
+use super::probe::{contain, upright, ColourModel, Decoder, Facts, Opened, Probe};
 use super::settings::ImageSettings;
 use super::targets::{targets, Target};
 use super::{jpeg, webp};
@@ -101,22 +102,45 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
     // After the full-size pixels are gone: a copy of the file does not add to the peak.
     let original = || original(bytes, &probe, &plan);
     let resized = plan.resized();
-    let (mut variants, original) = match resized.split_last() {
-        None => (Vec::new(), original()?),
+    let (mut variants, original, placeholder) = match resized.split_last() {
+        None => {
+            let placeholder = placeholder_of_stored(&job, coloured.pixels, &probe)?;
+            (Vec::new(), original()?, placeholder)
+        }
         Some((largest, _)) => {
             let big = largest_upright(&job, coloured.pixels, coloured.size, largest, &probe)?;
             let original = original()?;
             let cap = original.as_ref().map(|o| o.data.len());
-            let made = encode_all(&job, &big, &resized, cap, &mut warnings)?;
-            (made, original)
+            let (made, placeholder) = encode_all(&job, &big, &resized, cap, &mut warnings)?;
+            (made, original, placeholder)
         }
     };
     variants.extend(original);
+    let converted_to_srgb = matches!(
+        probe.source.colour_model,
+        ColourModel::Cmyk | ColourModel::Ycck
+    );
     Ok(Output {
         probe,
         variants,
         warnings,
+        placeholder,
+        converted_to_srgb,
     })
+}
+
+/// The placeholder of an image that gets no resized variant (at most 400 px): its decoded
+/// pixels, alpha divided out again and turned upright, on a copy.
+fn placeholder_of_stored(
+    job: &Job,
+    pixels: Pixels,
+    probe: &Probe,
+) -> Result<Placeholder, ImageError> {
+    let mut shown = job.shown(&pixels)?.into_owned();
+    shown.apply_orientation(
+        Orientation::from_exif(probe.orientation).unwrap_or(Orientation::NoTransforms),
+    );
+    Ok(placeholder::of(&shown))
 }
 
 /// The decode step, per format: a JPEG at the smallest DCT scale that still leaves the largest
@@ -230,34 +254,44 @@ fn largest_upright(
 /// variants are made from it in their own threads (one full-resolution pass instead of one per
 /// variant; Lanczos3 from at least twice the size loses nothing visible). Then sizes are kept
 /// in order, the largest capped by the original's size (`cap`).
+/// The placeholder comes from the smallest variant's pixels, made there anyway.
 fn encode_all(
     job: &Job,
     big: &Pixels,
     resized: &[&Target],
     cap: Option<usize>,
     warnings: &mut Vec<String>,
-) -> Result<Vec<Variant>, ImageError> {
+) -> Result<(Vec<Variant>, Placeholder), ImageError> {
     let Some((largest, smaller)) = resized.split_last() else {
-        return Ok(Vec::new());
+        return Err(ImageError::Internal("no variant to encode".into()));
     };
     std::thread::scope(|scope| {
         let handles: Vec<_> = smaller
             .iter()
-            .map(|t| scope.spawn(|| job.make(big, t)))
+            .enumerate()
+            .map(|(i, t)| {
+                scope.spawn(move || {
+                    let pixels = job.pixels(big, t.width, t.height)?;
+                    let placeholder = (i == 0).then(|| placeholder::of(&pixels));
+                    Ok((job.finish(&pixels, t)?, placeholder))
+                })
+            })
             .collect();
         let shown = job.shown(big)?;
         let big_variant = job.finish(&shown, largest);
-        let mut made = handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(ImageError::Internal("resizing thread panicked".into()))
-                })
-            })
-            .collect::<Result<Vec<Variant>, ImageError>>()?;
+        let mut placeholder = None;
+        let mut made = Vec::with_capacity(resized.len());
+        for h in handles {
+            let (variant, p) = h
+                .join()
+                .unwrap_or_else(|_| Err(ImageError::Internal("resizing thread panicked".into())))?;
+            placeholder = placeholder.or(p);
+            made.push(variant);
+        }
         made.push(big_variant?);
+        let placeholder = placeholder.unwrap_or_else(|| placeholder::of(&shown));
         keep_sizes_in_order(job, (big, &shown), resized, &mut made, cap, warnings)?;
-        Ok::<_, ImageError>(made)
+        Ok::<_, ImageError>((made, placeholder))
     })
 }
 

@@ -8,6 +8,7 @@ use img_parts::{Bytes, ImageEXIF, ImageICC};
 use super::count;
 use super::error::ImageError;
 use super::palette::Palette;
+use super::probe::ColourModel;
 
 /// A PNG chunk before the image data: its type, its declared length, and its data (`None`
 /// when the file ends before the declared length does).
@@ -46,9 +47,9 @@ pub(super) fn chunks(bytes: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
 /// (found by fuzzing; the panic was caught, but as "decoder failed" with a backtrace in the
 /// log: such a file is invalid, PNG spec 11.2.3: 1 to 256 entries of 3 bytes, so it is refused
 /// by name first), and reads the palette the variants keep (`None` for other kinds of PNG).
-pub(super) fn read_chunks(bytes: &[u8]) -> Result<Option<Palette>, ImageError> {
+pub(super) fn read_chunks(bytes: &[u8]) -> Result<Chunks, ImageError> {
     count::header_read("png chunks");
-    let (mut ihdr, mut plte, mut trns) = (None, None, None);
+    let (mut ihdr, mut plte, mut trns, mut actl) = (None, None, None, None);
     // The palette comes before the image data.
     for chunk in chunks(bytes) {
         let len = chunk.len;
@@ -61,6 +62,7 @@ pub(super) fn read_chunks(bytes: &[u8]) -> Result<Option<Palette>, ImageError> {
             b"IHDR" => &mut ihdr,
             b"PLTE" => &mut plte,
             b"tRNS" => &mut trns,
+            b"acTL" => &mut actl,
             _ => continue,
         };
         // The first of each; a cut-off one counts as missing.
@@ -68,7 +70,53 @@ pub(super) fn read_chunks(bytes: &[u8]) -> Result<Option<Palette>, ImageError> {
             *slot = Some(chunk.data);
         }
     }
-    Ok(Palette::from_chunks(ihdr, plte, trns))
+    let header = ihdr.flatten().filter(|d| d.len() >= 13).map(|d| Header {
+        bit_depth: d[8],
+        colour_type: d[9],
+        interlaced: d[12] == 1,
+        transparency: trns.flatten().is_some(),
+        frames: actl
+            .flatten()
+            .and_then(|a| a.get(..4))
+            .map_or(1, |n| u32::from_be_bytes([n[0], n[1], n[2], n[3]]).max(1)),
+    });
+    Ok(Chunks {
+        palette: Palette::from_chunks(ihdr, plte, trns),
+        header,
+    })
+}
+
+/// What the chunk walk found.
+pub(super) struct Chunks {
+    /// The few colours the variants keep (`None` for other kinds of PNG).
+    pub palette: Option<Palette>,
+    /// `None` when the IHDR chunk is missing or cut (the decoder then refuses the file).
+    pub header: Option<Header>,
+}
+
+/// The facts of the IHDR chunk (PNG spec 11.2.2), with `tRNS` and the APNG `acTL` frame count.
+pub(super) struct Header {
+    pub bit_depth: u8,
+    /// 0 gray, 2 RGB, 3 indexed, 4 gray + alpha, 6 RGBA.
+    pub colour_type: u8,
+    /// Adam7.
+    pub interlaced: bool,
+    /// A `tRNS` chunk: transparency without an alpha channel.
+    pub transparency: bool,
+    /// APNG frames (1 without `acTL`).
+    pub frames: u32,
+}
+
+impl Header {
+    pub(super) fn colour_model(&self) -> ColourModel {
+        match self.colour_type {
+            0 => ColourModel::Gray,
+            3 => ColourModel::Indexed,
+            4 => ColourModel::GrayAlpha,
+            6 => ColourModel::Rgba,
+            _ => ColourModel::Rgb,
+        }
+    }
 }
 
 /// Encodes a variant: in the input's own palette when it has one that fits these pixels,
@@ -139,7 +187,7 @@ mod tests {
             w.write_image_data(&[0, 2]).unwrap();
         }
         assert_eq!(
-            read_chunks(&bytes).unwrap(),
+            read_chunks(&bytes).unwrap().palette,
             Some(Palette::Indexed(vec![
                 [1, 2, 3, 0],
                 [4, 5, 6, 255],
@@ -151,11 +199,15 @@ mod tests {
         );
         let out = read_chunks(&bytes)
             .unwrap()
+            .palette
             .unwrap()
             .encode(&img, false)
             .unwrap()
             .unwrap();
-        assert_eq!(read_chunks(&out).unwrap(), read_chunks(&bytes).unwrap());
+        assert_eq!(
+            read_chunks(&out).unwrap().palette,
+            read_chunks(&bytes).unwrap().palette
+        );
         let back = image::load_from_memory(&out).unwrap().to_rgba8();
         assert_eq!(back.as_raw(), &vec![1, 2, 3, 0, 7, 8, 9, 255]);
     }

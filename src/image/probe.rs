@@ -25,6 +25,75 @@ pub struct Probe {
     /// The embedded ICC profile, as stored.
     pub(super) icc: Option<Vec<u8>>,
     pub(super) facts: Facts,
+    /// What the file is, for people (the callback's `source`).
+    pub source: SourceFacts,
+}
+
+impl Probe {
+    /// The embedded ICC profile's description (its `desc` tag, read by moxcms), if any.
+    pub fn icc_description(&self) -> Option<String> {
+        use moxcms::ProfileText;
+        let profile = moxcms::ColorProfile::new_from_slice(self.icc.as_deref()?).ok()?;
+        let text = match profile.description? {
+            ProfileText::PlainString(s) => s,
+            ProfileText::Description(d) => d.ascii_string,
+            ProfileText::Localizable(list) => {
+                let english = list.iter().find(|l| l.language == "en");
+                english.or(list.first())?.value.clone()
+            }
+        };
+        let text = text.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+        (!text.is_empty()).then(|| text.to_string())
+    }
+}
+
+/// How the stored samples describe colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColourModel {
+    Gray,
+    GrayAlpha,
+    Rgb,
+    Rgba,
+    /// A palette (PNG colour type 3).
+    Indexed,
+    /// JPEG's usual luma + chroma.
+    YCbCr,
+    Cmyk,
+    /// Adobe's Y′CbCr + K.
+    Ycck,
+}
+
+impl ColourModel {
+    /// The name the callback uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColourModel::Gray => "gray",
+            ColourModel::GrayAlpha => "gray_alpha",
+            ColourModel::Rgb => "rgb",
+            ColourModel::Rgba => "rgba",
+            ColourModel::Indexed => "indexed",
+            ColourModel::YCbCr => "ycbcr",
+            ColourModel::Cmyk => "cmyk",
+            ColourModel::Ycck => "ycck",
+        }
+    }
+}
+
+/// The facts of the input file that its header gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFacts {
+    /// As stored, before EXIF orientation (pixels).
+    pub stored_width: u32,
+    pub stored_height: u32,
+    /// Bits per sample as stored: 1, 2, 4, 8 or 16.
+    pub bit_depth: u8,
+    pub colour_model: ColourModel,
+    /// An alpha channel or (PNG) a `tRNS` transparency.
+    pub alpha: bool,
+    /// A progressive JPEG or an Adam7-interlaced PNG.
+    pub progressive: bool,
+    /// Frames in one loop of an animation (the variants show the first); 1 for a still image.
+    pub frames: u32,
 }
 
 /// What a format's header says that decoding and encoding depend on.
@@ -81,6 +150,15 @@ fn open_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
     check_pixels((h.width, h.height), max_pixels)?;
     jpeg::check_budget(&h)?;
     let (width, height) = upright((h.width, h.height), h.orientation);
+    let source = SourceFacts {
+        stored_width: h.width,
+        stored_height: h.height,
+        bit_depth: 8,
+        colour_model: h.colour_model,
+        alpha: false,
+        progressive: h.progressive,
+        frames: 1,
+    };
     Ok(Opened {
         probe: Probe {
             format: Format::Jpeg,
@@ -89,6 +167,7 @@ fn open_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
             orientation: h.orientation,
             icc: h.icc,
             facts: Facts::Jpeg { adobe: h.adobe },
+            source,
         },
         bytes,
         decoder: Decoder::Jpeg(Box::new(decoder)),
@@ -98,8 +177,8 @@ fn open_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
 /// A PNG or WebP: its chunks checked (and a PNG's palette read) before `image`'s decoder,
 /// which would otherwise panic or over-allocate on them, reads its header.
 fn open_image(bytes: &[u8], format: Format, max_pixels: u64) -> Result<Opened<'_>, ImageError> {
-    let palette = if format == Format::Png {
-        png::read_chunks(bytes)?
+    let png = if format == Format::Png {
+        Some(png::read_chunks(bytes)?)
     } else {
         webp::check_riff(bytes)?;
         None
@@ -114,9 +193,39 @@ fn open_image(bytes: &[u8], format: Format, max_pixels: u64) -> Result<Opened<'_
     let orientation = decoder.orientation().map(|o| o.to_exif()).unwrap_or(1);
     let (width, height) = upright(decoder.dimensions(), orientation);
     let icc = decoder.icc_profile().ok().flatten();
-    let facts = match format {
-        Format::WebP => Facts::WebP(webp::kind(bytes)),
-        _ => Facts::Png { palette },
+    let (stored_width, stored_height) = decoder.dimensions();
+    let decoded_as = decoder.color_type();
+    let mut source = SourceFacts {
+        stored_width,
+        stored_height,
+        bit_depth: 8,
+        colour_model: if decoded_as.has_alpha() {
+            ColourModel::Rgba
+        } else {
+            ColourModel::Rgb
+        },
+        alpha: decoded_as.has_alpha(),
+        progressive: false,
+        frames: 1,
+    };
+    let facts = match png {
+        None => {
+            let kind = webp::kind(bytes);
+            source.frames = kind.frames;
+            Facts::WebP(kind)
+        }
+        Some(chunks) => {
+            if let Some(h) = &chunks.header {
+                source.bit_depth = h.bit_depth;
+                source.colour_model = h.colour_model();
+                source.alpha = matches!(h.colour_type, 4 | 6) || h.transparency;
+                source.progressive = h.interlaced;
+                source.frames = h.frames;
+            }
+            Facts::Png {
+                palette: chunks.palette,
+            }
+        }
     };
     Ok(Opened {
         probe: Probe {
@@ -126,6 +235,7 @@ fn open_image(bytes: &[u8], format: Format, max_pixels: u64) -> Result<Opened<'_
             orientation,
             icc,
             facts,
+            source,
         },
         bytes,
         decoder: Decoder::Image(Box::new(decoder)),

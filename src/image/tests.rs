@@ -223,7 +223,9 @@ fn lossy_webp_planes_resize_like_rgb() {
             height: th,
         };
         let shown = |p: &Pixels| {
-            let v = job.make(p, &t).unwrap();
+            let v = job
+                .finish(&job.pixels(p, t.width, t.height).unwrap(), &t)
+                .unwrap();
             image::load_from_memory(&v.data).unwrap().to_rgb8()
         };
         let (a, b) = (shown(&planes), shown(&rgb));

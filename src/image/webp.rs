@@ -21,6 +21,8 @@ pub(super) struct Kind {
     /// Lossy (VP8) data anywhere: the variants are lossy too; otherwise they stay lossless.
     pub lossy: bool,
     pub animated: bool,
+    /// Frames of one loop of the animation; 1 for a still image.
+    pub frames: u32,
     /// libwebp's reading of the bitstream; `None` if libwebp cannot read it.
     pub features: Option<Features>,
 }
@@ -63,13 +65,14 @@ pub(super) fn check_riff(bytes: &[u8]) -> Result<(), ImageError> {
 /// Reads the header facts of a WebP whose chunks passed `check_riff`.
 pub(super) fn kind(bytes: &[u8]) -> Kind {
     count::header_read("image-webp kind");
-    let (lossy, animated) = match image_webp::WebPDecoder::new(Cursor::new(bytes)) {
-        Ok(mut d) => (d.is_lossy(), d.is_animated()),
-        Err(_) => (true, false),
+    let (lossy, animated, frames) = match image_webp::WebPDecoder::new(Cursor::new(bytes)) {
+        Ok(mut d) => (d.is_lossy(), d.is_animated(), d.num_frames().max(1)),
+        Err(_) => (true, false, 1),
     };
     Kind {
         lossy,
         animated,
+        frames,
         features: features(bytes),
     }
 }

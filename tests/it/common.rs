@@ -288,8 +288,32 @@ pub fn assert_success(
         "archive_r2_key",
         "performance",
         "variants",
+        "source",
+        "placeholder",
         "warnings",
     ];
+    // PRODUCT.md's optional extras: the SPEC.md fields above stay exactly as they are.
+    for k in ["variants", "source", "placeholder"] {
+        assert!(cb.get(k).is_some(), "success callback without {k}");
+    }
+    for (v, stored) in cb["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&asset.variants)
+    {
+        assert_eq!(
+            v["sha256"].as_str(),
+            Some(sha256_hex(&stored.data).as_str()),
+            "{}: sha256 of the bytes the CDN received",
+            v["name"]
+        );
+    }
+    assert_eq!(
+        cb["source"]["sha256"].as_str(),
+        Some(sha256_hex(&job.data).as_str()),
+        "source.sha256 of the original"
+    );
     for k in cb.as_object().unwrap().keys() {
         assert!(
             allowed.contains(&k.as_str()),
@@ -297,6 +321,16 @@ pub fn assert_success(
         );
     }
     by_name
+}
+
+/// SHA-256, lower-case hex (the `sha2` crate, as the worker; the value is checked against a
+/// known digest in `callback`'s unit tests).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A metadata value as S3 stores it, decoded: RFC 2047 `=?UTF-8?B?…?=` words (joined, the

@@ -5,5 +5,6 @@ mod checklist;
 mod commands;
 mod common;
 mod correctness;
+mod extras;
 mod faults;
 mod network;
