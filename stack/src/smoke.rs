@@ -430,6 +430,7 @@ fn smoke(args: &Args) -> Result<Vec<String>, String> {
     if !not_made.is_empty() {
         let _ = write!(html, "<h2>Not made</h2><ul>{}</ul>", not_made.join(""));
     }
+    html.push_str(&extras_html(&cb.body, &args.out, &mut problems));
     for (name, band) in [("thumb", 400), ("medium", 1200), ("large", 2400)] {
         if longest > band && !asset.variants.iter().any(|v| v.name == name) {
             problems.push(format!(
@@ -441,6 +442,63 @@ fn smoke(args: &Args) -> Result<Vec<String>, String> {
     std::fs::write(&page, html).map_err(|e| e.to_string())?;
     println!("\nHTML page:    {}", page.display());
     Ok(problems)
+}
+
+/// The callback's placeholder (the ThumbHash decoded to `placeholder.png`, beside a swatch of
+/// the dominant colour) and the source facts, as HTML. A missing or undecodable placeholder
+/// is a problem.
+fn extras_html(
+    cb: &serde_json::Value,
+    out: &std::path::Path,
+    problems: &mut Vec<String>,
+) -> String {
+    use base64::Engine;
+    let mut html = String::new();
+    let placeholder = &cb["placeholder"];
+    let hash = placeholder["thumbhash"]
+        .as_str()
+        .and_then(|h| base64::engine::general_purpose::STANDARD.decode(h).ok())
+        .and_then(|h| thumbhash::thumb_hash_to_rgba(&h).ok());
+    match hash {
+        Some((w, h, rgba)) => {
+            let png = out.join("placeholder.png");
+            let saved = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
+                .map(|img| img.save(&png).is_ok())
+                .unwrap_or(false);
+            if !saved {
+                problems.push("the ThumbHash does not make an image".into());
+            }
+            let colour = esc(placeholder["dominant_color"].as_str().unwrap_or("#000"));
+            let _ = write!(
+                html,
+                "<h2>Placeholder</h2><figure><img src=\"placeholder.png\" width=\"{}\" \
+                 alt=\"ThumbHash\"><figcaption>ThumbHash {w}×{h}, shown at 300 px</figcaption></figure>\
+                 <figure><div style=\"width:120px;height:80px;background:{colour}\"></div>\
+                 <figcaption>dominant colour {colour}</figcaption></figure>",
+                300
+            );
+            println!(
+                "Placeholder:  ThumbHash {w}x{h} -> {}/placeholder.png, dominant colour {colour}",
+                out.display()
+            );
+        }
+        None => problems.push("the callback has no decodable placeholder".into()),
+    }
+    if let Some(facts) = cb["source"].as_object() {
+        html.push_str("<h2>Source</h2><table>");
+        for (k, v) in facts {
+            let _ = write!(
+                html,
+                "<tr><th align=left>{}</th><td>{}</td></tr>",
+                esc(k),
+                esc(&v.to_string())
+            );
+        }
+        html.push_str("</table>");
+    } else {
+        problems.push("the callback has no source facts".into());
+    }
+    html
 }
 
 /// The failure demo's checks: the worker ran, exited 1, and sent exactly one error callback
