@@ -5,8 +5,8 @@
 //!   known asset ID);
 //! - an orchestrator stand-in that records every callback;
 //! - fault switches for each of them: a status code, N failures then success, a hang, a body
-//!   cut short, an answer without `Content-Length`, a redirect, an S3 error code, an answer lost
-//!   after the request was taken.
+//!   cut short, an answer without `Content-Length`, a corrupted body, a HEAD with another size,
+//!   a redirect, an S3 error code, an answer lost after the request was taken.
 //!
 //! Everything runs on one tokio runtime owned by [`Stack`]; dropping it stops the servers.
 
@@ -55,6 +55,12 @@ pub enum Action {
     /// S3 only: the real answer without `Content-Length` (HEAD: size unknown; GET: a chunked
     /// body, whose length is known only at its end).
     NoLength,
+    /// S3 only: the real answer with one byte of its body changed (same length, same ETag):
+    /// corruption that only a checksum catches.
+    CorruptBody,
+    /// S3 only: the real answer, its `Content-Length` replaced by this (a HEAD that describes
+    /// another version of the object than the GET that follows).
+    SizeSays(u64),
     /// A redirect with this status and `Location` (absolute, or a path on the same server).
     Redirect(u16, String),
     /// S3's XML error with this status and `<Code>`, e.g. 409 `ConditionalRequestConflict`.
@@ -536,10 +542,12 @@ async fn s3_handler(
 ) -> Result<Response<S3Body>, Infallible> {
     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
     let fault = st.fault_for(Server::S3, &method, &path);
-    if let Some(action) = fault
-        .clone()
-        .filter(|a| !matches!(a, Action::CutBody(_) | Action::NoLength))
-    {
+    if let Some(action) = fault.clone().filter(|a| {
+        !matches!(
+            a,
+            Action::CutBody(_) | Action::NoLength | Action::CorruptBody | Action::SizeSays(_)
+        )
+    }) {
         read_body(req).await;
         return Ok(apply(action).await.map(boxed));
     }
@@ -576,6 +584,27 @@ async fn s3_handler(
                 .map(|c| c.to_bytes())
                 .unwrap_or_default();
             Ok(Response::from_parts(parts, boxed(frames(bytes, false))))
+        }
+        Some(Action::CorruptBody) => {
+            let mut bytes = body
+                .collect()
+                .await
+                .map(|c| c.to_bytes().to_vec())
+                .unwrap_or_default();
+            let middle = bytes.len() / 2;
+            if let Some(b) = bytes.get_mut(middle) {
+                *b ^= 0x01;
+            }
+            Ok(Response::from_parts(
+                parts,
+                boxed(Full::new(Bytes::from(bytes))),
+            ))
+        }
+        Some(Action::SizeSays(size)) if method == "HEAD" => {
+            parts
+                .headers
+                .insert("content-length", hyper::header::HeaderValue::from(size));
+            Ok(Response::from_parts(parts, boxed(Full::new(Bytes::new()))))
         }
         _ => Ok(Response::from_parts(parts, boxed(body))),
     }

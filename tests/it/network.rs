@@ -100,6 +100,63 @@ fn get_cut_inside_a_trailer_is_download_failed() {
     assert_nothing_written(&stack, &job);
 }
 
+/// Same length, one byte changed: only the MD5 (the object's plain ETag) can tell.
+#[test]
+fn a_corrupted_body_fails_the_md5_check_and_nothing_is_archived() {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    stack.fault(
+        Fault::new(Server::S3, Action::CorruptBody)
+            .method("GET")
+            .path(&job.key),
+    );
+    let run = job.run();
+    stack.clear_faults();
+    let cb = assert_error(
+        &stack,
+        &job,
+        &run,
+        "download_failed",
+        "Failed to download image: ",
+    );
+    let msg = cb["error"].as_str().unwrap();
+    assert!(
+        msg.contains("integrity check failed: body MD5") && msg.contains("after 3 attempts"),
+        "{msg}"
+    );
+    assert_eq!(count(&stack, Server::S3, "GET", &job.key), 3, "retried");
+    assert_nothing_written(&stack, &job);
+}
+
+/// The GET is whole and self-consistent, but HEAD described another size (the object changed
+/// in between): the body is not the one that was checked against the limits.
+#[test]
+fn a_body_of_another_size_than_head_said_is_download_failed() {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    stack.fault(
+        Fault::new(Server::S3, Action::SizeSays(job.data.len() as u64 + 10))
+            .method("HEAD")
+            .path(&job.key),
+    );
+    let run = job.run();
+    stack.clear_faults();
+    let cb = assert_error(
+        &stack,
+        &job,
+        &run,
+        "download_failed",
+        "Failed to download image: ",
+    );
+    let want = format!(
+        "body has {} bytes, HEAD said {}",
+        job.data.len(),
+        job.data.len() + 10
+    );
+    assert!(cb["error"].as_str().unwrap().contains(&want), "{cb}");
+    assert_nothing_written(&stack, &job);
+}
+
 #[test]
 fn head_without_size_is_unknown_not_zero() {
     let stack = Stack::start();
