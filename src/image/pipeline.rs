@@ -168,27 +168,29 @@ fn decode(
                 size,
             })
         }
-        Decoder::Image(decoder) => {
-            let libwebp = match &probe.facts {
-                Facts::WebP(webp::Kind {
-                    features: Some(f), ..
-                }) => webp::decode_planes(bytes, f)
-                    .map(Pixels::Yuv)
-                    .or_else(|| webp::decode_rgb(bytes, f).map(Pixels::Image)),
+        Decoder::WebP(decoder) => {
+            let features = match &probe.facts {
+                Facts::WebP(kind) => Some(kind.features),
                 _ => None,
             };
+            let libwebp = features.and_then(|f| {
+                webp::decode_planes(bytes, &f)
+                    .map(Pixels::Yuv)
+                    .or_else(|| webp::decode_rgb(bytes, &f).map(Pixels::Image))
+            });
             let pixels = match libwebp {
-                Some(pixels) => {
-                    drop(decoder);
-                    pixels
-                }
-                None => Pixels::Image(DynamicImage::from_decoder(decoder).map_err(invalid)?),
+                Some(pixels) => pixels,
+                None => Pixels::Image(webp::decode_first_frame(*decoder)?),
             };
             Ok(Decoded {
                 pixels,
                 size: Size::Full,
             })
         }
+        Decoder::Image(decoder) => Ok(Decoded {
+            pixels: Pixels::Image(DynamicImage::from_decoder(decoder).map_err(invalid)?),
+            size: Size::Full,
+        }),
     }
 }
 
@@ -271,6 +273,7 @@ fn encode_all(
             .enumerate()
             .map(|(i, t)| {
                 scope.spawn(move || {
+                    debug_panic_in_resizing_thread();
                     let pixels = job.pixels(big, t.width, t.height)?;
                     let placeholder = (i == 0).then(|| placeholder::of(&pixels));
                     Ok((job.finish(&pixels, t)?, placeholder))
@@ -293,6 +296,15 @@ fn encode_all(
         keep_sizes_in_order(job, (big, &shown), resized, &mut made, cap, warnings)?;
         Ok::<_, ImageError>((made, placeholder))
     })
+}
+
+/// Fault injection for the tests, in debug builds only: `ARKE_DEBUG_PANIC=resize` panics in a
+/// resizing thread, to prove that such a panic (a bug) ends as `internal`, not as bad input.
+/// Release builds compile this to nothing.
+fn debug_panic_in_resizing_thread() {
+    if cfg!(debug_assertions) && std::env::var("ARKE_DEBUG_PANIC").is_ok_and(|v| v == "resize") {
+        panic!("injected panic in a resizing thread");
+    }
 }
 
 /// The metadata-free `original`, when the plan has one.

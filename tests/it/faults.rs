@@ -279,9 +279,10 @@ fn declared_size_mismatch_is_a_warning_and_the_real_size_wins() {
 
 #[test]
 fn a_panic_in_any_thread_sends_one_redacted_internal_callback() {
-    for place in ["job", "archive"] {
+    // 2000 px: thumb and medium, so a resizing thread runs beside the largest variant's encode.
+    for place in ["job", "archive", "resize"] {
         let stack = Stack::start();
-        let mut job = thumb_job(&stack);
+        let mut job = Job::fixture(&stack, "jpeg_medium_band_2000x1200.jpg", "image/jpeg");
         job.set("ARKE_DEBUG_PANIC", place);
         let run = job.run();
         assert_error(&stack, &job, &run, "internal", "Internal error: ");
