@@ -213,6 +213,12 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
                 self.input.push(format!("INPUT_FILE_NAME: {why}"));
             }
         }
+        // Both IDs become segments of the archive fallback key.
+        for (name, id) in [("TASK_ID", task_id), ("BATCH_ID", batch_id)] {
+            if let Err(why) = check_id(id) {
+                self.input.push(format!("{name}: {why}"));
+            }
+        }
         if !key.is_empty() {
             if let Err(why) = check_key(key) {
                 self.input.push(format!("INPUT_R2_KEY: {why}"));
@@ -379,6 +385,22 @@ pub fn check_file_name(name: &str) -> Result<(), &'static str> {
     }
 }
 
+/// A task or batch ID: one segment of the fallback archive key `{BATCH_ID}/{TASK_ID}/{name}`,
+/// so no separator, no `..`, no control characters, at most 255 bytes.
+pub fn check_id(id: &str) -> Result<(), &'static str> {
+    if id.len() > 255 {
+        Err("over 255 bytes")
+    } else if id.contains('/') || id.contains('\\') {
+        Err("contains a path separator")
+    } else if id == "." || id == ".." {
+        Err("is '.' or '..'")
+    } else if id.chars().any(char::is_control) {
+        Err("contains control characters")
+    } else {
+        Ok(())
+    }
+}
+
 /// An object key without `..` segments or control characters.
 pub fn check_key(key: &str) -> Result<(), &'static str> {
     if key.len() > 1024 {
@@ -511,6 +533,19 @@ mod tests {
         name_case("x..jpg", false);
         name_case("a\nb.jpg", false);
         name_case(&"a".repeat(256), false);
+    }
+
+    #[test]
+    fn ids_are_single_key_segments() {
+        assert!(check_id("img_1234567890_abcdef").is_ok());
+        for bad in ["a/b", "a\\b", "..", "t\n1", &"x".repeat(256)] {
+            assert!(check_id(bad).is_err(), "{bad:?}");
+        }
+        let err = parse(&[("TASK_ID", "../../x")]).unwrap_err();
+        assert_eq!(err.code(), "input_invalid");
+        assert!(err
+            .to_string()
+            .contains("TASK_ID: contains a path separator"));
     }
 
     #[test]
