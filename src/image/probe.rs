@@ -120,7 +120,9 @@ pub struct Opened<'a> {
 /// A decoder that has read the header.
 pub(super) enum Decoder<'a> {
     Jpeg(Box<jpeg::Decoder<'a>>),
-    /// PNG and WebP, through `image`.
+    /// image-webp's, for what libwebp does not decode (animations, files it refuses).
+    WebP(Box<webp::Decoder<'a>>),
+    /// PNG, through `image`.
     Image(Box<dyn ImageDecoder + 'a>),
 }
 
@@ -133,7 +135,47 @@ const MAX_DECODE_ALLOC: u64 = 1536 * 1024 * 1024;
 pub fn open(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
     contain(|| match detect(bytes)? {
         Format::Jpeg => open_jpeg(bytes, max_pixels),
-        format => open_image(bytes, format, max_pixels),
+        Format::WebP => open_webp(bytes, max_pixels),
+        Format::Png => open_png(bytes, max_pixels),
+    })
+}
+
+/// A WebP: its chunks checked before image-webp, which would otherwise over-allocate on them,
+/// reads its header (once; libwebp decodes from the bytes with what it found).
+fn open_webp(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
+    webp::check_riff(bytes)?;
+    let h = webp::open(
+        bytes,
+        usize::try_from(MAX_DECODE_ALLOC).unwrap_or(usize::MAX),
+    )?;
+    check_pixels((h.width, h.height), max_pixels)?;
+    let (width, height) = upright((h.width, h.height), h.orientation);
+    let alpha = h.kind.features.alpha;
+    let source = SourceFacts {
+        stored_width: h.width,
+        stored_height: h.height,
+        bit_depth: 8,
+        colour_model: if alpha {
+            ColourModel::Rgba
+        } else {
+            ColourModel::Rgb
+        },
+        alpha,
+        progressive: false,
+        frames: h.kind.frames,
+    };
+    Ok(Opened {
+        probe: Probe {
+            format: Format::WebP,
+            width,
+            height,
+            orientation: h.orientation,
+            icc: h.icc,
+            facts: Facts::WebP(h.kind),
+            source,
+        },
+        bytes,
+        decoder: Decoder::WebP(Box::new(h.decoder)),
     })
 }
 
@@ -174,15 +216,11 @@ fn open_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
     })
 }
 
-/// A PNG or WebP: its chunks checked (and a PNG's palette read) before `image`'s decoder,
-/// which would otherwise panic or over-allocate on them, reads its header.
-fn open_image(bytes: &[u8], format: Format, max_pixels: u64) -> Result<Opened<'_>, ImageError> {
-    let png = if format == Format::Png {
-        Some(png::read_chunks(bytes)?)
-    } else {
-        webp::check_riff(bytes)?;
-        None
-    };
+/// A PNG: its chunks checked (and its palette read) before `image`'s decoder, which would
+/// otherwise panic on them, reads its header.
+fn open_png(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
+    let format = Format::Png;
+    let chunks = png::read_chunks(bytes)?;
     count::header_read("image decoder");
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     let mut limits = Limits::default();
@@ -208,24 +246,15 @@ fn open_image(bytes: &[u8], format: Format, max_pixels: u64) -> Result<Opened<'_
         progressive: false,
         frames: 1,
     };
-    let facts = match png {
-        None => {
-            let kind = webp::kind(bytes);
-            source.frames = kind.frames;
-            Facts::WebP(kind)
-        }
-        Some(chunks) => {
-            if let Some(h) = &chunks.header {
-                source.bit_depth = h.bit_depth;
-                source.colour_model = h.colour_model();
-                source.alpha = matches!(h.colour_type, 4 | 6) || h.transparency;
-                source.progressive = h.interlaced;
-                source.frames = h.frames;
-            }
-            Facts::Png {
-                palette: chunks.palette,
-            }
-        }
+    if let Some(h) = &chunks.header {
+        source.bit_depth = h.bit_depth;
+        source.colour_model = h.colour_model();
+        source.alpha = matches!(h.colour_type, 4 | 6) || h.transparency;
+        source.progressive = h.interlaced;
+        source.frames = h.frames;
+    }
+    let facts = Facts::Png {
+        palette: chunks.palette,
     };
     Ok(Opened {
         probe: Probe {

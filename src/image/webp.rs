@@ -1,7 +1,8 @@
-//! WebP: the RIFF chunk check and the header facts read once at probe time (lossy or lossless,
-//! animated, libwebp's bitstream features), libwebp decoding (RGB(A), or an opaque lossy file's
-//! 4:2:0 planes) and encoding, the colour profile, and which chunks the metadata-free original
-//! keeps. Animations and anything libwebp refuses are decoded by `image` instead.
+//! WebP: the RIFF chunk check, then the header read once at probe time by image-webp
+//! (dimensions, orientation, colour profile, lossy or lossless, animated, frames; the decoder
+//! kept open), libwebp decoding (RGB(A), or an opaque lossy file's 4:2:0 planes) and encoding,
+//! and which chunks the metadata-free original keeps. Animations and anything libwebp refuses
+//! are decoded by the open image-webp decoder instead.
 
 // libwebp's C API through libwebp-sys (each use has its SAFETY note).
 #![allow(unsafe_code)]
@@ -12,7 +13,7 @@ use image::DynamicImage;
 use img_parts::{Bytes, ImageEXIF, ImageICC};
 
 use super::count;
-use super::error::ImageError;
+use super::error::{invalid, ImageError};
 use super::yuv::{chroma, Yuv};
 
 /// What the WebP header says, beyond dimensions and orientation.
@@ -23,11 +24,25 @@ pub(super) struct Kind {
     pub animated: bool,
     /// Frames of one loop of the animation; 1 for a still image.
     pub frames: u32,
-    /// libwebp's reading of the bitstream; `None` if libwebp cannot read it.
-    pub features: Option<Features>,
+    /// What libwebp's decoding needs to know of the bitstream.
+    pub features: Features,
 }
 
-/// libwebp's bitstream features (`WebPGetFeatures`).
+/// The header as image-webp read it, and its decoder, positioned for decoding.
+pub(super) struct Header<'a> {
+    pub width: u32,
+    pub height: u32,
+    /// EXIF orientation, 1–8 (from the `EXIF` chunk, as `image` reads it).
+    pub orientation: u8,
+    pub icc: Option<Vec<u8>>,
+    pub kind: Kind,
+    pub decoder: Decoder<'a>,
+}
+
+/// image-webp's decoder over the file's bytes, its header read.
+pub(super) type Decoder<'a> = image_webp::WebPDecoder<Cursor<&'a [u8]>>;
+
+/// The bitstream facts libwebp's decoding depends on (as `WebPGetFeatures` reports them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Features {
     pub width: u32,
@@ -62,31 +77,62 @@ pub(super) fn check_riff(bytes: &[u8]) -> Result<(), ImageError> {
     chunks(bytes, 12, bytes.len())
 }
 
-/// Reads the header facts of a WebP whose chunks passed `check_riff`.
-pub(super) fn kind(bytes: &[u8]) -> Kind {
-    count::header_read("image-webp kind");
-    let (lossy, animated, frames) = match image_webp::WebPDecoder::new(Cursor::new(bytes)) {
-        Ok(mut d) => (d.is_lossy(), d.is_animated(), d.num_frames().max(1)),
-        Err(_) => (true, false, 1),
-    };
-    Kind {
+/// Reads the header of a WebP whose chunks passed `check_riff`, once: image-webp's decoder,
+/// kept for decoding, with its allocations capped at `memory_limit` bytes.
+pub(super) fn open(bytes: &[u8], memory_limit: usize) -> Result<Header<'_>, ImageError> {
+    count::header_read("image-webp header");
+    let mut decoder = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(invalid)?;
+    decoder.set_memory_limit(memory_limit);
+    let (width, height) = decoder.dimensions();
+    // As `image`'s WebP decoder reads them: its orientation from the EXIF chunk as it is.
+    let orientation = decoder
+        .exif_metadata()
+        .ok()
+        .flatten()
+        .and_then(|exif| image::metadata::Orientation::from_exif_chunk(&exif))
+        .map_or(1, |o| o.to_exif());
+    let icc = decoder.icc_profile().ok().flatten();
+    let (lossy, animated) = (decoder.is_lossy(), decoder.is_animated());
+    let kind = Kind {
         lossy,
         animated,
-        frames,
-        features: features(bytes),
-    }
+        frames: decoder.num_frames().max(1),
+        features: Features {
+            width,
+            height,
+            alpha: decoder.has_alpha(),
+            animation: animated,
+            lossy_bitstream: lossy && !animated,
+        },
+    };
+    Ok(Header {
+        width,
+        height,
+        orientation,
+        icc,
+        kind,
+        decoder,
+    })
 }
 
-pub(super) fn features(bytes: &[u8]) -> Option<Features> {
-    count::header_read("libwebp features");
-    let f = webp::BitstreamFeatures::new(bytes)?;
-    Some(Features {
-        width: f.width(),
-        height: f.height(),
-        alpha: f.has_alpha(),
-        animation: f.has_animation(),
-        lossy_bitstream: matches!(f.format(), Some(webp::BitstreamFormat::Lossy)),
-    })
+/// The first frame through image-webp (animations, and what libwebp refuses), as `image`
+/// decodes it: RGB, or RGBA where there is alpha.
+pub(super) fn decode_first_frame(mut decoder: Decoder<'_>) -> Result<DynamicImage, ImageError> {
+    let (w, h) = decoder.dimensions();
+    let len = decoder
+        .output_buffer_size()
+        .ok_or_else(|| ImageError::TooLarge(format!("{w}x{h} WebP does not fit in memory")))?;
+    let mut data = Vec::new();
+    data.try_reserve_exact(len)
+        .map_err(|_| ImageError::TooLarge(format!("{w}x{h} WebP: cannot allocate {len} bytes")))?;
+    data.resize(len, 0u8);
+    decoder.read_image(&mut data).map_err(invalid)?;
+    let img = if decoder.has_alpha() {
+        image::RgbaImage::from_raw(w, h, data).map(DynamicImage::ImageRgba8)
+    } else {
+        image::RgbImage::from_raw(w, h, data).map(DynamicImage::ImageRgb8)
+    };
+    img.ok_or_else(|| invalid("frame size does not match the picture"))
 }
 
 /// Still WebP through libwebp (several times faster than the pure-Rust decoder on lossy
