@@ -106,7 +106,8 @@ fn serve(args: &[String]) -> ExitCode {
         content_type,
         data.len(),
     ) {
-        println!("export {k}={v:?}");
+        // Single quotes: a `$` or a backtick in a file name stays as it is.
+        println!("export {k}='{}'", v.replace('\'', "'\\''"));
     }
     println!("# Paste the lines above into another shell, then run the worker there:");
     println!("#   cargo run --release -p arke-image-processor");

@@ -15,8 +15,12 @@ use arke_stack::{
     s3_bucket, Action, Fault, Server, Stack, ACCESS_KEY, ARCHIVE, SECRET_KEY, STAGING,
 };
 
-/// The photo a smoke run (and `serve`) uses unless told otherwise.
-pub const DEFAULT_PHOTO: &str = "testdata/photos/jpeg_sunset_4272x2848.jpg";
+/// The photo a smoke run (and `serve`) uses unless told otherwise: in this checkout, wherever
+/// the command runs from.
+pub const DEFAULT_PHOTO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../testdata/photos/jpeg_sunset_4272x2848.jpg"
+);
 
 struct Args {
     photo: PathBuf,

@@ -23,7 +23,7 @@ fn serve_puts_the_photo_prints_a_working_environment_and_stops_on_sigterm() {
             .strip_prefix("export ")
             .and_then(|kv| kv.split_once('='))
         {
-            env.insert(k.to_string(), v.trim_matches('"').to_string());
+            env.insert(k.to_string(), v.trim_matches('\'').to_string());
         }
         if line.starts_with("# Callbacks are printed") {
             break;
