@@ -106,7 +106,7 @@ pub fn post(
         match (status, location) {
             (307 | 308, Some(to)) if hops < MAX_REDIRECTS => {
                 hops += 1;
-                let next = resolve(&url, &to);
+                let next = redirect_target(&url, status, &to)?;
                 crate::log::info(
                     "http",
                     &format!("{status} redirect from {url} to {next}; POSTing the same body there"),
@@ -133,11 +133,37 @@ pub fn post(
     }
 }
 
+/// Where a 307/308 from `url` to `location` goes: resolved, and refused when it would take a
+/// request made over HTTPS (its body, its idempotency key) to plain HTTP.
+fn redirect_target(url: &str, status: u16, location: &str) -> Result<String, Failure> {
+    let next = resolve(url, location);
+    let https = |u: &str| {
+        u.get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+    };
+    if https(url) && !https(&next) {
+        return Err(Failure::permanent(format!(
+            "HTTP {status} redirect to {next}: not followed, it leaves HTTPS"
+        )));
+    }
+    Ok(next)
+}
+
 /// `location` resolved against `base` (RFC 9110 §10.2.2 allows a relative reference):
 /// absolute URLs as they are, `//host/…` with `base`'s scheme, `/path` on `base`'s origin,
 /// anything else relative to `base`'s directory.
 pub fn resolve(base: &str, location: &str) -> String {
-    if location.contains("://") {
+    let scheme_of = |url: &str| {
+        url.split_once("://")
+            .map(|(s, _)| s.to_ascii_lowercase())
+            .filter(|s| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            })
+    };
+    // A `://` later in a query (`/r?u=http://x`) does not make a URL absolute.
+    if scheme_of(location).is_some() {
         return location.to_string();
     }
     let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
@@ -310,6 +336,20 @@ mod tests {
         assert_eq!(resolve(base, "/v2/cb"), "http://h:1/v2/cb");
         assert_eq!(resolve(base, "t2"), "http://h:1/callback/b/t2");
         assert_eq!(resolve("http://h", "a"), "http://h/a");
+        assert_eq!(resolve(base, "/r?u=http://x"), "http://h:1/r?u=http://x");
+        assert_eq!(resolve(base, "HTTPS://o/p"), "HTTPS://o/p");
+    }
+
+    #[test]
+    fn redirects_never_leave_https() {
+        assert_eq!(
+            redirect_target("https://cdn/asset/A", 307, "/asset/B").unwrap(),
+            "https://cdn/asset/B"
+        );
+        let f = redirect_target("https://cdn/asset/A", 308, "http://cdn/asset/A").unwrap_err();
+        assert!(!f.transient);
+        assert!(f.message.contains("leaves HTTPS"), "{}", f.message);
+        assert!(redirect_target("http://orch/cb", 307, "https://orch/cb").is_ok());
     }
 
     #[test]
