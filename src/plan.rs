@@ -75,8 +75,9 @@ pub fn archive_metadata(
 
 /// A metadata value as it can travel in an HTTP header and be signed the same way on both
 /// sides: plain printable ASCII goes as it is; anything else — non-ASCII, control characters,
-/// runs of spaces (SigV4's canonical form collapses them, and rust-s3 0.38 signs them
-/// uncollapsed, so the server's signature would differ), spaces at either end (header parsers
+/// runs of spaces (SigV4's canonical form collapses them — AWS Signature Version 4, "Create a
+/// canonical request": header values trimmed and sequential spaces converted to one — and
+/// rust-s3 0.38 signs them uncollapsed, so the server's signature would differ), spaces at either end (header parsers
 /// strip them), or text that looks like an encoded word — goes RFC 2047-encoded, the encoding
 /// S3 documents for non-ASCII metadata: `=?UTF-8?B?…?=` words of at most 75 characters
 /// (RFC 2047 §2), each holding whole characters, separated by one space.
