@@ -124,6 +124,26 @@ impl From<&Placeholder> for PlaceholderInfo {
     }
 }
 
+/// `work()`, and the SHA-256 of `bytes` (lower-case hex): hashed on a thread of its own beside
+/// `work` when `bytes` are large enough for that to pay (1 MiB and up: about 1 ms at
+/// 1.1 GB/s, where starting a thread costs about 0.3 ms), after it otherwise. A panic in the
+/// hashing thread is resumed here.
+pub fn with_sha256<T>(bytes: &[u8], work: impl FnOnce() -> T) -> (T, String) {
+    const ALONGSIDE_FROM: usize = 1 << 20;
+    if bytes.len() < ALONGSIDE_FROM {
+        let out = work();
+        return (out, sha256_hex(bytes));
+    }
+    std::thread::scope(|s| {
+        let hashing = s.spawn(|| sha256_hex(bytes));
+        let out = work();
+        let digest = hashing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (out, digest)
+    })
+}
+
 /// SHA-256 of `bytes`, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -277,6 +297,16 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn the_fingerprint_is_the_same_inline_or_alongside() {
+        for len in [10, 3 << 20] {
+            let bytes = vec![42u8; len];
+            let (out, digest) = with_sha256(&bytes, || 7);
+            assert_eq!(out, 7);
+            assert_eq!(digest, sha256_hex(&bytes), "{len} bytes");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use crate::callback::{sha256_hex, PlaceholderInfo, SourceInfo};
+use crate::callback::{sha256_hex, with_sha256, PlaceholderInfo, SourceInfo};
 use crate::config::{ImageSettings, RawConfig, VARIABLES};
 use crate::error::Error;
 use crate::{image, log, supervisor};
@@ -155,15 +155,9 @@ fn variants(input: &Path, out_dir: &Path) -> Result<(), Failure> {
     let settings = ImageSettings::from_lookup(env_lookup).map_err(Failure::Job)?;
     let bytes = std::fs::read(input)
         .map_err(|e| Failure::Local(format!("cannot read {}: {e}", input.display())))?;
-    // The input's fingerprint on its own thread, beside the image work (as in the job).
-    let (out, sha256) = std::thread::scope(|s| {
-        let fingerprint = s.spawn(|| sha256_hex(&bytes));
-        let out = image::process(&bytes, &settings);
-        (out, fingerprint.join())
-    });
+    // The input's fingerprint beside the image work (as in the job).
+    let (out, sha256) = with_sha256(&bytes, || image::process(&bytes, &settings));
     let out = out.map_err(|e| Failure::Job(Error::from(e)))?;
-    let sha256 =
-        sha256.map_err(|_| Failure::Job(Error::Internal("fingerprint thread panicked".into())))?;
     std::fs::create_dir_all(out_dir)
         .map_err(|e| Failure::Local(format!("cannot create {}: {e}", out_dir.display())))?;
     let ext = out.probe.format.extension();

@@ -10,7 +10,8 @@ use serde_json::json;
 
 use crate::archive::{self, ArchiveBucket};
 use crate::callback::{
-    sha256_hex, Payload, Performance, PlaceholderInfo, RefData, SourceInfo, Success, VariantInfo,
+    sha256_hex, with_sha256, Payload, Performance, PlaceholderInfo, RefData, SourceInfo, Success,
+    VariantInfo,
 };
 use crate::cdn::{Body, Cdn, Uploaded};
 use crate::config::Config;
@@ -63,19 +64,15 @@ pub fn run(
     let content_type = opened.probe.format.content_type();
 
     // Steps 2–5: archive alongside resizing and the CDN upload (asset ID made in `cdn`).
-    // The original's fingerprint on its own thread, beside the image work.
-    let (archived, made, fingerprint) = std::thread::scope(|s| {
+    // The original's fingerprint beside the image work.
+    let (archived, (made, fingerprint)) = std::thread::scope(|s| {
         let archive =
             s.spawn(|| timed(|| archive_step(cfg, storage, &original, content_type, &metadata)));
-        let fingerprint = s.spawn(|| sha256_hex(&original));
-        let made = resize_and_upload(cfg, cdn, opened);
+        let made = with_sha256(&original, || resize_and_upload(cfg, cdn, opened));
         let archived = archive
             .join()
             .unwrap_or_else(|_| Err(Error::Internal("archive thread panicked".into())));
-        let fingerprint = fingerprint
-            .join()
-            .map_err(|_| Error::Internal("fingerprint thread panicked".into()));
-        (archived, made, fingerprint)
+        (archived, made)
     });
     let made = made?;
     let (archive_key, archive_ms) = archived?;
@@ -98,7 +95,7 @@ pub fn run(
             archive_time_ms: archive_ms,
         },
         variants: variant_infos(&made.out, &made.uploaded.variant_urls),
-        source: SourceInfo::new(&made.out, fingerprint?),
+        source: SourceInfo::new(&made.out, fingerprint),
         placeholder: PlaceholderInfo::from(&made.out.placeholder),
     };
     Ok(Payload::success(

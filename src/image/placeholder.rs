@@ -3,7 +3,6 @@
 //! already holds — the smallest variant's, upright — so they cost well under a millisecond.
 
 use base64::Engine;
-use image::imageops::FilterType;
 use image::RgbaImage;
 
 use super::pixels::Pixels;
@@ -19,8 +18,10 @@ pub struct Placeholder {
     pub dominant_color: String,
 }
 
-/// ThumbHash encodes at most 100×100 pixels (the format's own limit).
-const MAX_SIDE: u32 = 100;
+/// The picture is hashed at 32 px on its longest side. ThumbHash keeps at most 7 cosine
+/// terms an axis, which 32 samples resolve (Nyquist: 16); its encoder loops over every pixel
+/// for every term, so 100 px (the format's limit) cost ten times as much for the same hash.
+const MAX_SIDE: u32 = 32;
 
 /// The placeholder of upright pixels (alpha, if any, not multiplied in).
 pub(super) fn of(pixels: &Pixels) -> Placeholder {
@@ -37,8 +38,9 @@ pub(super) fn of(pixels: &Pixels) -> Placeholder {
     }
 }
 
-/// `img` shrunk to fit in 100×100 (never enlarged), with a triangle filter: enough for a
-/// picture that is itself a blur.
+/// `img` shrunk to fit in 32×32 (never enlarged) by area averaging (`image`'s `thumbnail`,
+/// integer arithmetic, several times faster than its filtered resize): enough for a picture
+/// that is itself a blur.
 fn fit(img: &RgbaImage) -> RgbaImage {
     let (w, h) = img.dimensions();
     let longest = w.max(h).max(1);
@@ -46,7 +48,7 @@ fn fit(img: &RgbaImage) -> RgbaImage {
         return img.clone();
     }
     let scale = |side: u32| ((u64::from(side) * u64::from(MAX_SIDE)) / u64::from(longest)).max(1);
-    image::imageops::resize(img, scale(w) as u32, scale(h) as u32, FilterType::Triangle)
+    image::imageops::thumbnail(img, scale(w) as u32, scale(h) as u32)
 }
 
 /// The mean colour of the most populated cell when each channel is cut to 4 bits, each pixel

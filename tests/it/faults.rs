@@ -60,10 +60,20 @@ fn s3_down_is_download_failed() {
         "download_failed",
         "Failed to download image: ",
     );
+    // In our words, naming the endpoint (scheme, host, port), never a credential or a
+    // dependency's type names.
+    let msg = cb["error"].as_str().unwrap();
     assert!(
-        cb["error"].as_str().unwrap().contains("after 3 attempts"),
-        "{cb}"
+        msg.contains(&format!(
+            "cannot reach http://{closed}: connection refused (after 3 attempts)"
+        )),
+        "{msg}"
     );
+    assert!(
+        !msg.contains("attohttpc") && !msg.contains("Io Error"),
+        "{msg}"
+    );
+    assert_no_secret("unreachable", &all_output(&stack, &run));
 }
 
 #[test]
