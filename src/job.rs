@@ -308,7 +308,7 @@ fn download(cfg: &Config, storage: &Storage) -> Result<Vec<u8>, Error> {
     if info.size.is_none() {
         log::warn(
             "download",
-            "HEAD gave no size; reading at most MAX_INPUT_BYTES + 1 bytes",
+            "HEAD gave no size; the GET is read up to MAX_INPUT_BYTES and no further",
             &[],
         );
     }
