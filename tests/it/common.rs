@@ -100,6 +100,14 @@ impl Job {
     }
 }
 
+/// The run's log: every stdout line parsed as the JSON object it must be.
+pub fn log_lines(run: &Run) -> Vec<Value> {
+    run.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
 /// The one callback of the run; fails if there were none or several.
 pub fn only_callback(stack: &Stack) -> Value {
     let calls = stack.callbacks();

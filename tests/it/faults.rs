@@ -5,7 +5,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use image::ImageFormat::Jpeg;
-use serde_json::Value;
 
 use crate::common::*;
 
@@ -13,13 +12,6 @@ const THUMB_BAND: &[Expect] = &[("thumb", Jpeg, 400, 300), ("original", Jpeg, 80
 
 fn thumb_job(stack: &Stack) -> Job {
     Job::fixture(stack, "jpeg_thumb_band_800x600.jpg", "image/jpeg")
-}
-
-fn log_lines(run: &Run) -> Vec<Value> {
-    run.stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
 }
 
 #[test]

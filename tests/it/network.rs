@@ -3,7 +3,6 @@
 //! alphabet, redirects, conditional writes refused the old way, callback answers lost.
 
 use image::ImageFormat::Jpeg;
-use serde_json::Value;
 
 use crate::common::*;
 
@@ -20,13 +19,6 @@ fn count(stack: &Stack, server: Server, method: &str, path_end: &str) -> usize {
         .iter()
         .filter(|(s, m, p)| *s == server && m == method && p.ends_with(path_end))
         .count()
-}
-
-fn log_lines(run: &Run) -> Vec<Value> {
-    run.stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
 }
 
 /// A failed download leaves nothing behind: no CDN request, nothing archived, no ref.json,
