@@ -16,6 +16,9 @@ pub(super) struct Job<'a> {
     /// WebP only: whether the input was lossy (lossless stays lossless).
     pub lossy: bool,
     pub icc: Option<&'a [u8]>,
+    /// PNG only: the input's `gAMA`, `cHRM`, `sRGB`, `cICP` chunks (type, data), written into
+    /// every variant (empty where a profile or a conversion to sRGB says the colours instead).
+    pub colour_chunks: &'a [([u8; 4], Vec<u8>)],
     pub settings: &'a ImageSettings,
     /// The source pixels have their alpha multiplied in (see `premultiply`).
     pub premultiplied: bool,
@@ -162,6 +165,9 @@ impl Job<'_> {
         match (self.icc, format) {
             (Some(icc), Format::Png) => png::embed_icc(out, icc),
             (Some(icc), _) => webp::embed_icc(out, icc),
+            (None, Format::Png) if !self.colour_chunks.is_empty() => {
+                png::embed_chunks(out, self.colour_chunks)
+            }
             (None, _) => Ok(out),
         }
     }
@@ -204,6 +210,7 @@ mod tests {
                 format,
                 lossy,
                 icc: None,
+                colour_chunks: &[],
                 settings: &settings,
                 premultiplied: false,
                 palette: None,

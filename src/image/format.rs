@@ -1,7 +1,5 @@
 //! The formats the worker takes and produces, told apart by their signatures.
 
-use image::ImageFormat;
-
 /// The formats the worker takes and produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -37,14 +35,6 @@ impl Format {
             Format::Jpeg => "jpg",
             Format::Png => "png",
             Format::WebP => "webp",
-        }
-    }
-
-    pub(super) fn image_format(self) -> ImageFormat {
-        match self {
-            Format::Jpeg => ImageFormat::Jpeg,
-            Format::Png => ImageFormat::Png,
-            Format::WebP => ImageFormat::WebP,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! JPEG through mozjpeg (libjpeg-turbo's SIMD code): the header read once at probe time (the
-//! decoder then kept open), DCT-scaled decoding (CMYK converted by the Adobe rule), encoding
-//! with optimised Huffman tables, and which segments the metadata-free original keeps.
+//! decoder then kept open), DCT-scaled decoding (CMYK through its profile, `colour.rs`),
+//! encoding with optimised Huffman tables, which segments the metadata-free original keeps,
+//! and the repair of a complete file that lacks its end-of-image marker.
 //!
 //! Scaled decoding is the format's own reduced-size decode: the inverse DCT produces 1/2, 1/4 or
 //! 1/8 of the size directly, so a 20 MP photo whose largest variant is 2400 px is decoded to
@@ -15,6 +16,7 @@
 #![allow(unsafe_code)]
 
 use std::cell::Cell;
+use std::io::Cursor;
 use std::os::raw::c_int;
 
 use image::DynamicImage;
@@ -23,9 +25,11 @@ use mozjpeg::{ColorSpace, Decompress, Marker};
 use mozjpeg_sys::jpeg_common_struct;
 
 use super::arriving::{scanlines, short};
+use super::colour::cmyk_to_srgb;
 use super::count;
 use super::error::{invalid, ImageError};
 use super::probe::ColourModel;
+use super::source::Source;
 
 /// What the header says.
 pub(super) struct Header {
@@ -38,8 +42,6 @@ pub(super) struct Header {
     /// Progressive files only: the bytes libjpeg holds for the whole image's DCT coefficients
     /// (2 per sample) until the last scan is read.
     pub coefficient_bytes: Option<u64>,
-    /// An Adobe APP14 segment came before the frame: CMYK samples are stored inverted.
-    pub adobe: bool,
     /// A progressive (SOF2/6/10/14) frame.
     pub progressive: bool,
     /// The colour space of the stored samples, as libjpeg reads it (JFIF, Adobe, component
@@ -49,7 +51,7 @@ pub(super) struct Header {
 
 /// A JPEG whose header libjpeg has read, ready to decode.
 pub(super) struct Decoder<'a> {
-    decompress: Decompress<&'a [u8]>,
+    decompress: Decompress<Cursor<Source<'a>>>,
     /// The first damaged-data warning while reading the header.
     damage: Option<c_int>,
 }
@@ -130,21 +132,27 @@ fn guard<T>(
     })
 }
 
-fn open_decompress(bytes: &[u8]) -> Result<Decompress<&[u8]>, ImageError> {
+fn open_decompress<'a>(source: &Source<'a>) -> Result<Decompress<Cursor<Source<'a>>>, ImageError> {
     count::header_read("libjpeg");
     Decompress::builder()
         .with_err(error_mgr())
         .with_markers(MARKERS)
-        .from_mem(bytes)
+        .from_reader(source.reader())
         .map_err(invalid)
 }
 
 /// Reads the header (dimensions, orientation, profile), keeping the decoder open for `decode`.
-pub(super) fn open(bytes: &[u8]) -> Result<(Decoder<'_>, Header), ImageError> {
+/// A coding libjpeg is not built for (arithmetic, lossless, 12-bit) is `Unsupported`, named.
+pub(super) fn open<'a>(source: &Source<'a>) -> Result<(Decoder<'a>, Header), ImageError> {
+    if let Some(coding) = frame(source).and_then(|f| f.unsupported_coding()) {
+        return Err(ImageError::Unsupported(format!(
+            "{coding} JPEG (only baseline and progressive Huffman-coded 8-bit JPEG is decoded)"
+        )));
+    }
     guard(invalid, || {
         DAMAGE.with(|d| d.set(None));
-        let decompress = open_decompress(bytes)?;
-        let header = header_of(&decompress, bytes)?;
+        let decompress = open_decompress(source)?;
+        let header = header_of(&decompress, source)?;
         let decoder = Decoder {
             decompress,
             damage: DAMAGE.with(Cell::take),
@@ -153,7 +161,7 @@ pub(super) fn open(bytes: &[u8]) -> Result<(Decoder<'_>, Header), ImageError> {
     })
 }
 
-fn header_of(d: &Decompress<&[u8]>, bytes: &[u8]) -> Result<Header, ImageError> {
+fn header_of(d: &Decompress<Cursor<Source<'_>>>, bytes: &[u8]) -> Result<Header, ImageError> {
     let (w, h) = d.size();
     let (Ok(width), Ok(height)) = (u32::try_from(w), u32::try_from(h)) else {
         return Err(invalid("dimensions out of range"));
@@ -178,10 +186,7 @@ fn header_of(d: &Decompress<&[u8]>, bytes: &[u8]) -> Result<Header, ImageError> 
             _ => {}
         }
     }
-    let frame = frame(bytes);
-    let progressive = frame
-        .as_ref()
-        .is_some_and(|f| matches!(f.marker, 0xC2 | 0xC6 | 0xCA | 0xCE));
+    let progressive = frame(bytes).is_some_and(|f| f.progressive());
     let coefficient_bytes = progressive.then(|| {
         d.components()
             .iter()
@@ -201,21 +206,37 @@ fn header_of(d: &Decompress<&[u8]>, bytes: &[u8]) -> Result<Header, ImageError> 
         orientation,
         icc: assemble_icc(icc_chunks),
         coefficient_bytes,
-        adobe: frame.is_some_and(|f| f.adobe),
         progressive,
         colour_model,
     })
 }
 
-/// The first frame header: its marker (SOF0 baseline, SOF2 progressive…) and whether an Adobe
-/// APP14 segment came before it. libjpeg reads the same segments but does not expose these.
+/// The first frame header: its marker (SOF0 baseline, SOF2 progressive…) and sample
+/// precision. libjpeg reads the same segment but does not expose the marker.
 struct Frame {
     marker: u8,
-    adobe: bool,
+    /// Bits per sample (8; 12 or 16 in extended and lossless files).
+    precision: u8,
+}
+
+impl Frame {
+    /// The coding this build of libjpeg does not decode, by name (ITU T.81 Table B.1), for
+    /// PRODUCT.md's `unsupported_format`; `None` for Huffman-coded 8-bit files.
+    fn unsupported_coding(&self) -> Option<String> {
+        match self.marker {
+            0xC3 | 0xC7 | 0xCB | 0xCF => Some("lossless".into()),
+            0xC9..=0xCF => Some("arithmetic-coded".into()),
+            _ if self.precision != 8 => Some(format!("{}-bit", self.precision)),
+            _ => None,
+        }
+    }
+
+    fn progressive(&self) -> bool {
+        matches!(self.marker, 0xC2 | 0xC6 | 0xCA | 0xCE)
+    }
 }
 
 fn frame(b: &[u8]) -> Option<Frame> {
-    let mut adobe = false;
     let mut i = 2;
     while i + 4 <= b.len() && b[i] == 0xFF {
         let marker = b[i + 1];
@@ -225,14 +246,9 @@ fn frame(b: &[u8]) -> Option<Frame> {
         }
         let len = usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
         match marker {
-            0xEE if b
-                .get(i + 4..)
-                .is_some_and(|body| body.starts_with(b"Adobe")) =>
-            {
-                adobe = true;
-            }
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                return Some(Frame { marker, adobe });
+                let precision = *b.get(i + 4)?;
+                return Some(Frame { marker, precision });
             }
             0xDA | 0xD9 => return None,
             _ => {}
@@ -296,22 +312,27 @@ fn scale_for(width: u32, height: u32, min_long_side: u32) -> u8 {
 /// With `to` (a size in the stored orientation), gray and RGB pixels come back resized to it
 /// (`true`): a second thread resizes the rows while the rest are still being decoded. A
 /// progressive file's last pass (inverse DCT, colour conversion) and a baseline file's whole
-/// decode then overlap the resize. CMYK comes back at full size (`false`).
-/// `adobe`: the header's Adobe segment (CMYK stored inverted).
+/// decode then overlap the resize. CMYK and YCCK come back as sRGB at the decoded size
+/// (`false`), converted through `icc` (the file's profile) by `colour::cmyk_to_srgb`, whose
+/// warning, if any, is pushed to `warnings`.
 pub(super) fn decode(
     decoder: Decoder<'_>,
-    adobe: bool,
+    icc: Option<&[u8]>,
     min_long_side: u32,
     to: Option<(u32, u32)>,
+    warnings: &mut Vec<String>,
 ) -> Result<(DynamicImage, bool), ImageError> {
-    guard(invalid, || decode_scaled(decoder, adobe, min_long_side, to))
+    guard(invalid, || {
+        decode_scaled(decoder, icc, min_long_side, to, warnings)
+    })
 }
 
 fn decode_scaled(
     decoder: Decoder<'_>,
-    adobe: bool,
+    icc: Option<&[u8]>,
     min_long_side: u32,
     to: Option<(u32, u32)>,
+    warnings: &mut Vec<String>,
 ) -> Result<(DynamicImage, bool), ImageError> {
     use fast_image_resize::pixels::{U8x3, U8};
     use image::{ColorType, RgbImage};
@@ -341,7 +362,9 @@ fn decode_scaled(
             let (w, h) = (s.width() as u32, s.height() as u32);
             let px = s.read_scanlines::<u8>().map_err(invalid)?;
             s.finish().map_err(invalid)?;
-            let rgb = cmyk_to_rgb(&px, adobe);
+            let (rgb, warning) = cmyk_to_srgb(&px, icc);
+            drop(px);
+            warnings.extend(warning);
             let img = DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).ok_or_else(short)?);
             (img, false)
         }
@@ -353,21 +376,6 @@ fn decode_scaled(
         )));
     }
     Ok(out)
-}
-
-/// CMYK samples (as stored in the file) to RGB. Photoshop's files carry an Adobe APP14 segment
-/// and store every channel inverted (255 means no ink): R = C·K/255; plain files do not:
-/// R = (255 − C)(255 − K)/255. Reading every CMYK file as inverted (as zune-jpeg does) turns a
-/// plain one black, so the segment decides.
-fn cmyk_to_rgb(cmyk: &[u8], adobe_inverted: bool) -> Vec<u8> {
-    let flip = if adobe_inverted { 0 } else { 255 };
-    cmyk.chunks_exact(4)
-        .flat_map(|p| {
-            let k = u32::from(p[3] ^ flip);
-            let ch = |c: u8| (u32::from(c ^ flip) * k / 255) as u8;
-            [ch(p[0]), ch(p[1]), ch(p[2])]
-        })
-        .collect()
 }
 
 fn warning_text(code: c_int) -> &'static str {
@@ -463,6 +471,76 @@ fn keep_segment(marker: u8, contents: &[u8]) -> bool {
     }
 }
 
+/// A sequential JPEG whose image data is all there but whose end-of-image marker is not (the
+/// file just stops, or a phone's trailer starting with another image follows the last scan):
+/// the bytes up to the end of the scan data with an EOI marker added, and a warning. `None`
+/// for a file with its EOI (bytes after it are left to `jpeg_end`), for a progressive file
+/// (a later scan may be missing: libjpeg reports the early end and the file is refused) and
+/// for anything else. Missing rows are not made up: libjpeg still finds the scan data short.
+pub(super) fn repair(b: &[u8]) -> Option<(Vec<u8>, String)> {
+    if b.ends_with(&[0xFF, 0xD9]) || frame(b)?.progressive() {
+        return None;
+    }
+    let end = unterminated_scan_end(b)?;
+    let mut fixed = Vec::with_capacity(end + 2);
+    fixed.extend_from_slice(&b[..end]);
+    fixed.extend_from_slice(&[0xFF, 0xD9]);
+    let ignored = b.len() - end;
+    let warning = if ignored == 0 {
+        "JPEG has no end-of-image marker; decoded as complete".to_string()
+    } else {
+        format!(
+            "JPEG has no end-of-image marker; decoded as complete, the {ignored} bytes after \
+             its image data ignored"
+        )
+    };
+    Some((fixed, warning))
+}
+
+/// Where the scan data of a JPEG without an EOI marker ends: at the end of the file, or where
+/// another image's SOI marker starts. `None` when there is an EOI or no scan at all.
+fn unterminated_scan_end(b: &[u8]) -> Option<usize> {
+    let mut i = 2;
+    let mut scanned = false;
+    loop {
+        let at = i + b
+            .get(i..)?
+            .iter()
+            .position(|&x| x == 0xFF)
+            .unwrap_or(b.len() - i);
+        i = at;
+        while b.get(i) == Some(&0xFF) {
+            i += 1;
+        }
+        let Some(&code) = b.get(i) else {
+            return scanned.then_some(at.min(b.len()));
+        };
+        i += 1;
+        match code {
+            0xD9 => return None,
+            0xD8 => return scanned.then_some(at),
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let len = usize::from(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]));
+        i += len;
+        if code == 0xDA {
+            scanned = true;
+            // Entropy-coded data: runs until a marker other than a stuffed byte or a restart.
+            loop {
+                match (b.get(i), b.get(i + 1)) {
+                    (None, _) => return Some(b.len()),
+                    (Some(0xFF), None) => return Some(i),
+                    (Some(0xFF), Some(0 | 0xD0..=0xD7)) => i += 2,
+                    (Some(0xFF), Some(0xFF)) => i += 1,
+                    (Some(0xFF), Some(_)) => break,
+                    _ => i += 1,
+                }
+            }
+        }
+    }
+}
+
 /// The length of the JPEG up to and including its EOI marker, so that data appended after it
 /// (MPF secondary images, gain maps, vendor trailers, each with metadata of their own) is left
 /// out.
@@ -513,12 +591,19 @@ mod tests {
         min_long_side: u32,
         to: Option<(u32, u32)>,
     ) -> Result<(DynamicImage, bool), ImageError> {
-        let (decoder, h) = open(bytes)?;
-        super::decode(decoder, h.adobe, min_long_side, to)
+        let source = Source::Downloaded(bytes);
+        let (decoder, h) = open(&source)?;
+        super::decode(
+            decoder,
+            h.icc.as_deref(),
+            min_long_side,
+            to,
+            &mut Vec::new(),
+        )
     }
 
     fn header(bytes: &[u8]) -> Result<Header, ImageError> {
-        open(bytes).map(|(_, h)| h)
+        open(&Source::Downloaded(bytes)).map(|(_, h)| h)
     }
 
     #[test]
@@ -621,14 +706,6 @@ mod tests {
             let err = decode(&bytes[..bytes.len() / 2], 600, Some(to)).unwrap_err();
             assert!(matches!(err, ImageError::Invalid(_)), "{err:?}");
         }
-    }
-
-    #[test]
-    fn cmyk_conversions() {
-        // Pure red ink (C0 M255 Y255 K0): plain as stored; Adobe stores it inverted.
-        assert_eq!(cmyk_to_rgb(&[0, 255, 255, 0], false), [255, 0, 0]);
-        assert_eq!(cmyk_to_rgb(&[255, 0, 0, 255], true), [255, 0, 0]);
-        assert_eq!(cmyk_to_rgb(&[0, 0, 0, 255], false), [0, 0, 0]);
     }
 
     #[test]

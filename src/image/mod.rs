@@ -8,6 +8,7 @@
 //! metadata removed and its pixel data untouched.
 
 mod arriving;
+mod colour;
 mod count;
 mod encode;
 mod error;
@@ -23,6 +24,7 @@ mod png;
 mod probe;
 mod resize;
 mod settings;
+mod source;
 mod targets;
 mod webp;
 mod yuv;

@@ -1,11 +1,16 @@
-//! A PNG stored with few colours keeps them. An indexed PNG (a palette, as pngquant and most
-//! graphics tools write) or a 1-, 2- or 4-bit gray one decodes to full RGB(A) or 8-bit gray;
-//! resizing then blends neighbouring colours, and written back in full colour a variant can be
-//! several times the size of the original (a 3000 px photo quantized to 256 colours, 1.05 MB,
-//! gave a 2.75 MB `large`). So the variants of such a file are mapped back to the original's
-//! own palette (or gray levels) with Floyd–Steinberg error diffusion, which keeps the average
-//! colour of every area, and written as an indexed (or low-depth gray) PNG: every colour in a
-//! variant is one of the original's, and the size follows the pixel count again (0.90 MB).
+//! An indexed PNG keeps its palette where that loses no detail. An indexed PNG (a palette, as
+//! pngquant and most graphics tools write) decodes to full RGB(A); resizing then blends
+//! neighbouring colours, and written back in full colour a variant can be several times the
+//! size of the original (a 3000 px photo quantized to 256 colours, 1.05 MB, gave a 2.75 MB
+//! `large`). So a variant of such a file is mapped back to the original's own palette with
+//! Floyd–Steinberg error diffusion, which keeps the average colour of every area, and written
+//! as an indexed PNG: the size follows the pixel count again (0.90 MB).
+//!
+//! Only where that keeps the picture (PRODUCT.md "Bilevel and few-colour images"): when the
+//! mapped variant's SSIM to the resized one (luma, 8×8 windows) is at least 0.95. A few-colour
+//! palette (a scanned page, line art) fails it, as dithered noise would replace the
+//! anti-aliased edges, and goes out in full colour. 1-, 2- and 4-bit gray PNGs are never
+//! mapped back: their variants are anti-aliased 8-bit gray.
 
 use image::DynamicImage;
 
@@ -16,9 +21,11 @@ use super::error::ImageError;
 pub(super) enum Palette {
     /// Colour type 3: up to 256 RGBA entries (alpha from `tRNS`, 255 where it has none).
     Indexed(Vec<[u8; 4]>),
-    /// Colour type 0 at 1, 2 or 4 bits, without a transparent gray (`tRNS`).
-    Gray { depth: u8 },
 }
+
+/// The least SSIM a palette-mapped variant may have to its resized pixels (PRODUCT.md: within
+/// 0.05 of a plain Lanczos resize, which a lossless PNG keeps at 1).
+const MIN_SSIM: f64 = 0.95;
 
 impl Palette {
     /// The palette of a PNG from its first `IHDR`, `PLTE` and `tRNS` chunks (each `None` when
@@ -29,9 +36,7 @@ impl Palette {
         trns: Option<Option<&[u8]>>,
     ) -> Option<Palette> {
         let ihdr = ihdr.flatten()?;
-        let (depth, colour_type) = (*ihdr.get(8)?, *ihdr.get(9)?);
-        match colour_type {
-            0 if matches!(depth, 1 | 2 | 4) && trns.is_none() => Some(Palette::Gray { depth }),
+        match *ihdr.get(9)? {
             3 => {
                 let alpha = trns.flatten().unwrap_or(&[]);
                 let entries: Vec<[u8; 4]> = plte
@@ -47,7 +52,8 @@ impl Palette {
     }
 
     /// Encodes `img` (8-bit gray or RGB(A), as resized from the decoded original) as a PNG in
-    /// this palette. `None` if the pixels are of another kind (they then go out as they are).
+    /// this palette. `None` if the pixels are of another kind, or if mapping them to the
+    /// palette loses detail (SSIM under `MIN_SSIM`): they then go out as they are.
     pub(super) fn encode(
         &self,
         img: &DynamicImage,
@@ -55,11 +61,6 @@ impl Palette {
     ) -> Option<Result<Vec<u8>, ImageError>> {
         let (w, h) = (img.width(), img.height());
         let (indices, depth, colour) = match (self, img) {
-            (Palette::Gray { depth }, DynamicImage::ImageLuma8(gray)) => (
-                dither_gray(gray.as_raw(), w as usize, *depth),
-                *depth,
-                png::ColorType::Grayscale,
-            ),
             (Palette::Indexed(entries), img) => {
                 // Read in place: a copy of `large` as RGBA would be 4 bytes a pixel more.
                 let raw = img.as_bytes();
@@ -78,6 +79,9 @@ impl Palette {
                     }
                     _ => return None,
                 };
+                if ssim_of_mapping(img, &indices, entries)? < MIN_SSIM {
+                    return None;
+                }
                 let depth = match entries.len() {
                     0..=2 => 1,
                     3..=4 => 2,
@@ -86,7 +90,6 @@ impl Palette {
                 };
                 (indices, depth, png::ColorType::Indexed)
             }
-            _ => return None,
         };
         Some(write(self, &indices, (w, h), depth, colour, strongest))
     }
@@ -111,7 +114,8 @@ fn write(
         4 => png::BitDepth::Four,
         _ => png::BitDepth::Eight,
     });
-    if let Palette::Indexed(entries) = palette {
+    let Palette::Indexed(entries) = palette;
+    {
         enc.set_palette(
             entries
                 .iter()
@@ -201,21 +205,70 @@ impl<const N: usize> Diffusion<N> {
     }
 }
 
-/// 8-bit gray to `2^depth` evenly spaced levels (the sample values of a `depth`-bit PNG).
-fn dither_gray(gray: &[u8], w: usize, depth: u8) -> Vec<u8> {
-    let top = (1i32 << depth) - 1;
-    let mut diffusion = Diffusion::<1>::new(w);
-    let mut out = Vec::with_capacity(gray.len());
-    for row in gray.chunks(w.max(1)) {
-        for (x, &v) in row.iter().enumerate() {
-            let [want] = diffusion.want(x, [i32::from(v)]);
-            let level = (want * top + 127) / 255;
-            diffusion.spread(x, [want - level * 255 / top]);
-            out.push(level as u8);
+/// The SSIM between `img` and its palette mapping (`indices` into `entries`), on the luma of
+/// premultiplied colours (so transparency counts); `None` for pixels of another kind.
+fn ssim_of_mapping(img: &DynamicImage, indices: &[u8], entries: &[[u8; 4]]) -> Option<f64> {
+    let luma = |[r, g, b, a]: [u8; 4]| {
+        let [r, g, b, _] = premultiply([r, g, b, a]);
+        (299 * r + 587 * g + 114 * b) as f32 / 1000.0
+    };
+    let raw = img.as_bytes();
+    let original: Vec<f32> = match img {
+        DynamicImage::ImageRgba8(_) => raw
+            .chunks_exact(4)
+            .map(|p| luma([p[0], p[1], p[2], p[3]]))
+            .collect(),
+        DynamicImage::ImageRgb8(_) => raw
+            .chunks_exact(3)
+            .map(|p| luma([p[0], p[1], p[2], 255]))
+            .collect(),
+        DynamicImage::ImageLuma8(_) => raw.iter().map(|&v| f32::from(v)).collect(),
+        DynamicImage::ImageLumaA8(_) => raw
+            .chunks_exact(2)
+            .map(|p| luma([p[0], p[0], p[0], p[1]]))
+            .collect(),
+        _ => return None,
+    };
+    let table: Vec<f32> = entries.iter().map(|&e| luma(e)).collect();
+    let mapped: Vec<f32> = indices.iter().map(|&i| table[usize::from(i)]).collect();
+    Some(ssim(&original, &mapped, img.width() as usize))
+}
+
+/// Mean SSIM (Wang et al. 2004) of two gray images `w` pixels wide, over 8×8 windows that do
+/// not overlap (a partial window at the right or bottom edge is left out; an image smaller
+/// than one window is compared whole), with the usual constants for 8-bit samples.
+pub(super) fn ssim(a: &[f32], b: &[f32], w: usize) -> f64 {
+    const C1: f64 = (0.01 * 255.0) * (0.01 * 255.0);
+    const C2: f64 = (0.03 * 255.0) * (0.03 * 255.0);
+    let h = a.len() / w.max(1);
+    let (win_w, win_h) = (8.min(w), 8.min(h));
+    let (mut total, mut windows) = (0.0, 0usize);
+    for y0 in (0..=h.saturating_sub(win_h)).step_by(win_h.max(1)) {
+        for x0 in (0..=w.saturating_sub(win_w)).step_by(win_w.max(1)) {
+            let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for y in y0..y0 + win_h {
+                for x in x0..x0 + win_w {
+                    let (p, q) = (f64::from(a[y * w + x]), f64::from(b[y * w + x]));
+                    sa += p;
+                    sb += q;
+                    saa += p * p;
+                    sbb += q * q;
+                    sab += p * q;
+                }
+            }
+            let n = (win_w * win_h) as f64;
+            let (ma, mb) = (sa / n, sb / n);
+            let (va, vb, cov) = (saa / n - ma * ma, sbb / n - mb * mb, sab / n - ma * mb);
+            total += ((2.0 * ma * mb + C1) * (2.0 * cov + C2))
+                / ((ma * ma + mb * mb + C1) * (va + vb + C2));
+            windows += 1;
         }
-        diffusion.next_row();
     }
-    out
+    if windows == 0 {
+        1.0
+    } else {
+        total / windows as f64
+    }
 }
 
 /// Pixels (`channels` bytes each, `w` a row, read as RGBA by `rgba`) to indices into
@@ -442,9 +495,13 @@ mod tests {
     }
 
     #[test]
-    fn gray_levels_and_packing() {
-        assert_eq!(dither_gray(&[0, 255, 0, 255], 4, 1), vec![0, 1, 0, 1]);
-        assert_eq!(dither_gray(&[0, 85, 170, 255], 4, 2), vec![0, 1, 2, 3]);
+    fn packing_and_ssim() {
+        let flat = vec![100.0f32; 64 * 64];
+        assert!((ssim(&flat, &flat, 64) - 1.0).abs() < 1e-9);
+        let noise: Vec<f32> = (0..64 * 64)
+            .map(|i| if i % 2 == 0 { 0.0 } else { 200.0 })
+            .collect();
+        assert!(ssim(&flat, &noise, 64) < 0.5);
         // 3 pixels per row at 2 bits: one byte per row, padded with zero bits.
         assert_eq!(
             *pack(&[3, 0, 1, 2, 2, 2], 3, 2),

@@ -7,18 +7,19 @@
 //! lossy WebP stays in its 4:2:0 planes throughout.
 
 use image::metadata::Orientation;
-use image::DynamicImage;
 
+use super::colour::{apply_profile, MAX_CARRIED_ICC_BYTES};
 use super::encode::Job;
-use super::error::{invalid, ImageError};
+use super::error::ImageError;
 use super::metadata::strip_metadata;
 use super::output::{Output, Variant};
 use super::pixels::{icc_matches, normalize, premultiply, resize, Pixels};
 use super::placeholder::{self, Placeholder};
 use super::probe::{contain, upright, ColourModel, Decoder, Facts, Opened, Probe};
 use super::settings::ImageSettings;
+use super::source::Source;
 use super::targets::{targets, Target};
-use super::{jpeg, webp};
+use super::{jpeg, png, webp};
 
 /// The plan step: the variants to make, computed once from the header.
 struct Plan {
@@ -64,8 +65,10 @@ enum Size {
 struct Coloured<'p> {
     pixels: Pixels,
     size: Size,
-    /// The input's profile, when it describes these pixels.
+    /// The input's profile, when it describes these pixels and is small enough to carry.
     icc: Option<&'p [u8]>,
+    /// The pixels were converted to sRGB (from CMYK, or through a profile too large to carry).
+    converted: bool,
     /// The alpha is multiplied in (see `premultiply`).
     premultiplied: bool,
 }
@@ -76,31 +79,38 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
         probe,
         bytes,
         decoder,
+        mut warnings,
     } = opened;
     let plan = Plan::new(&probe, settings);
-    let mut warnings = Vec::new();
-    let decoded = contain(|| decode(decoder, &probe, bytes, &plan))?;
-    let (lossy, palette) = match &probe.facts {
+    let decoded = contain(|| decode(decoder, &probe, &bytes, &plan, &mut warnings))?;
+    let (lossy, palette, chunks) = match &probe.facts {
         Facts::WebP(kind) => {
             if kind.animated {
                 warnings.push("animated WebP: variants show the first frame only".to_string());
             }
-            (kind.lossy, None)
+            (kind.lossy, None, &[][..])
         }
-        Facts::Png { palette } => (true, palette.as_ref()),
-        Facts::Jpeg { .. } => (true, None),
+        Facts::Png { palette, colour } => (true, palette.as_ref(), &colour[..]),
+        Facts::Jpeg => (true, None, &[][..]),
     };
     let coloured = colour(decoded, &probe, &mut warnings)?;
     let job = Job {
         format: probe.format,
         lossy,
         icc: coloured.icc,
+        // Without a profile, the PNG colour chunks say what the pixels are.
+        colour_chunks: if coloured.icc.is_none() && !coloured.converted {
+            chunks
+        } else {
+            &[]
+        },
         settings,
         premultiplied: coloured.premultiplied,
         palette,
     };
+    let converted_to_srgb = coloured.converted;
     // After the full-size pixels are gone: a copy of the file does not add to the peak.
-    let original = || original(bytes, &probe, &plan);
+    let original = || original(&bytes, &probe, &plan);
     let resized = plan.resized();
     let (mut variants, original, placeholder) = match resized.split_last() {
         None => {
@@ -116,10 +126,6 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
         }
     };
     variants.extend(original);
-    let converted_to_srgb = matches!(
-        probe.source.colour_model,
-        ColourModel::Cmyk | ColourModel::Ycck
-    );
     Ok(Output {
         probe,
         variants,
@@ -143,25 +149,36 @@ fn placeholder_of_stored(
     Ok(placeholder::of(&shown))
 }
 
+/// Whether the input's profile is applied to the pixels rather than carried (PRODUCT.md: over
+/// 4 KB).
+fn applies_profile(probe: &Probe) -> bool {
+    probe
+        .icc
+        .as_ref()
+        .is_some_and(|p| p.len() > MAX_CARRIED_ICC_BYTES)
+}
+
 /// The decode step, per format: a JPEG at the smallest DCT scale that still leaves the largest
 /// variant a downscale (and resized to it while decoding); PNG and WebP at full size, opaque
-/// lossy WebP as its 4:2:0 planes, other still WebP through libwebp, the rest through `image`.
+/// lossy WebP as its 4:2:0 planes (unless its profile is to be applied, which needs RGB),
+/// other still WebP through libwebp, the rest through image-webp; PNG through `png`.
 fn decode(
     decoder: Decoder<'_>,
     probe: &Probe,
-    bytes: &[u8],
+    bytes: &Source<'_>,
     plan: &Plan,
+    warnings: &mut Vec<String>,
 ) -> Result<Decoded, ImageError> {
     match decoder {
         Decoder::Jpeg(decoder) => {
-            let adobe = matches!(probe.facts, Facts::Jpeg { adobe: true });
             let largest = plan
                 .resized()
                 .into_iter()
                 .max_by_key(|t| t.width.max(t.height))
                 .map(|t| upright((t.width, t.height), probe.orientation));
             let long = largest.map_or(0, |(w, h)| w.max(h));
-            let (img, resized) = jpeg::decode(*decoder, adobe, long, largest)?;
+            let icc = probe.icc.as_deref();
+            let (img, resized) = jpeg::decode(*decoder, icc, long, largest, warnings)?;
             let size = if resized { Size::Largest } else { Size::Full };
             Ok(Decoded {
                 pixels: Pixels::Image(img),
@@ -173,8 +190,11 @@ fn decode(
                 Facts::WebP(kind) => Some(kind.features),
                 _ => None,
             };
+            let planes = !applies_profile(probe);
             let libwebp = features.and_then(|f| {
-                webp::decode_planes(bytes, &f)
+                planes
+                    .then(|| webp::decode_planes(bytes, &f))
+                    .flatten()
                     .map(Pixels::Yuv)
                     .or_else(|| webp::decode_rgb(bytes, &f).map(Pixels::Image))
             });
@@ -187,15 +207,16 @@ fn decode(
                 size: Size::Full,
             })
         }
-        Decoder::Image(decoder) => Ok(Decoded {
-            pixels: Pixels::Image(DynamicImage::from_decoder(decoder).map_err(invalid)?),
+        Decoder::Png(reader) => Ok(Decoded {
+            pixels: Pixels::Image(png::decode(*reader)?),
             size: Size::Full,
         }),
     }
 }
 
 /// The colour step: pixels in a layout the output format holds, the profile kept only when it
-/// describes them, alpha multiplied in for resizing.
+/// describes them and is small (a larger one is applied: the pixels converted to sRGB), alpha
+/// multiplied in for resizing. CMYK was converted while decoding.
 fn colour<'p>(
     decoded: Decoded,
     probe: &'p Probe,
@@ -205,7 +226,12 @@ fn colour<'p>(
         Pixels::Image(img) => Pixels::Image(normalize(img, probe.format)),
         planes @ Pixels::Yuv(_) => planes,
     };
-    let icc = probe.icc.as_deref().filter(|p| {
+    let cmyk = matches!(
+        probe.source.colour_model,
+        ColourModel::Cmyk | ColourModel::Ycck
+    );
+    let mut converted = cmyk;
+    let icc = probe.icc.as_deref().filter(|_| !cmyk).filter(|p| {
         let fits = icc_matches(p, &pixels);
         if !fits {
             warnings
@@ -213,6 +239,19 @@ fn colour<'p>(
         }
         fits
     });
+    let icc = match (icc, &mut pixels) {
+        (Some(p), Pixels::Image(img)) if p.len() > MAX_CARRIED_ICC_BYTES => {
+            match apply_profile(img, p) {
+                Ok(()) => converted = true,
+                Err(e) => warnings.push(format!(
+                    "colour profile of {} bytes could not be applied ({e}); dropped",
+                    p.len()
+                )),
+            }
+            None
+        }
+        (icc, _) => icc,
+    };
     let premultiplied = match &mut pixels {
         Pixels::Image(img) => premultiply(img)?,
         Pixels::Yuv(_) => false,
@@ -221,6 +260,7 @@ fn colour<'p>(
         pixels,
         size: decoded.size,
         icc,
+        converted,
         premultiplied,
     })
 }
@@ -308,7 +348,7 @@ fn debug_panic_in_resizing_thread() {
 }
 
 /// The metadata-free `original`, when the plan has one.
-fn original(bytes: &[u8], probe: &Probe, plan: &Plan) -> Result<Option<Variant>, ImageError> {
+fn original(bytes: &Source<'_>, probe: &Probe, plan: &Plan) -> Result<Option<Variant>, ImageError> {
     let Some(t) = plan.original() else {
         return Ok(None);
     };

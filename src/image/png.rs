@@ -1,57 +1,131 @@
-//! PNG: the chunk walk read once at probe time (the palette check, and the palette the
-//! variants keep), the encoder (palette-mapped or truecolour), the colour profile, and which
-//! chunks the metadata-free original keeps. The pixels are decoded by `image`'s PNG decoder.
+//! PNG: the chunk walk read once at probe time (the palette check, the palette the variants
+//! keep, orientation, colour chunks, the profile inflated under a cap), decoding through the
+//! `png` crate within a memory budget, the encoder (palette-mapped or truecolour), and which
+//! chunks the metadata-free original keeps.
+
+use std::io::Cursor;
 
 use image::{DynamicImage, ImageEncoder};
 use img_parts::{Bytes, ImageEXIF, ImageICC};
 
 use super::count;
-use super::error::ImageError;
+use super::error::{invalid, ImageError};
 use super::palette::Palette;
 use super::probe::ColourModel;
+use super::source::Source;
 
-/// A PNG chunk before the image data: its type, its declared length, and its data (`None`
-/// when the file ends before the declared length does).
+/// A PNG chunk: its type, its declared length, its data (`None` when the file ends before the
+/// declared length does) and its stored CRC (`None` likewise).
 pub(super) struct Chunk<'a> {
     pub kind: [u8; 4],
     pub len: usize,
     pub data: Option<&'a [u8]>,
+    /// Where the chunk starts (its length field) and ends (after its CRC), in the file.
+    pub span: (usize, usize),
+    crc: Option<u32>,
 }
 
-/// The chunks of a PNG up to its first `IDAT` (or `IEND`): where the header, the palette and
-/// its transparency are. Stops early at a file cut off inside a chunk header.
-pub(super) fn chunks(bytes: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
+impl Chunk<'_> {
+    /// Ancillary chunks (PNG spec 5.4: lower-case first letter) may be dropped by a reader.
+    pub fn ancillary(&self) -> bool {
+        self.kind[0] & 0x20 != 0
+    }
+
+    /// The stored CRC matches the type and data (PNG spec 5.3).
+    pub fn crc_ok(&self) -> bool {
+        let (Some(data), Some(crc)) = (self.data, self.crc) else {
+            return false;
+        };
+        let mut h = crc32fast::Hasher::new();
+        h.update(&self.kind);
+        h.update(data);
+        h.finalize() == crc
+    }
+}
+
+/// Every chunk of a PNG in order, through `IEND`. Stops early at a file cut off inside a
+/// chunk header.
+pub(super) fn all_chunks(bytes: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
     let mut at = Some(8usize);
     std::iter::from_fn(move || {
         let i = at?;
         let head = bytes.get(i..i.checked_add(8)?)?;
         let kind = [head[4], head[5], head[6], head[7]];
-        if matches!(&kind, b"IDAT" | b"IEND") {
-            at = None;
-            return None;
-        }
         let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
         let start = i + 8;
         let end = start.checked_add(len);
         // Data, then a 4-byte CRC.
-        at = end.and_then(|e| e.checked_add(4));
+        let next = end.and_then(|e| e.checked_add(4));
+        at = next.filter(|_| &kind != b"IEND");
+        let crc = end
+            .and_then(|e| bytes.get(e..e + 4))
+            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
         Some(Chunk {
             kind,
             len,
             data: end.and_then(|e| bytes.get(start..e)),
+            span: (i, next.unwrap_or(usize::MAX).min(bytes.len())),
+            crc,
         })
     })
+}
+
+/// A PNG whose ancillary chunks all arrived but some with a bad CRC (PRODUCT.md: those chunks
+/// are dropped, with a warning): the file without them. `None` when every CRC is right, or
+/// when only critical chunks are bad (the decoder refuses those).
+pub(super) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, String)> {
+    let bad: Vec<Chunk> = all_chunks(bytes)
+        .filter(|c| c.ancillary() && c.data.is_some() && c.crc.is_some() && !c.crc_ok())
+        .collect();
+    if bad.is_empty() {
+        return None;
+    }
+    let mut fixed = Vec::with_capacity(bytes.len());
+    let mut from = 0;
+    for c in &bad {
+        fixed.extend_from_slice(&bytes[from..c.span.0]);
+        from = c.span.1;
+    }
+    fixed.extend_from_slice(&bytes[from..]);
+    let names: Vec<String> = bad
+        .iter()
+        .map(|c| String::from_utf8_lossy(&c.kind).into_owned())
+        .collect();
+    let warning = format!(
+        "PNG ancillary chunk(s) with a bad CRC dropped: {}",
+        names.join(", ")
+    );
+    Some((fixed, warning))
 }
 
 /// Walks the chunks before the image data once: refuses a palette the png crate would panic on
 /// (found by fuzzing; the panic was caught, but as "decoder failed" with a backtrace in the
 /// log: such a file is invalid, PNG spec 11.2.3: 1 to 256 entries of 3 bytes, so it is refused
 /// by name first), and reads the palette the variants keep (`None` for other kinds of PNG).
+/// Also reads, anywhere in the file, the first `eXIf` chunk's orientation (browsers read it
+/// before or after the image data), and before the image data the colour chunks and profile.
 pub(super) fn read_chunks(bytes: &[u8]) -> Result<Chunks, ImageError> {
     count::header_read("png chunks");
     let (mut ihdr, mut plte, mut trns, mut actl) = (None, None, None, None);
-    // The palette comes before the image data.
-    for chunk in chunks(bytes) {
+    let (mut orientation, mut iccp, mut colour) = (None, None, Vec::new());
+    let mut image_data = false;
+    for chunk in all_chunks(bytes) {
+        match &chunk.kind {
+            b"IDAT" | b"IEND" => image_data = true,
+            b"eXIf" if orientation.is_none() => {
+                orientation = chunk.data.map(super::webp::orientation_of);
+            }
+            b"iCCP" if !image_data && iccp.is_none() => iccp = Some(chunk.data),
+            b"gAMA" | b"cHRM" | b"sRGB" | b"cICP" if !image_data => {
+                if let Some(data) = chunk.data {
+                    colour.push((chunk.kind, data.to_vec()));
+                }
+            }
+            _ => {}
+        }
+        if image_data {
+            continue;
+        }
         let len = chunk.len;
         if &chunk.kind == b"PLTE" && (len == 0 || !len.is_multiple_of(3) || len > 768) {
             return Err(ImageError::Invalid(format!(
@@ -71,6 +145,8 @@ pub(super) fn read_chunks(bytes: &[u8]) -> Result<Chunks, ImageError> {
         }
     }
     let header = ihdr.flatten().filter(|d| d.len() >= 13).map(|d| Header {
+        width: u32::from_be_bytes([d[0], d[1], d[2], d[3]]),
+        height: u32::from_be_bytes([d[4], d[5], d[6], d[7]]),
         bit_depth: d[8],
         colour_type: d[9],
         interlaced: d[12] == 1,
@@ -83,6 +159,9 @@ pub(super) fn read_chunks(bytes: &[u8]) -> Result<Chunks, ImageError> {
     Ok(Chunks {
         palette: Palette::from_chunks(ihdr, plte, trns),
         header,
+        orientation: orientation.unwrap_or(1),
+        icc: iccp.flatten().map(inflate_profile),
+        colour,
     })
 }
 
@@ -92,10 +171,160 @@ pub(super) struct Chunks {
     pub palette: Option<Palette>,
     /// `None` when the IHDR chunk is missing or cut (the decoder then refuses the file).
     pub header: Option<Header>,
+    /// EXIF orientation from the first `eXIf` chunk, 1–8 (1 without one).
+    pub orientation: u8,
+    /// The `iCCP` profile inflated, or why it was dropped.
+    pub icc: Option<Result<Vec<u8>, String>>,
+    /// `gAMA`, `cHRM`, `sRGB` and `cICP` as stored (type, data), carried into the variants.
+    pub colour: Vec<([u8; 4], Vec<u8>)>,
+}
+
+/// The largest ICC profile inflated from an `iCCP` chunk (bytes). Real profiles are a few KB,
+/// the largest LUT profiles a few MB; 1 MB of deflate can inflate to 1 GiB (PRODUCT.md
+/// "Memory envelope": compressed metadata is inflated under a cap).
+pub(super) const MAX_ICC_BYTES: usize = 16 * 1024 * 1024;
+
+/// The profile of an `iCCP` chunk (PNG spec 11.3.3.3: keyword, NUL, method 0, zlib data),
+/// inflated to at most `MAX_ICC_BYTES`.
+fn inflate_profile(data: &[u8]) -> Result<Vec<u8>, String> {
+    let nul = data
+        .iter()
+        .take(80)
+        .position(|&b| b == 0)
+        .ok_or("iCCP chunk without a profile name")?;
+    let zlib = data.get(nul + 2..).ok_or("iCCP chunk cut short")?;
+    if data[nul + 1] != 0 {
+        return Err("iCCP chunk with an unknown compression method".into());
+    }
+    fdeflate::decompress_to_vec_bounded(zlib, MAX_ICC_BYTES).map_err(|e| match e {
+        fdeflate::BoundedDecompressionError::OutputTooLarge { .. } => format!(
+            "iCCP profile inflates to more than {} MiB",
+            MAX_ICC_BYTES >> 20
+        ),
+        fdeflate::BoundedDecompressionError::DecompressionError { inner } => {
+            format!("iCCP profile does not inflate: {inner:?}")
+        }
+    })
+}
+
+/// The `png` crate's reader over the input, its header read.
+pub(super) type Reader<'a> = png::Reader<Cursor<Source<'a>>>;
+
+/// The most a decoded PNG frame may take (bytes): a 16383 × 16383 RGBA image at 8 bits fits;
+/// with the resized copies on top, the process stays under PRODUCT.md's 1.5 GiB.
+pub(super) const MAX_FRAME_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// A 16-bit frame larger than this (bytes) is decoded to 8 bits a sample, row by row, instead:
+/// never a full 16-bit frame of a large image (16383² RGBA at 16 bits is 2 GiB).
+const MAX_16BIT_FRAME_BYTES: u64 = 256 * 1024 * 1024;
+
+impl Header {
+    /// Samples per pixel once palettes and `tRNS` are expanded.
+    fn channels(&self) -> u64 {
+        let alpha = u64::from(self.transparency);
+        match self.colour_type {
+            0 => 1 + alpha,
+            4 => 2,
+            6 => 4,
+            _ => 3 + alpha,
+        }
+    }
+}
+
+/// Opens the `png` reader (header read, text and `iCCP` chunks left to our own walk) for a
+/// `width` × `height` PNG, refusing it when its decoded frame would pass `MAX_FRAME_BYTES` and
+/// reducing 16-bit samples to 8 when a 16-bit frame would pass `MAX_16BIT_FRAME_BYTES` (with
+/// a warning).
+pub(super) fn open<'a>(
+    source: &Source<'a>,
+    header: Option<&Header>,
+    warnings: &mut Vec<String>,
+) -> Result<Reader<'a>, ImageError> {
+    count::header_read("png decoder");
+    let mut transformations = png::Transformations::EXPAND;
+    if let Some(h) = header {
+        let pixels = u64::from(h.width) * u64::from(h.height);
+        let bytes8 = pixels * h.channels();
+        if h.bit_depth == 16 && bytes8 * 2 > MAX_16BIT_FRAME_BYTES {
+            transformations |= png::Transformations::STRIP_16;
+            warnings.push(format!(
+                "16-bit samples reduced to 8 bits: at 16 bits the image would take {} MiB",
+                bytes8 * 2 >> 20
+            ));
+        }
+        if bytes8 > MAX_FRAME_BYTES {
+            return Err(ImageError::TooLarge(format!(
+                "{}x{} PNG takes {} MiB decoded ({} bytes a pixel), over the {} MiB budget",
+                h.width,
+                h.height,
+                bytes8 >> 20,
+                h.channels(),
+                MAX_FRAME_BYTES >> 20
+            )));
+        }
+    }
+    let limits = png::Limits {
+        bytes: usize::try_from(MAX_FRAME_BYTES + (64 << 20)).unwrap_or(usize::MAX),
+    };
+    let mut decoder = png::Decoder::new_with_limits(source.reader(), limits);
+    decoder.set_ignore_text_chunk(true);
+    decoder.set_ignore_iccp_chunk(true);
+    decoder.set_transformations(transformations);
+    decoder.read_info().map_err(invalid)
+}
+
+/// Decodes the (first) frame as the reader was set up: palettes and low bit depths expanded to
+/// 8-bit gray or RGB(A), 16-bit samples kept unless reduced.
+pub(super) fn decode(mut reader: Reader<'_>) -> Result<DynamicImage, ImageError> {
+    let (w, h) = (reader.info().width, reader.info().height);
+    let (colour, depth) = reader.output_color_type();
+    let len = reader
+        .output_buffer_size()
+        .ok_or_else(|| ImageError::TooLarge(format!("{w}x{h} PNG does not fit in memory")))?;
+    let sixteen = depth == png::BitDepth::Sixteen;
+    let img = if sixteen {
+        let mut samples = vec![0u16; len / 2];
+        reader
+            .next_frame(bytemuck::cast_slice_mut(&mut samples))
+            .map_err(invalid)?;
+        for s in &mut samples {
+            *s = u16::from_be(*s);
+        }
+        match colour {
+            png::ColorType::Grayscale => {
+                image::ImageBuffer::from_raw(w, h, samples).map(DynamicImage::ImageLuma16)
+            }
+            png::ColorType::GrayscaleAlpha => {
+                image::ImageBuffer::from_raw(w, h, samples).map(DynamicImage::ImageLumaA16)
+            }
+            png::ColorType::Rgb => {
+                image::ImageBuffer::from_raw(w, h, samples).map(DynamicImage::ImageRgb16)
+            }
+            _ => image::ImageBuffer::from_raw(w, h, samples).map(DynamicImage::ImageRgba16),
+        }
+    } else {
+        let mut data = vec![0u8; len];
+        reader.next_frame(&mut data).map_err(invalid)?;
+        match colour {
+            png::ColorType::Grayscale => {
+                image::ImageBuffer::from_raw(w, h, data).map(DynamicImage::ImageLuma8)
+            }
+            png::ColorType::GrayscaleAlpha => {
+                image::ImageBuffer::from_raw(w, h, data).map(DynamicImage::ImageLumaA8)
+            }
+            png::ColorType::Rgb => {
+                image::ImageBuffer::from_raw(w, h, data).map(DynamicImage::ImageRgb8)
+            }
+            _ => image::ImageBuffer::from_raw(w, h, data).map(DynamicImage::ImageRgba8),
+        }
+    };
+    img.ok_or_else(|| invalid("frame size does not match the picture"))
 }
 
 /// The facts of the IHDR chunk (PNG spec 11.2.2), with `tRNS` and the APNG `acTL` frame count.
 pub(super) struct Header {
+    pub width: u32,
+    pub height: u32,
     pub bit_depth: u8,
     /// 0 gray, 2 RGB, 3 indexed, 4 gray + alpha, 6 RGBA.
     pub colour_type: u8,
@@ -160,12 +389,32 @@ pub(super) fn embed_icc(data: Vec<u8>, icc: &[u8]) -> Result<Vec<u8>, ImageError
     Ok(png.encoder().bytes().to_vec())
 }
 
-/// The original without text, EXIF and time chunks (colour chunks stay), `exif` in their place.
+/// Adds chunks (type, data) right after `IHDR` of an encoded PNG without re-encoding it: the
+/// colour chunks, which PNG spec 5.6 places before `PLTE` and `IDAT`.
+pub(super) fn embed_chunks(
+    data: Vec<u8>,
+    chunks: &[([u8; 4], Vec<u8>)],
+) -> Result<Vec<u8>, ImageError> {
+    let mut png =
+        img_parts::png::Png::from_bytes(Bytes::from(data)).map_err(super::error::icc_failed)?;
+    for (i, (kind, body)) in chunks.iter().enumerate() {
+        let chunk = img_parts::png::PngChunk::new(*kind, Bytes::copy_from_slice(body));
+        png.chunks_mut().insert(1 + i, chunk);
+    }
+    Ok(png.encoder().bytes().to_vec())
+}
+
+/// The original without text, EXIF and time chunks (colour chunks stay, a profile only when it
+/// inflates under `MAX_ICC_BYTES`), `exif` in their place.
 pub(super) fn strip(bytes: &[u8], exif: Option<Bytes>) -> Result<Bytes, String> {
     let mut png = img_parts::png::Png::from_bytes(Bytes::copy_from_slice(bytes))
         .map_err(super::error::structure_failed)?;
-    png.chunks_mut()
-        .retain(|c| !matches!(&c.kind(), b"tEXt" | b"zTXt" | b"iTXt" | b"eXIf" | b"tIME"));
+    png.chunks_mut().retain(|c| match &c.kind() {
+        b"tEXt" | b"zTXt" | b"iTXt" | b"eXIf" | b"tIME" => false,
+        // A profile past the cap (or broken) was not used for the variants: not kept either.
+        b"iCCP" => inflate_profile(c.contents()).is_ok(),
+        _ => true,
+    });
     png.set_exif(exif);
     Ok(png.encoder().bytes())
 }

@@ -2,15 +2,12 @@
 //! facts the later steps need), the image refused from it when too large, and its decoder
 //! kept open for the decode step.
 
-use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use image::{ImageDecoder, ImageReader, Limits};
-
-use super::count;
-use super::error::{invalid, ImageError};
+use super::error::ImageError;
 use super::format::Format;
 use super::palette::Palette;
+use super::source::{repair, Source};
 use super::{jpeg, png, webp};
 
 /// What the header says, read without decoding any pixels.
@@ -99,13 +96,12 @@ pub struct SourceFacts {
 /// What a format's header says that decoding and encoding depend on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Facts {
-    /// `adobe`: an Adobe segment, so CMYK samples are stored inverted.
-    Jpeg {
-        adobe: bool,
-    },
-    /// The few colours the PNG is stored with, which the variants keep.
+    Jpeg,
     Png {
+        /// The few colours the PNG is stored with, which the variants may keep.
         palette: Option<Palette>,
+        /// `gAMA`, `cHRM`, `sRGB`, `cICP` as stored (type, data): carried into the variants.
+        colour: Vec<([u8; 4], Vec<u8>)>,
     },
     WebP(webp::Kind),
 }
@@ -113,8 +109,11 @@ pub(super) enum Facts {
 /// A probed input with its decoder open, past the header: what the decode step starts from.
 pub struct Opened<'a> {
     pub probe: Probe,
-    pub(super) bytes: &'a [u8],
+    /// What the decoders read: the input, or its repaired copy (`source.rs`).
+    pub(super) bytes: Source<'a>,
     pub(super) decoder: Decoder<'a>,
+    /// What the header and the repair found that a person should know.
+    pub(super) warnings: Vec<String>,
 }
 
 /// A decoder that has read the header.
@@ -122,33 +121,44 @@ pub(super) enum Decoder<'a> {
     Jpeg(Box<jpeg::Decoder<'a>>),
     /// image-webp's, for what libwebp does not decode (animations, files it refuses).
     WebP(Box<webp::Decoder<'a>>),
-    /// PNG, through `image`.
-    Image(Box<dyn ImageDecoder + 'a>),
+    Png(Box<png::Reader<'a>>),
 }
 
-/// The decoding memory budget: the largest allowed image as 16-bit RGBA would not fit a 2 GiB
-/// machine, so allocations past this are refused instead of risking an out-of-memory kill.
+/// The most a decoder may allocate (bytes): the largest allowed image as 16-bit RGBA would
+/// not fit a 2 GiB machine, so allocations past this are refused instead of risking an
+/// out-of-memory kill.
 const MAX_DECODE_ALLOC: u64 = 1536 * 1024 * 1024;
 
-/// Reads the header once, refusing images over `max_pixels` before any pixel is decoded, and
-/// keeps the decoder open for `process_opened`.
+/// Reads the header once, refusing images over `max_pixels` (or whose decoding would pass the
+/// memory budget) before any pixel is decoded, and keeps the decoder open for
+/// `process_opened`. A damaged but complete file is repaired first (`source::repair`).
 pub fn open(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
-    contain(|| match detect(bytes)? {
-        Format::Jpeg => open_jpeg(bytes, max_pixels),
-        Format::WebP => open_webp(bytes, max_pixels),
-        Format::Png => open_png(bytes, max_pixels),
+    contain(|| {
+        let format = detect(bytes)?;
+        let (source, repaired) = repair(format, bytes);
+        let mut opened = match format {
+            Format::Jpeg => open_jpeg(source, max_pixels),
+            Format::WebP => open_webp(source, max_pixels),
+            Format::Png => open_png(source, max_pixels),
+        }?;
+        opened.warnings.splice(0..0, repaired);
+        Ok(opened)
     })
 }
 
 /// A WebP: its chunks checked before image-webp, which would otherwise over-allocate on them,
 /// reads its header (once; libwebp decodes from the bytes with what it found).
-fn open_webp(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
-    webp::check_riff(bytes)?;
+fn open_webp(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageError> {
+    let Source::Downloaded(input) = bytes else {
+        return Err(ImageError::Internal("a WebP is never repaired".into()));
+    };
+    webp::check_riff(input)?;
     let h = webp::open(
-        bytes,
+        input,
         usize::try_from(MAX_DECODE_ALLOC).unwrap_or(usize::MAX),
     )?;
     check_pixels((h.width, h.height), max_pixels)?;
+    webp::check_budget(&h)?;
     let (width, height) = upright((h.width, h.height), h.orientation);
     let alpha = h.kind.features.alpha;
     let source = SourceFacts {
@@ -176,6 +186,7 @@ fn open_webp(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
         },
         bytes,
         decoder: Decoder::WebP(Box::new(h.decoder)),
+        warnings: Vec::new(),
     })
 }
 
@@ -187,8 +198,8 @@ fn detect(bytes: &[u8]) -> Result<Format, ImageError> {
 
 /// The JPEG header, its pixel count and, for a progressive file, the coefficient memory
 /// libjpeg will need, checked before any decoding.
-fn open_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
-    let (decoder, h) = jpeg::open(bytes)?;
+fn open_jpeg(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageError> {
+    let (decoder, h) = jpeg::open(&bytes)?;
     check_pixels((h.width, h.height), max_pixels)?;
     jpeg::check_budget(&h)?;
     let (width, height) = upright((h.width, h.height), h.orientation);
@@ -208,66 +219,62 @@ fn open_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
             height,
             orientation: h.orientation,
             icc: h.icc,
-            facts: Facts::Jpeg { adobe: h.adobe },
+            facts: Facts::Jpeg,
             source,
         },
         bytes,
         decoder: Decoder::Jpeg(Box::new(decoder)),
+        warnings: Vec::new(),
     })
 }
 
-/// A PNG: its chunks checked (and its palette read) before `image`'s decoder, which would
-/// otherwise panic on them, reads its header.
-fn open_png(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
-    let format = Format::Png;
-    let chunks = png::read_chunks(bytes)?;
-    count::header_read("image decoder");
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
-    let mut limits = Limits::default();
-    limits.max_alloc = Some(MAX_DECODE_ALLOC);
-    reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(invalid)?;
-    check_pixels(decoder.dimensions(), max_pixels)?;
-    let orientation = decoder.orientation().map(|o| o.to_exif()).unwrap_or(1);
-    let (width, height) = upright(decoder.dimensions(), orientation);
-    let icc = decoder.icc_profile().ok().flatten();
-    let (stored_width, stored_height) = decoder.dimensions();
-    let decoded_as = decoder.color_type();
-    let mut source = SourceFacts {
-        stored_width,
-        stored_height,
-        bit_depth: 8,
-        colour_model: if decoded_as.has_alpha() {
-            ColourModel::Rgba
-        } else {
-            ColourModel::Rgb
-        },
-        alpha: decoded_as.has_alpha(),
-        progressive: false,
-        frames: 1,
+/// A PNG: its chunks checked (and its palette, orientation, colour chunks and profile read)
+/// before the `png` crate, which would otherwise panic on some of them, reads its header.
+fn open_png(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageError> {
+    let chunks = png::read_chunks(&bytes)?;
+    let Some(h) = chunks.header else {
+        return Err(ImageError::Invalid(
+            "cannot decode: PNG without a complete IHDR chunk".into(),
+        ));
     };
-    if let Some(h) = &chunks.header {
-        source.bit_depth = h.bit_depth;
-        source.colour_model = h.colour_model();
-        source.alpha = matches!(h.colour_type, 4 | 6) || h.transparency;
-        source.progressive = h.interlaced;
-        source.frames = h.frames;
-    }
-    let facts = Facts::Png {
-        palette: chunks.palette,
+    check_pixels((h.width, h.height), max_pixels)?;
+    let mut warnings = Vec::new();
+    let reader = png::open(&bytes, Some(&h), &mut warnings)?;
+    let icc = match chunks.icc {
+        Some(Err(why)) => {
+            warnings.push(format!("colour profile dropped: {why}"));
+            None
+        }
+        Some(Ok(icc)) => Some(icc),
+        None => None,
+    };
+    let orientation = chunks.orientation;
+    let (width, height) = upright((h.width, h.height), orientation);
+    let source = SourceFacts {
+        stored_width: h.width,
+        stored_height: h.height,
+        bit_depth: h.bit_depth,
+        colour_model: h.colour_model(),
+        alpha: matches!(h.colour_type, 4 | 6) || h.transparency,
+        progressive: h.interlaced,
+        frames: h.frames,
     };
     Ok(Opened {
         probe: Probe {
-            format,
+            format: Format::Png,
             width,
             height,
             orientation,
             icc,
-            facts,
+            facts: Facts::Png {
+                palette: chunks.palette,
+                colour: chunks.colour,
+            },
             source,
         },
         bytes,
-        decoder: Decoder::Image(Box::new(decoder)),
+        decoder: Decoder::Png(Box::new(reader)),
+        warnings,
     })
 }
 

@@ -84,13 +84,11 @@ pub(super) fn open(bytes: &[u8], memory_limit: usize) -> Result<Header<'_>, Imag
     let mut decoder = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(invalid)?;
     decoder.set_memory_limit(memory_limit);
     let (width, height) = decoder.dimensions();
-    // As `image`'s WebP decoder reads them: its orientation from the EXIF chunk as it is.
     let orientation = decoder
         .exif_metadata()
         .ok()
         .flatten()
-        .and_then(|exif| image::metadata::Orientation::from_exif_chunk(&exif))
-        .map_or(1, |o| o.to_exif());
+        .map_or(1, |exif| orientation_of(&exif));
     let icc = decoder.icc_profile().ok().flatten();
     let (lossy, animated) = (decoder.is_lossy(), decoder.is_animated());
     let kind = Kind {
@@ -113,6 +111,50 @@ pub(super) fn open(bytes: &[u8], memory_limit: usize) -> Result<Header<'_>, Imag
         kind,
         decoder,
     })
+}
+
+/// The most decoding a WebP may take (bytes, PRODUCT.md "Memory envelope"), the same budget
+/// as a PNG frame's (`png::MAX_FRAME_BYTES`).
+const MAX_DECODE_BYTES: u64 = super::png::MAX_FRAME_BYTES;
+
+/// Refuses, from the header, a WebP whose decoding would pass `MAX_DECODE_BYTES`: the output
+/// (3 or 4 bytes a pixel) plus, for lossless and animated files, the full ARGB picture (4 bytes
+/// a pixel) that libwebp's lossless decoder and image-webp's canvas keep while decoding.
+pub(super) fn check_budget(h: &Header<'_>) -> Result<(), ImageError> {
+    let pixels = u64::from(h.width) * u64::from(h.height);
+    let output = if h.kind.features.alpha { 4 } else { 3 };
+    let internal = if h.kind.features.lossy_bitstream {
+        0
+    } else {
+        4
+    };
+    let need = pixels * (output + internal);
+    if need > MAX_DECODE_BYTES {
+        let kind = if h.kind.features.lossy_bitstream {
+            "lossy"
+        } else if h.kind.animated {
+            "animated"
+        } else {
+            "lossless"
+        };
+        return Err(ImageError::TooLarge(format!(
+            "{}x{} {kind} WebP takes {} MiB to decode ({} bytes a pixel), over the {} MiB budget",
+            h.width,
+            h.height,
+            need >> 20,
+            output + internal,
+            MAX_DECODE_BYTES >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// The EXIF orientation of a WebP `EXIF` chunk, as browsers read it: a TIFF block, or one
+/// preceded by the `Exif\0\0` identifier as in JPEG's APP1 (ImageMagick and Pillow write it so;
+/// PRODUCT.md "Real-world inputs"). 1 when there is none.
+pub(super) fn orientation_of(exif: &[u8]) -> u8 {
+    let tiff = exif.strip_prefix(b"Exif\0\0").unwrap_or(exif);
+    image::metadata::Orientation::from_exif_chunk(tiff).map_or(1, |o| o.to_exif())
 }
 
 /// The first frame through image-webp (animations, and what libwebp refuses), as `image`
@@ -309,12 +351,45 @@ pub(super) fn embed_icc(data: Vec<u8>, icc: &[u8]) -> Result<Vec<u8>, ImageError
     Ok(webp.encoder().bytes().to_vec())
 }
 
-/// The original without XMP and EXIF, `exif` in their place.
+/// The original without XMP and EXIF, `exif` in their place, its VP8X flags matching the
+/// chunks kept (WebP container spec, "Extended File Format"; libwebp's `webpinfo` and
+/// `webpmux` refuse a file whose flags announce a chunk that is not there).
 pub(super) fn strip(bytes: &[u8], exif: Option<Bytes>) -> Result<Bytes, String> {
     let mut webp = img_parts::webp::WebP::from_bytes(Bytes::copy_from_slice(bytes))
         .map_err(super::error::structure_failed)?;
     webp.remove_chunks_by_id(*b"XMP ");
-    // Also rewrites the VP8X flags to match the chunks left.
+    // Rewrites the ICC and EXIF flags only (img-parts' `WebPFlags::merge`), not XMP's.
     webp.set_exif(exif);
-    Ok(webp.encoder().bytes())
+    let mut out = webp.encoder().bytes().to_vec();
+    set_metadata_flags(&mut out);
+    Ok(Bytes::from(out))
+}
+
+/// VP8X flag bits (WebP container spec): ICC profile, EXIF and XMP metadata.
+const FLAG_ICC: u8 = 0x20;
+const FLAG_EXIF: u8 = 0x08;
+const FLAG_XMP: u8 = 0x04;
+
+/// Sets the ICC, EXIF and XMP bits of an extended WebP's VP8X chunk to the chunks present
+/// (alpha and animation stay as they are). A simple-format file has no flags to set.
+fn set_metadata_flags(b: &mut [u8]) {
+    if b.get(12..16) != Some(b"VP8X") || b.len() < 21 {
+        return;
+    }
+    let mut flags = 0;
+    let mut i = 12;
+    while i + 8 <= b.len() {
+        let size = u32::from_le_bytes([b[i + 4], b[i + 5], b[i + 6], b[i + 7]]) as usize;
+        flags |= match &b[i..i + 4] {
+            b"ICCP" => FLAG_ICC,
+            b"EXIF" => FLAG_EXIF,
+            b"XMP " => FLAG_XMP,
+            _ => 0,
+        };
+        i = i
+            .saturating_add(8)
+            .saturating_add(size)
+            .saturating_add(size & 1);
+    }
+    b[20] = (b[20] & !(FLAG_ICC | FLAG_EXIF | FLAG_XMP)) | flags;
 }
