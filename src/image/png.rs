@@ -249,7 +249,7 @@ pub(super) fn open<'a>(
             transformations |= png::Transformations::STRIP_16;
             warnings.push(format!(
                 "16-bit samples reduced to 8 bits: at 16 bits the image would take {} MiB",
-                bytes8 * 2 >> 20
+                (bytes8 * 2) >> 20
             ));
         }
         if bytes8 > MAX_FRAME_BYTES {

@@ -8,3 +8,4 @@ mod correctness;
 mod extras;
 mod faults;
 mod network;
+mod real_world;
