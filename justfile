@@ -46,6 +46,18 @@ ci:
 bench *ARGS: build
     python3 bench/bench.py {{ARGS}}
 
+# The release worker that `just build` makes (CARGO_TARGET_DIR honoured); override with
+# `just worker=PATH corpus DIR`.
+worker := env("CARGO_TARGET_DIR", "target") / "release" / "arke-image-processor"
+
+# Image stage over every JPEG/PNG/WebP under DIR: verdict, time, peak RSS, variants (bench/corpus.py).
+corpus DIR *ARGS: build
+    python3 bench/corpus.py --bin {{worker}} "{{DIR}}" {{ARGS}}
+
+# Memory envelope: peak RSS on worst-case inputs at the limits vs 1.5 GiB (bench/envelope.py).
+envelope *ARGS: build
+    python3 bench/envelope.py --bin {{worker}} {{ARGS}}
+
 # Static musl release binary: static, ≤ 9 MB, works in an empty root (as in the scratch image).
 build-musl:
     bash .ci/musl-check

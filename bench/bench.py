@@ -7,6 +7,9 @@ For each photo: median wall time and peak RSS over --runs runs of
 variant, and SSIM of each variant against a high-quality reference downscale (Pillow Lanczos
 from the decoded original, luma). Prints a Markdown table of ratios (ours / sharp).
 
+Then the limits (a bomb, the largest JPEG allowed, a 400 MB object through the local stack) and
+bench/envelope.py's memory envelope at MAX_INPUT_PIXELS (--skip-limits, --skip-envelope).
+
 Installs what it needs: numpy and Pillow (pip), sharp (npm, into bench-out/node).
 """
 import argparse
@@ -95,6 +98,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--worker", default=str(target_dir() / "release" / "arke-image-processor"))
     ap.add_argument("--skip-limits", action="store_true", help="skip the bomb and the 268 MP JPEG")
+    ap.add_argument("--skip-envelope", action="store_true", help="skip bench/envelope.py (worst-case inputs at the limits)")
     args = ap.parse_args()
     ensure_deps()
     from PIL import Image, ImageOps
@@ -134,6 +138,9 @@ def main():
         print(f"\nWorst ratios: time {max(sums['t']):.2f}×, peak RSS {max(sums['m']):.2f}×.")
     if not args.skip_limits:
         limits(args, env)
+    if not args.skip_envelope:
+        print(flush=True)
+        subprocess.run([sys.executable, str(Path(__file__).parent / "envelope.py"), "--bin", args.worker], check=True)
 
 
 def limits(args, env):
