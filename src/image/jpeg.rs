@@ -144,7 +144,8 @@ fn open_decompress<'a>(source: &Source<'a>) -> Result<Decompress<Cursor<Source<'
 /// Reads the header (dimensions, orientation, profile), keeping the decoder open for `decode`.
 /// A coding libjpeg is not built for (arithmetic, lossless, 12-bit) is `Unsupported`, named.
 pub(super) fn open<'a>(source: &Source<'a>) -> Result<(Decoder<'a>, Header), ImageError> {
-    if let Some(coding) = frame(source).and_then(|f| f.unsupported_coding()) {
+    let frame = frame(source);
+    if let Some(coding) = frame.as_ref().and_then(Frame::unsupported_coding) {
         return Err(ImageError::Unsupported(format!(
             "{coding} JPEG (only baseline and progressive Huffman-coded 8-bit JPEG is decoded)"
         )));
@@ -152,7 +153,8 @@ pub(super) fn open<'a>(source: &Source<'a>) -> Result<(Decoder<'a>, Header), Ima
     guard(invalid, || {
         DAMAGE.with(|d| d.set(None));
         let decompress = open_decompress(source)?;
-        let header = header_of(&decompress, source)?;
+        let progressive = frame.as_ref().is_some_and(Frame::progressive);
+        let header = header_of(&decompress, progressive)?;
         let decoder = Decoder {
             decompress,
             damage: DAMAGE.with(Cell::take),
@@ -161,7 +163,8 @@ pub(super) fn open<'a>(source: &Source<'a>) -> Result<(Decoder<'a>, Header), Ima
     })
 }
 
-fn header_of(d: &Decompress<Cursor<Source<'_>>>, bytes: &[u8]) -> Result<Header, ImageError> {
+/// `progressive`: the frame header's marker says so (libjpeg does not expose it).
+fn header_of(d: &Decompress<Cursor<Source<'_>>>, progressive: bool) -> Result<Header, ImageError> {
     let (w, h) = d.size();
     let (Ok(width), Ok(height)) = (u32::try_from(w), u32::try_from(h)) else {
         return Err(invalid("dimensions out of range"));
@@ -186,7 +189,6 @@ fn header_of(d: &Decompress<Cursor<Source<'_>>>, bytes: &[u8]) -> Result<Header,
             _ => {}
         }
     }
-    let progressive = frame(bytes).is_some_and(|f| f.progressive());
     let coefficient_bytes = progressive.then(|| {
         d.components()
             .iter()

@@ -9,12 +9,19 @@ use img_parts::Bytes;
 use super::format::Format;
 use super::{jpeg, png, webp};
 
-/// `bytes` of `format` without metadata beyond colour and orientation.
-pub fn strip_metadata(format: Format, bytes: &[u8], orientation: u8) -> Result<Vec<u8>, String> {
+/// `bytes` of `format` without metadata beyond colour and orientation. `profile_read`: the
+/// probe read the embedded ICC profile; a PNG `iCCP` it did not read (one that inflates past
+/// `png::MAX_ICC_BYTES`, or broken) is left out of the `original` too.
+pub fn strip_metadata(
+    format: Format,
+    bytes: &[u8],
+    orientation: u8,
+    profile_read: bool,
+) -> Result<Vec<u8>, String> {
     let exif = (orientation != 1).then(|| Bytes::from(orientation_exif(orientation)));
     let out = match format {
         Format::Jpeg => jpeg::strip(bytes, exif)?,
-        Format::Png => png::strip(bytes, exif)?,
+        Format::Png => png::strip(bytes, exif, profile_read)?,
         Format::WebP => webp::strip(bytes, exif)?,
     };
     Ok(out.to_vec())
@@ -59,7 +66,7 @@ mod tests {
         let len = j.len();
         j.extend_from_slice(b"\xFF\xD8trailing secret");
         assert_eq!(jpeg_end(&j), Some(len));
-        let stripped = strip_metadata(Format::Jpeg, &j, 1).unwrap();
+        let stripped = strip_metadata(Format::Jpeg, &j, 1, false).unwrap();
         assert_eq!(stripped.len(), len);
         assert!(image::load_from_memory(&stripped).is_ok());
     }

@@ -240,7 +240,7 @@ fn colour<'p>(
         fits
     });
     let icc = match (icc, &mut pixels) {
-        (Some(p), Pixels::Image(img)) if p.len() > MAX_CARRIED_ICC_BYTES => {
+        (Some(p), Pixels::Image(img)) if applies_profile(probe) => {
             match apply_profile(img, p) {
                 Ok(()) => converted = true,
                 Err(e) => warnings.push(format!(
@@ -357,7 +357,7 @@ fn original(bytes: &Source<'_>, probe: &Probe, plan: &Plan) -> Result<Option<Var
         width: t.width,
         height: t.height,
         content_type: probe.format.content_type(),
-        data: strip_metadata(probe.format, bytes, probe.orientation)
+        data: strip_metadata(probe.format, bytes, probe.orientation, probe.icc.is_some())
             .map_err(ImageError::Invalid)?,
     }))
 }

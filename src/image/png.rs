@@ -404,15 +404,15 @@ pub(super) fn embed_chunks(
     Ok(png.encoder().bytes().to_vec())
 }
 
-/// The original without text, EXIF and time chunks (colour chunks stay, a profile only when it
-/// inflates under `MAX_ICC_BYTES`), `exif` in their place.
-pub(super) fn strip(bytes: &[u8], exif: Option<Bytes>) -> Result<Bytes, String> {
+/// The original without text, EXIF and time chunks (colour chunks stay, the profile only when
+/// `keep_icc`: the probe read it, under `MAX_ICC_BYTES`), `exif` in their place.
+pub(super) fn strip(bytes: &[u8], exif: Option<Bytes>, keep_icc: bool) -> Result<Bytes, String> {
     let mut png = img_parts::png::Png::from_bytes(Bytes::copy_from_slice(bytes))
         .map_err(super::error::structure_failed)?;
     png.chunks_mut().retain(|c| match &c.kind() {
         b"tEXt" | b"zTXt" | b"iTXt" | b"eXIf" | b"tIME" => false,
         // A profile past the cap (or broken) was not used for the variants: not kept either.
-        b"iCCP" => inflate_profile(c.contents()).is_ok(),
+        b"iCCP" => keep_icc,
         _ => true,
     });
     png.set_exif(exif);

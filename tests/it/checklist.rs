@@ -177,18 +177,7 @@ fn jpeg_input_processed_correctly() {
         ],
     );
     // The thumb looks like the photo: its mean colour is close to the original's.
-    let mean = |data: &[u8]| {
-        let img = image::load_from_memory(data).unwrap().to_rgb8();
-        let n = f64::from(img.width() * img.height());
-        let mut s = [0f64; 3];
-        for p in img.pixels() {
-            for c in 0..3 {
-                s[c] += f64::from(p[c]);
-            }
-        }
-        s.map(|v| v / n)
-    };
-    let (a, b) = (mean(&got["thumb"]), mean(&job.data));
+    let (a, b) = (mean_rgb(&got["thumb"]), mean_rgb(&job.data));
     for c in 0..3 {
         assert!(
             (a[c] - b[c]).abs() < 4.0,

@@ -443,16 +443,21 @@ pub struct Out {
     pub data: Vec<u8>,
 }
 
-pub fn variants(fixture: &str) -> (Vec<Out>, Value) {
-    let dir = tempfile::tempdir().unwrap();
-    let run = worker()
+/// The worker's `variants` command on a fixture (or any path), its files written into `out`.
+pub fn run_variants(fixture: &str, out: &std::path::Path) -> std::process::Output {
+    worker()
         .arg("variants")
         .arg(testdata(fixture))
         .arg("--out")
-        .arg(dir.path())
+        .arg(out)
         .env_clear()
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+pub fn variants(fixture: &str) -> (Vec<Out>, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_variants(fixture, dir.path());
     assert!(
         run.status.success(),
         "{fixture}: {}",
@@ -471,4 +476,53 @@ pub fn variants(fixture: &str) -> (Vec<Out>, Value) {
         })
         .collect();
     (outs, summary)
+}
+
+/// The variant called `name`.
+pub fn by_name<'a>(outs: &'a [Out], name: &str) -> &'a Out {
+    outs.iter()
+        .find(|o| o.name == name)
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+/// The ICC profile embedded in an encoded JPEG, PNG or WebP, as stored.
+pub fn icc(data: &[u8]) -> Option<Vec<u8>> {
+    use img_parts::{Bytes, ImageICC};
+    let bytes = Bytes::copy_from_slice(data);
+    let profile = match image::guess_format(data).unwrap() {
+        image::ImageFormat::Jpeg => img_parts::jpeg::Jpeg::from_bytes(bytes)
+            .unwrap()
+            .icc_profile(),
+        image::ImageFormat::Png => img_parts::png::Png::from_bytes(bytes)
+            .unwrap()
+            .icc_profile(),
+        _ => img_parts::webp::WebP::from_bytes(bytes)
+            .unwrap()
+            .icc_profile(),
+    };
+    profile.map(|b| b.to_vec())
+}
+
+/// Each channel of `got` within `tol` levels of `want`.
+#[track_caller]
+pub fn near(what: &str, got: [u8; 3], want: [u8; 3], tol: u8) {
+    for c in 0..3 {
+        assert!(
+            got[c].abs_diff(want[c]) <= tol,
+            "{what}: {got:?} is not within {tol} of {want:?}"
+        );
+    }
+}
+
+/// The mean of each RGB channel over every pixel of an encoded image.
+pub fn mean_rgb(data: &[u8]) -> [f64; 3] {
+    let rgb = image::load_from_memory(data).unwrap().to_rgb8();
+    let n = f64::from(rgb.width() * rgb.height());
+    let mut sum = [0f64; 3];
+    for p in rgb.pixels() {
+        for c in 0..3 {
+            sum[c] += f64::from(p[c]);
+        }
+    }
+    sum.map(|s| s / n)
 }

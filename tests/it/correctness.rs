@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use image::{DynamicImage, ImageDecoder};
-use img_parts::{Bytes, ImageEXIF, ImageICC};
+use img_parts::{Bytes, ImageEXIF};
 
 const PRIVATE: &str = "SecretCam";
 
@@ -19,16 +19,6 @@ fn displayed(data: &[u8]) -> DynamicImage {
     let mut img = DynamicImage::from_decoder(decoder).unwrap();
     img.apply_orientation(orientation);
     img
-}
-
-#[track_caller]
-fn near(what: &str, got: [u8; 3], want: [u8; 3], tol: i32) {
-    for c in 0..3 {
-        assert!(
-            (i32::from(got[c]) - i32::from(want[c])).abs() <= tol,
-            "{what}: {got:?} is not within {tol} of {want:?}"
-        );
-    }
 }
 
 /// Checks the red/green/blue corner marks of `fixtures::marked` on the displayed picture.
@@ -118,28 +108,6 @@ fn assert_no_metadata(out: &Out) -> u8 {
                 .unwrap_or(1)
         }
     }
-}
-
-fn by_name<'a>(outs: &'a [Out], name: &str) -> &'a Out {
-    outs.iter()
-        .find(|o| o.name == name)
-        .unwrap_or_else(|| panic!("no {name}"))
-}
-
-fn icc(data: &[u8]) -> Option<Vec<u8>> {
-    let bytes = Bytes::copy_from_slice(data);
-    let profile = match image::guess_format(data).unwrap() {
-        image::ImageFormat::Jpeg => img_parts::jpeg::Jpeg::from_bytes(bytes)
-            .unwrap()
-            .icc_profile(),
-        image::ImageFormat::Png => img_parts::png::Png::from_bytes(bytes)
-            .unwrap()
-            .icc_profile(),
-        _ => img_parts::webp::WebP::from_bytes(bytes)
-            .unwrap()
-            .icc_profile(),
-    };
-    profile.map(|b| b.to_vec())
 }
 
 #[test]
