@@ -269,6 +269,25 @@ def webpinfo(path):
     return {"exit": p.returncode, "output": text.strip().splitlines()}
 
 
+def pillow_checks(path, ref, info, tolerant_key, identical_suffix):
+    """Pillow as a reader: strict load into info["pillow_strict"], then with
+    LOAD_TRUNCATED_IMAGES whether the pixels equal `ref` (info[tolerant_key + identical_suffix])
+    or why not (info[tolerant_key])."""
+    try:
+        Image.open(path).load()
+        info["pillow_strict"] = "ok"
+    except Exception as e:  # noqa: BLE001
+        info["pillow_strict"] = err_text(e, path)
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        p = np.asarray(Image.open(path).convert("RGB"))
+        info[tolerant_key + identical_suffix] = bool((p == ref).all())
+    except Exception as e:  # noqa: BLE001
+        info[tolerant_key] = err_text(e, path)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
 def err_text(e, path):
     return f"{type(e).__name__}: {e}".replace(str(path), Path(path).name)
 
@@ -1233,19 +1252,7 @@ def fixture_jpegs():
             info["djpeg_identical_to_complete_file"] = bool(same.all())
             info["first_row_differing_from_complete"] = int(bad_rows[0]) if len(bad_rows) else None
         # Pillow, strict and tolerant
-        try:
-            Image.open(path).load()
-            info["pillow_strict"] = "ok"
-        except Exception as e:  # noqa: BLE001
-            info["pillow_strict"] = err_text(e, path)
-        ImageFile.LOAD_TRUNCATED_IMAGES = True
-        try:
-            p = np.asarray(Image.open(path).convert("RGB"))
-            info["pillow_tolerant_identical_to_complete"] = bool((p == ref_arr).all())
-        except Exception as e:  # noqa: BLE001
-            info["pillow_tolerant"] = err_text(e, path)
-        finally:
-            ImageFile.LOAD_TRUNCATED_IMAGES = False
+        pillow_checks(path, ref_arr, info, "pillow_tolerant", "_identical_to_complete")
         EXPECTED[name] = info
     EXPECTED["jpeg_no_eoi_800x600.jpg"]["reference_complete_mean_rgb"] = ref_mean
     thumb = Image.fromarray(ref_arr).resize((tw, th), Image.LANCZOS)
@@ -1331,19 +1338,7 @@ def fixture_png_crc():
                 "thumb_size": [tw, th],
                 "thumb_lanczos_mean_rgb": [round(float(v), 3) for v in np.asarray(thumb).reshape(-1, 3).mean(0)],
                 "pngcheck": pngcheck(path)}
-        try:
-            Image.open(path).load()
-            info["pillow_strict"] = "ok"
-        except Exception as e:  # noqa: BLE001
-            info["pillow_strict"] = err_text(e, path)
-        ImageFile.LOAD_TRUNCATED_IMAGES = True
-        try:
-            p = np.asarray(Image.open(path).convert("RGB"))
-            info["pillow_load_truncated_identical"] = bool((p == ref_rgb).all())
-        except Exception as e:  # noqa: BLE001
-            info["pillow_load_truncated"] = err_text(e, path)
-        finally:
-            ImageFile.LOAD_TRUNCATED_IMAGES = False
+        pillow_checks(path, ref_rgb, info, "pillow_load_truncated", "_identical")
         EXPECTED[name] = info
     a, c = EXPECTED["png_bad_ancillary_crc_640x480.png"], EXPECTED["png_bad_critical_crc_640x480.png"]
     NOTES["png_bad_ancillary_crc_640x480.png"] = f"""\
