@@ -182,6 +182,7 @@ fn variants(input: &Path, out_dir: &Path) -> Result<(), Failure> {
         "source": SourceInfo::new(&out, sha256),
         "placeholder": PlaceholderInfo::from(&out.placeholder),
         "warnings": out.warnings,
+        "phases_ms": out.phases,
     });
     println!(
         "{}",

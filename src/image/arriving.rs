@@ -13,14 +13,25 @@ use super::resize::resize_arriving;
 /// Rows handed from the decoder to the resizing thread per step (libjpeg makes 8 or 16 at a time).
 const CHUNK_ROWS: u32 = 16;
 
+/// Takes a resized image's rows, top to bottom, on the resizing thread as they are made: the
+/// largest variant's encoder, so that it encodes while the decoder is still decoding. It comes
+/// back with the image, to be finished where that suits the caller.
+pub(super) trait RowSink: Send {
+    /// The next whole rows.
+    fn rows(&mut self, rows: &[u8]) -> Result<(), ImageError>;
+}
+
 /// Reads all `w`×`h` pixels (`P`: one pixel of `color`) with `read`, which fills whole rows in
-/// order. The image at full size, or with `to`, resized to it while the rows arrive.
-pub(super) fn scanlines<P: fast_image_resize::PixelTrait>(
+/// order. The image at full size, or with `to`, resized to it while the rows arrive; then with
+/// `sink` (made on the resizing thread), the resized rows also go to it as they are made, and
+/// it comes back too.
+pub(super) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
     (w, h): (u32, u32),
     color: ColorType,
     to: Option<(u32, u32)>,
+    sink: Option<impl FnOnce() -> Result<S, ImageError> + Send>,
     mut read: impl FnMut(&mut [u8]) -> Result<(), ImageError>,
-) -> Result<DynamicImage, ImageError> {
+) -> Result<(DynamicImage, Option<S>), ImageError> {
     let stride = w as usize * std::mem::size_of::<P>();
     let mut buf = vec![0u8; stride * h as usize];
     let Some((tw, th)) = to else {
@@ -29,20 +40,27 @@ pub(super) fn scanlines<P: fast_image_resize::PixelTrait>(
             ColorType::L8 => GrayImage::from_raw(w, h, buf).map(DynamicImage::ImageLuma8),
             _ => RgbImage::from_raw(w, h, buf).map(DynamicImage::ImageRgb8),
         };
-        return img.ok_or_else(short);
+        return img.map(|img| (img, None)).ok_or_else(short);
     };
     let mut dst = DynamicImage::new(tw, th, color);
     let arrived = Arrived::default();
     let base = Rows(buf.as_mut_ptr());
-    std::thread::scope(|scope| {
+    let sink = std::thread::scope(|scope| {
         let resizer = scope.spawn(|| {
-            resize_arriving::<P>((w, h), &mut dst, |n| {
-                let rows = arrived.wait(n)?;
-                // SAFETY: the first `rows` rows of `buf` are written, and the decoder writes
-                // only below them from now on; `buf` is not touched otherwise until the scope
-                // has joined this thread.
-                Some(unsafe { std::slice::from_raw_parts(base.at(0), rows as usize * stride) })
-            })
+            let mut sink = sink.map(|make| make()).transpose()?;
+            resize_arriving::<P>(
+                (w, h),
+                &mut dst,
+                |n| {
+                    let rows = arrived.wait(n)?;
+                    // SAFETY: the first `rows` rows of `buf` are written, and the decoder
+                    // writes only below them from now on; `buf` is not touched otherwise until
+                    // the scope has joined this thread.
+                    Some(unsafe { std::slice::from_raw_parts(base.at(0), rows as usize * stride) })
+                },
+                &mut |rows| sink.as_mut().map_or(Ok(()), |s| s.rows(rows)),
+            )?;
+            Ok(sink)
         });
         // Wakes the resizer when decoding stops, whether it finished, failed or unwound.
         let _close = Closer(&arrived);
@@ -63,7 +81,7 @@ pub(super) fn scanlines<P: fast_image_resize::PixelTrait>(
             .unwrap_or_else(|_| Err(ImageError::Internal("resizing thread panicked".into())))
     })?;
     drop(buf);
-    Ok(dst)
+    Ok((dst, sink))
 }
 
 /// The decoded rows' buffer, shared with the resizing thread (see `scanlines`).

@@ -40,11 +40,17 @@ enum Effort {
 impl Job<'_> {
     /// `src` resized, alpha divided out again if it was multiplied in: ready to encode.
     pub fn pixels(&self, src: &Pixels, w: u32, h: u32) -> Result<Pixels, ImageError> {
-        let mut out = resize(src, w, h, self.premultiplied)?;
+        let mut out = self.resized(src, w, h)?;
         if let (true, Pixels::Image(img)) = (self.premultiplied, &mut out) {
             alpha(img, Alpha::Divide)?;
         }
         Ok(out)
+    }
+
+    /// `src` (premultiplied when the job is) resized to `w`×`h`, staying premultiplied: the
+    /// source of a smaller variant; `shown` makes it ready to encode.
+    pub fn resized(&self, src: &Pixels, w: u32, h: u32) -> Result<Pixels, ImageError> {
+        resize(src, w, h, self.premultiplied)
     }
 
     /// The pixels of `big` (made from the source by `resize`) ready to encode.

@@ -293,40 +293,74 @@ pub(super) fn check_budget(h: &Header) -> Result<(), ImageError> {
     Ok(())
 }
 
-/// The smallest DCT scale (n/8, n in 1, 2, 4, 8) whose output has a longest side of at least
-/// twice `min_long_side`. The margin is for quality: libjpeg's reduced IDCTs truncate the
-/// spectrum block by block, and the Lanczos downscale after them has to be large enough to hide
-/// it. Measured on the bench photos (scaled-then-Lanczos against full-then-Lanczos, luma SSIM):
-/// 0.992–0.996 with 1.1× left to do, 0.995–0.998 with 2×; and a 5312 px photo decoded at 1/2
-/// for its 2400 px `large` scored 0.0012 below sharp, at full size equal. So everyday photos
-/// decode at full size; the very large ones, where time and memory matter most, do not.
+/// The smallest DCT scale n/8 (n in 1, 2, 4, 8) whose output's longest side reaches
+/// `min_long_side` (the largest variant's): libjpeg's reduced inverse DCT skips the work for
+/// the coefficients it drops, and the Lanczos pass after it then has 1–2× left to do.
+///
+/// Decided by measurement (`bench/dct_scale.py` on the bench photos, `large` at quality 80 and
+/// its SSIM to a Lanczos3 downscale of the full-size decode):
+/// - n = 4 for the 5312 px seeding photo: SSIM 0.9731 against 0.9746 at full scale (−0.0015,
+///   a tenth of what the JPEG encode itself costs), 2 % fewer bytes, the whole decode in 0.6×
+///   the time. sharp makes the same choice (libvips shrink-on-load, `fastShrinkOnLoad`).
+/// - 3/8, 5/8, 6/8 and 7/8 are never used: libjpeg-turbo has SIMD inverse DCTs only for 1/8, 2/8,
+///   4/8 and 8/8, and `djpeg` at 5/8–7/8 was 1.0–1.6× its time at 8/8, with SSIM no better
+///   than the next smaller power of two.
 fn scale_for(width: u32, height: u32, min_long_side: u32) -> u8 {
     let long = u64::from(width.max(height));
     [1u8, 2, 4]
         .into_iter()
-        .find(|&n| long * u64::from(n) / 8 >= 2 * u64::from(min_long_side))
+        .find(|&n| (long * u64::from(n)).div_ceil(8) >= u64::from(min_long_side))
         .unwrap_or(8)
 }
 
-/// Decodes at the smallest DCT scale that leaves at least twice `min_long_side` pixels
-/// on the longest side (orientation not applied). CMYK comes out as RGB.
+/// What `decode` hands back.
+pub(super) struct Decoded {
+    /// The pixels, resized to `to` when `resized`, otherwise at the DCT-scaled size.
+    pub image: DynamicImage,
+    pub resized: bool,
+    /// With `encode_along`: `image` encoded as a JPEG while it was being resized, all but
+    /// the encoder's last pass (`Encoding::finish`).
+    pub encoded: Option<Encoding>,
+}
+
+/// Decodes at the smallest DCT scale that leaves at least `min_long_side` pixels on the
+/// longest side (orientation not applied). CMYK comes out as RGB.
 ///
 /// With `to` (a size in the stored orientation), gray and RGB pixels come back resized to it
-/// (`true`): a second thread resizes the rows while the rest are still being decoded. A
-/// progressive file's last pass (inverse DCT, colour conversion) and a baseline file's whole
-/// decode then overlap the resize. CMYK and YCCK come back as sRGB at the decoded size
-/// (`false`), converted through `icc` (the file's profile) by `colour::cmyk_to_srgb`, whose
-/// warning, if any, is pushed to `warnings`.
+/// (`resized`): a second thread resizes the rows while the rest are still being decoded, and
+/// with `encode_along` it also encodes the resized rows as they are made (the largest variant,
+/// when it needs no turning). A progressive file's last pass (inverse DCT, colour conversion)
+/// and a baseline file's whole decode then overlap the resize and the encode. CMYK and YCCK
+/// come back as sRGB at the decoded size, converted through `icc` (the file's profile) by
+/// `colour::cmyk_to_srgb`, whose warning, if any, is pushed to `warnings`.
 pub(super) fn decode(
     decoder: Decoder<'_>,
     icc: Option<&[u8]>,
     min_long_side: u32,
     to: Option<(u32, u32)>,
+    encode_along: Option<EncodeAlong<'_>>,
     warnings: &mut Vec<String>,
-) -> Result<(DynamicImage, bool), ImageError> {
+) -> Result<Decoded, ImageError> {
     guard(invalid, || {
-        decode_scaled(decoder, icc, min_long_side, to, warnings)
+        decode_scaled(decoder, icc, min_long_side, to, encode_along, warnings)
     })
+}
+
+/// A JPEG encoding with every row written: `finish` runs the entropy coder's passes (optimised
+/// Huffman tables: statistics, then output), a third of the encode, wherever the caller has a
+/// free core.
+pub(super) struct Encoding(RowEncoder);
+
+impl Encoding {
+    pub(super) fn finish(self) -> Result<Vec<u8>, ImageError> {
+        guard(|m| RowEncoder::fail(&m), || self.0.finish())
+    }
+}
+
+impl super::arriving::RowSink for RowEncoder {
+    fn rows(&mut self, rows: &[u8]) -> Result<(), ImageError> {
+        guard(|m| RowEncoder::fail(&m), || self.write(rows))
+    }
 }
 
 fn decode_scaled(
@@ -334,8 +368,9 @@ fn decode_scaled(
     icc: Option<&[u8]>,
     min_long_side: u32,
     to: Option<(u32, u32)>,
+    encode_along: Option<EncodeAlong<'_>>,
     warnings: &mut Vec<String>,
-) -> Result<(DynamicImage, bool), ImageError> {
+) -> Result<Decoded, ImageError> {
     use fast_image_resize::pixels::{U8x3, U8};
     use image::{ColorType, RgbImage};
     DAMAGE.with(|d| d.set(decoder.damage));
@@ -343,22 +378,43 @@ fn decode_scaled(
     let (w, h) = d.size();
     let n = scale_for(w as u32, h as u32, min_long_side);
     d.scale(n);
+    // The encoder for the resized rows, started on the resizing thread.
+    let along = |space: ColorSpace, gray: bool| {
+        encode_along.zip(to).map(|(e, size)| {
+            move || {
+                guard(
+                    |m| RowEncoder::fail(&m),
+                    || RowEncoder::start(size, space, gray, e.quality, e.icc),
+                )
+            }
+        })
+    };
     let out = match d.image().map_err(invalid)? {
         mozjpeg::Format::Gray(mut s) => {
             let size = (s.width() as u32, s.height() as u32);
-            let img = scanlines::<U8>(size, ColorType::L8, to, |rows| {
+            let sink = along(ColorSpace::JCS_GRAYSCALE, true);
+            let (image, encoded) = scanlines::<U8, _>(size, ColorType::L8, to, sink, |rows| {
                 s.read_scanlines_into(rows).map(drop).map_err(invalid)
             })?;
             s.finish().map_err(invalid)?;
-            (img, to.is_some())
+            Decoded {
+                image,
+                resized: to.is_some(),
+                encoded: encoded.map(Encoding),
+            }
         }
         mozjpeg::Format::RGB(mut s) => {
             let size = (s.width() as u32, s.height() as u32);
-            let img = scanlines::<U8x3>(size, ColorType::Rgb8, to, |rows| {
+            let sink = along(ColorSpace::JCS_RGB, false);
+            let (image, encoded) = scanlines::<U8x3, _>(size, ColorType::Rgb8, to, sink, |rows| {
                 s.read_scanlines_into(rows).map(drop).map_err(invalid)
             })?;
             s.finish().map_err(invalid)?;
-            (img, to.is_some())
+            Decoded {
+                image,
+                resized: to.is_some(),
+                encoded: encoded.map(Encoding),
+            }
         }
         mozjpeg::Format::CMYK(mut s) => {
             let (w, h) = (s.width() as u32, s.height() as u32);
@@ -367,8 +423,12 @@ fn decode_scaled(
             let (rgb, warning) = cmyk_to_srgb(&px, icc);
             drop(px);
             warnings.extend(warning);
-            let img = DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).ok_or_else(short)?);
-            (img, false)
+            let image = DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).ok_or_else(short)?);
+            Decoded {
+                image,
+                resized: false,
+                encoded: None,
+            }
         }
     };
     if let Some(code) = DAMAGE.with(Cell::take) {
@@ -420,34 +480,83 @@ fn compress(
     quality: u8,
     icc: Option<&[u8]>,
 ) -> Result<Vec<u8>, ImageError> {
-    let fail =
-        |e: &dyn std::fmt::Display| ImageError::Invalid(format!("cannot encode variant: {e}"));
-    let mut c = mozjpeg::Compress::new_err(Box::new(error_mgr()), space);
-    c.set_fastest_defaults();
-    c.set_size(img.width() as usize, img.height() as usize);
-    c.set_quality(f32::from(quality));
-    c.set_optimize_coding(true);
-    if !gray {
-        c.set_chroma_sampling_pixel_sizes((2, 2), (2, 2));
+    let mut e = RowEncoder::start((img.width(), img.height()), space, gray, quality, icc)?;
+    e.write(img.as_bytes())?;
+    e.finish()
+}
+
+/// The largest variant's JPEG encoding, done on the resizing thread as its rows are made
+/// (`decode`'s `encode_along`): the same settings and bytes as `encode` on the whole image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct EncodeAlong<'a> {
+    pub quality: u8,
+    /// The profile the variant carries (the colour step's decision, made before decoding).
+    pub icc: Option<&'a [u8]>,
+}
+
+/// A libjpeg compressor fed whole rows in order, top to bottom.
+struct RowEncoder {
+    started: mozjpeg::compress::CompressStarted<Vec<u8>>,
+}
+
+// SAFETY: a libjpeg compressor has no tie to the thread that made it (no thread-local state;
+// errors unwind on whichever thread calls it); it is used by one thread at a time, moved
+// from the resizing thread to the caller's once its rows are written.
+unsafe impl Send for RowEncoder {}
+
+impl RowEncoder {
+    fn fail(e: &dyn std::fmt::Display) -> ImageError {
+        ImageError::Invalid(format!("cannot encode variant: {e}"))
     }
-    let capacity = img.as_bytes().len() / 8;
-    let mut s = c
-        .start_compress(Vec::with_capacity(capacity))
-        .map_err(|e| fail(&e))?;
-    if let Some(icc) = icc {
-        // Not `write_icc_profile`: mozjpeg 0.10.13 numbers the chunks from 0, and readers
-        // (image, browsers via the ICC spec) expect 1..=count, so the profile would be lost.
-        let chunks = icc.chunks(65519);
-        let count = u8::try_from(chunks.len()).map_err(|_| fail(&"ICC profile over 16 MB"))?;
-        for (i, chunk) in chunks.enumerate() {
-            let mut segment = b"ICC_PROFILE\0".to_vec();
-            segment.extend([i as u8 + 1, count]);
-            segment.extend_from_slice(chunk);
-            s.write_marker(Marker::APP(2), &segment);
+
+    /// Writes the headers (and `icc` as APP2 segments) of a `width`×`height` image.
+    fn start(
+        (width, height): (u32, u32),
+        space: ColorSpace,
+        gray: bool,
+        quality: u8,
+        icc: Option<&[u8]>,
+    ) -> Result<RowEncoder, ImageError> {
+        let mut c = mozjpeg::Compress::new_err(Box::new(error_mgr()), space);
+        c.set_fastest_defaults();
+        c.set_size(width as usize, height as usize);
+        c.set_quality(f32::from(quality));
+        c.set_optimize_coding(true);
+        if !gray {
+            c.set_chroma_sampling_pixel_sizes((2, 2), (2, 2));
         }
+        let channels = if gray { 1 } else { 3 };
+        let capacity = width as usize * height as usize * channels / 8;
+        let mut s = c
+            .start_compress(Vec::with_capacity(capacity))
+            .map_err(|e| Self::fail(&e))?;
+        if let Some(icc) = icc {
+            // Not `write_icc_profile`: mozjpeg 0.10.13 numbers the chunks from 0, and readers
+            // (image, browsers via the ICC spec) expect 1..=count, so the profile would be lost.
+            let chunks = icc.chunks(65519);
+            let count =
+                u8::try_from(chunks.len()).map_err(|_| Self::fail(&"ICC profile over 16 MB"))?;
+            for (i, chunk) in chunks.enumerate() {
+                let mut segment = b"ICC_PROFILE\0".to_vec();
+                segment.extend([i as u8 + 1, count]);
+                segment.extend_from_slice(chunk);
+                s.write_marker(Marker::APP(2), &segment);
+            }
+        }
+        Ok(RowEncoder { started: s })
     }
-    s.write_scanlines(img.as_bytes()).map_err(|e| fail(&e))?;
-    s.finish().map_err(|e| fail(&e))
+
+    /// Compresses the next whole rows.
+    fn write(&mut self, rows: &[u8]) -> Result<(), ImageError> {
+        self.started
+            .write_scanlines(rows)
+            .map_err(|e| Self::fail(&e))
+    }
+
+    /// The encoded file, once every row is written.
+    fn finish(self) -> Result<Vec<u8>, ImageError> {
+        self.started.finish().map_err(|e| Self::fail(&e))
+    }
 }
 
 /// The original up to its end-of-image marker, without the APPn segments a decoder does not
@@ -603,8 +712,10 @@ mod tests {
             h.icc.as_deref(),
             min_long_side,
             to,
+            None,
             &mut Vec::new(),
         )
+        .map(|d| (d.image, d.resized))
     }
 
     fn header(bytes: &[u8]) -> Result<Header, ImageError> {
@@ -612,13 +723,17 @@ mod tests {
     }
 
     #[test]
-    fn scale_leaves_a_2x_downscale_for_the_largest_variant() {
-        assert_eq!(scale_for(5312, 2988, 2400), 8);
-        assert_eq!(scale_for(9600, 5400, 2400), 4);
-        assert_eq!(scale_for(16383, 16383, 2400), 4);
-        assert_eq!(scale_for(6400, 4800, 800), 2);
-        assert_eq!(scale_for(6399, 4800, 800), 4);
-        assert_eq!(scale_for(3200, 100, 400), 2);
+    fn scale_is_the_smallest_that_reaches_the_largest_variant() {
+        assert_eq!(scale_for(5312, 2988, 2400), 4);
+        assert_eq!(scale_for(4800, 3200, 2400), 4, "exactly 2400");
+        assert_eq!(scale_for(4799, 3200, 2400), 4, "libjpeg rounds 2399.5 up");
+        assert_eq!(scale_for(4798, 3200, 2400), 8, "2399 is not enough");
+        assert_eq!(scale_for(4272, 2848, 2400), 8);
+        assert_eq!(scale_for(9600, 5400, 2400), 2);
+        assert_eq!(scale_for(16383, 16383, 2400), 2);
+        assert_eq!(scale_for(6400, 4800, 800), 1);
+        assert_eq!(scale_for(6391, 4800, 800), 2);
+        assert_eq!(scale_for(2988, 5312, 1200), 2);
         assert_eq!(scale_for(300, 200, 0), 1);
     }
 
@@ -639,6 +754,8 @@ mod tests {
         let img = decode(&bytes, 200, None).unwrap().0;
         assert_eq!((img.width(), img.height()), (400, 200));
         let img = decode(&bytes, 801, None).unwrap().0;
+        assert_eq!((img.width(), img.height()), (1600, 800));
+        let img = decode(&bytes, 1601, None).unwrap().0;
         assert_eq!((img.width(), img.height()), (3200, 1600));
         let h = header(&bytes).unwrap();
         assert_eq!((h.width, h.height, h.orientation), (3200, 1600, 1));
@@ -691,7 +808,7 @@ mod tests {
         let to = (600, 451);
         for (progressive, gray) in [(false, false), (true, false), (false, true), (true, true)] {
             let bytes = pattern(1301, 977, progressive, gray);
-            let (full, resized) = decode(&bytes, 600, None).unwrap();
+            let (full, resized) = decode(&bytes, 700, None).unwrap();
             assert!(!resized);
             assert_eq!((full.width(), full.height()), (1301, 977));
             let full = super::super::pixels::Pixels::Image(full);
@@ -700,15 +817,30 @@ mod tests {
             else {
                 unreachable!("an image stays an image")
             };
-            let (got, resized) = decode(&bytes, 600, Some(to)).unwrap();
+            let (got, resized) = decode(&bytes, 700, Some(to)).unwrap();
             assert!(resized);
+            // Encoded while resized: the same file as encoding the resized image after.
+            let along = EncodeAlong {
+                quality: 80,
+                icc: Some(b"profile"),
+            };
+            let (decoder, _) = open(&Source::Downloaded(&bytes)).unwrap();
+            let made =
+                super::decode(decoder, None, 700, Some(to), Some(along), &mut Vec::new()).unwrap();
+            assert!(made.image.as_bytes() == got.as_bytes());
+            let want_file = encode(&got, 80, Some(b"profile")).unwrap();
+            let file = made.encoded.map(|e| e.finish().unwrap());
+            assert!(
+                file == Some(want_file),
+                "progressive {progressive}, gray {gray}"
+            );
             assert_eq!(got.color(), want.color(), "gray {gray}");
             assert!(
                 got.as_bytes() == want.as_bytes(),
                 "progressive {progressive}, gray {gray}: not the same pixels"
             );
             // Decoding that fails part-way stops the resizing thread too: an error, no hang.
-            let err = decode(&bytes[..bytes.len() / 2], 600, Some(to)).unwrap_err();
+            let err = decode(&bytes[..bytes.len() / 2], 700, Some(to)).unwrap_err();
             assert!(matches!(err, ImageError::Invalid(_)), "{err:?}");
         }
     }

@@ -1,5 +1,6 @@
 //! What the image stage hands back: the encoded variants and what the header said.
 
+use super::phases::Phase;
 use super::placeholder::Placeholder;
 use super::probe::Probe;
 
@@ -27,4 +28,6 @@ pub struct Output {
     /// Whether the pixels were converted to sRGB (today: CMYK and YCCK JPEGs, by the
     /// browsers' formula); otherwise they keep their space and any profile rides along.
     pub converted_to_srgb: bool,
+    /// Where the time went, step by step (`phases.rs`); for reports, never for decisions.
+    pub phases: Vec<Phase>,
 }

@@ -13,6 +13,7 @@ use super::encode::Job;
 use super::error::ImageError;
 use super::metadata::strip_metadata;
 use super::output::{Output, Variant};
+use super::phases::Phases;
 use super::pixels::{icc_matches, normalize, premultiply, resize, Pixels};
 use super::placeholder::{self, Placeholder};
 use super::probe::{contain, upright, ColourModel, Decoder, Facts, Opened, Probe};
@@ -47,9 +48,18 @@ impl Plan {
 }
 
 /// What the decode step hands on: the pixels as stored (orientation not applied).
-struct Decoded {
+struct Decoded<'p> {
     pixels: Pixels,
     size: Size,
+    /// The largest variant, already encoded (a JPEG, while it was decoded and resized).
+    encoded: Option<Encoded<'p>>,
+}
+
+/// A variant encoded ahead of the colour step (all but the last pass), with the profile it
+/// carries.
+struct Encoded<'p> {
+    encoding: jpeg::Encoding,
+    icc: Option<&'p [u8]>,
 }
 
 /// The size decoded pixels come in.
@@ -71,10 +81,19 @@ struct Coloured<'p> {
     converted: bool,
     /// The alpha is multiplied in (see `premultiply`).
     premultiplied: bool,
+    /// The largest variant, already encoded (but for the last pass) from exactly these pixels
+    /// and this profile.
+    encoded: Option<jpeg::Encoding>,
 }
+
+/// Inputs up to this size have their metadata-free `original` made on its own thread while the
+/// pixels are decoded; larger ones after the full-size pixels are gone, so that the copy does
+/// not add to the peak.
+const ORIGINAL_ALONGSIDE_BYTES: usize = 16 << 20;
 
 /// Makes every variant of a probed input (PRODUCT.md "Variants").
 pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Output, ImageError> {
+    let phases = Phases::new();
     let Opened {
         probe,
         bytes,
@@ -82,57 +101,95 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
         mut warnings,
     } = opened;
     let plan = Plan::new(&probe, settings);
-    let decoded = contain(|| decode(decoder, &probe, &bytes, &plan, &mut warnings))?;
-    let (lossy, palette, chunks) = match &probe.facts {
-        Facts::WebP(kind) => {
-            if kind.animated {
-                warnings.push("animated WebP: variants show the first frame only".to_string());
+    let original = || phases.time("original", || original(&bytes, &probe, &plan));
+    let made = std::thread::scope(|scope| {
+        let alongside = (plan.original().is_some() && bytes.len() <= ORIGINAL_ALONGSIDE_BYTES)
+            .then(|| scope.spawn(original));
+        let original = || match alongside {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(ImageError::Internal("original thread panicked".into()))),
+            None => original(),
+        };
+        let decoded = phases.time(decode_phase(&decoder, &probe, &plan), || {
+            contain(|| decode(decoder, &probe, &bytes, &plan, settings, &mut warnings))
+        })?;
+        let (lossy, palette, chunks) = match &probe.facts {
+            Facts::WebP(kind) => {
+                if kind.animated {
+                    warnings.push("animated WebP: variants show the first frame only".to_string());
+                }
+                (kind.lossy, None, &[][..])
             }
-            (kind.lossy, None, &[][..])
-        }
-        Facts::Png { palette, colour } => (true, palette.as_ref(), &colour[..]),
-        Facts::Jpeg => (true, None, &[][..]),
-    };
-    let coloured = colour(decoded, &probe, &mut warnings)?;
-    let job = Job {
-        format: probe.format,
-        lossy,
-        icc: coloured.icc,
-        // Without a profile, the PNG colour chunks say what the pixels are.
-        colour_chunks: if coloured.icc.is_none() && !coloured.converted {
-            chunks
-        } else {
-            &[]
-        },
-        settings,
-        premultiplied: coloured.premultiplied,
-        palette,
-    };
-    let converted_to_srgb = coloured.converted;
-    // After the full-size pixels are gone: a copy of the file does not add to the peak.
-    let original = || original(&bytes, &probe, &plan);
-    let resized = plan.resized();
-    let (mut variants, original, placeholder) = match resized.split_last() {
-        None => {
-            let placeholder = placeholder_of_stored(&job, coloured.pixels, &probe)?;
-            (Vec::new(), original()?, placeholder)
-        }
-        Some((largest, _)) => {
-            let big = largest_upright(&job, coloured.pixels, coloured.size, largest, &probe)?;
-            let original = original()?;
-            let cap = original.as_ref().map(|o| o.data.len());
-            let (made, placeholder) = encode_all(&job, &big, &resized, cap, &mut warnings)?;
-            (made, original, placeholder)
-        }
-    };
-    variants.extend(original);
+            Facts::Png { palette, colour } => (true, palette.as_ref(), &colour[..]),
+            Facts::Jpeg => (true, None, &[][..]),
+        };
+        let coloured = phases.time("colour", || colour(decoded, &probe, &mut warnings))?;
+        let job = Job {
+            format: probe.format,
+            lossy,
+            icc: coloured.icc,
+            // Without a profile, the PNG colour chunks say what the pixels are.
+            colour_chunks: if coloured.icc.is_none() && !coloured.converted {
+                chunks
+            } else {
+                &[]
+            },
+            settings,
+            premultiplied: coloured.premultiplied,
+            palette,
+        };
+        let resized = plan.resized();
+        let (mut variants, original, placeholder) = match resized.split_last() {
+            None => {
+                let placeholder = phases.time("placeholder", || {
+                    placeholder_of_stored(&job, coloured.pixels, &probe)
+                })?;
+                (Vec::new(), original()?, placeholder)
+            }
+            Some((largest, _)) => {
+                let big = largest_upright(
+                    &job,
+                    coloured.pixels,
+                    coloured.size,
+                    largest,
+                    &probe,
+                    &phases,
+                )?;
+                let original = original()?;
+                let cap = original.as_ref().map(|o| o.data.len());
+                let largest = Made {
+                    target: largest,
+                    encoded: coloured.encoded,
+                };
+                let (made, placeholder) =
+                    encode_all(&job, &big, largest, &resized, cap, &phases, &mut warnings)?;
+                (made, original, placeholder)
+            }
+        };
+        variants.extend(original);
+        Ok::<_, ImageError>((variants, placeholder, coloured.converted))
+    });
+    let (variants, placeholder, converted_to_srgb) = made?;
     Ok(Output {
         probe,
         variants,
         warnings,
         placeholder,
         converted_to_srgb,
+        phases: phases.into_list(),
     })
+}
+
+/// The decode step's name in the timings: a JPEG is resized while it is decoded.
+fn decode_phase(decoder: &Decoder<'_>, probe: &Probe, plan: &Plan) -> String {
+    match (decoder, plan.resized().last()) {
+        (Decoder::Jpeg(_), Some(largest)) if encodes_along(probe) => {
+            format!("decode + resize + encode {}", largest.name)
+        }
+        (Decoder::Jpeg(_), Some(largest)) => format!("decode + resize {}", largest.name),
+        _ => "decode".to_string(),
+    }
 }
 
 /// The placeholder of an image that gets no resized variant (at most 400 px): its decoded
@@ -158,17 +215,40 @@ fn applies_profile(probe: &Probe) -> bool {
         .is_some_and(|p| p.len() > MAX_CARRIED_ICC_BYTES)
 }
 
+/// Whether a JPEG's largest variant is encoded while it is decoded and resized: when it needs
+/// no turning (EXIF orientation 1) and keeps the pixels' colours (no CMYK, no profile to apply).
+/// The colour step checks the result against its own decisions (`colour`).
+fn encodes_along(probe: &Probe) -> bool {
+    probe.orientation <= 1
+        && !applies_profile(probe)
+        && !matches!(
+            probe.source.colour_model,
+            ColourModel::Cmyk | ColourModel::Ycck
+        )
+}
+
+/// The profile a JPEG's variants will carry, as the colour step decides it: the file's, when
+/// it describes the decoded pixels (RGB for colour, GRAY for gray).
+fn carried_icc(probe: &Probe) -> Option<&[u8]> {
+    let gray = probe.source.colour_model == ColourModel::Gray;
+    probe.icc.as_deref().filter(|p| {
+        let space = p.get(16..20);
+        space == Some(if gray { b"GRAY" } else { b"RGB " })
+    })
+}
+
 /// The decode step, per format: a JPEG at the smallest DCT scale that still leaves the largest
 /// variant a downscale (and resized to it while decoding); PNG and WebP at full size, opaque
 /// lossy WebP as its 4:2:0 planes (unless its profile is to be applied, which needs RGB),
 /// other still WebP through libwebp, the rest through image-webp; PNG through `png`.
-fn decode(
+fn decode<'p>(
     decoder: Decoder<'_>,
-    probe: &Probe,
+    probe: &'p Probe,
     bytes: &Source<'_>,
     plan: &Plan,
+    settings: &ImageSettings,
     warnings: &mut Vec<String>,
-) -> Result<Decoded, ImageError> {
+) -> Result<Decoded<'p>, ImageError> {
     match decoder {
         Decoder::Jpeg(decoder) => {
             let largest = plan
@@ -178,11 +258,19 @@ fn decode(
                 .map(|t| upright((t.width, t.height), probe.orientation));
             let long = largest.map_or(0, |(w, h)| w.max(h));
             let icc = probe.icc.as_deref();
-            let (img, resized) = jpeg::decode(*decoder, icc, long, largest, warnings)?;
-            let size = if resized { Size::Largest } else { Size::Full };
+            let along = encodes_along(probe).then(|| jpeg::EncodeAlong {
+                quality: settings.jpeg_quality,
+                icc: carried_icc(probe),
+            });
+            let d = jpeg::decode(*decoder, icc, long, largest, along, warnings)?;
+            let size = if d.resized { Size::Largest } else { Size::Full };
             Ok(Decoded {
-                pixels: Pixels::Image(img),
+                pixels: Pixels::Image(d.image),
                 size,
+                encoded: d.encoded.map(|encoding| Encoded {
+                    encoding,
+                    icc: along.and_then(|a| a.icc),
+                }),
             })
         }
         Decoder::WebP(decoder) => {
@@ -205,11 +293,13 @@ fn decode(
             Ok(Decoded {
                 pixels,
                 size: Size::Full,
+                encoded: None,
             })
         }
         Decoder::Png(reader) => Ok(Decoded {
             pixels: Pixels::Image(png::decode(*reader)?),
             size: Size::Full,
+            encoded: None,
         }),
     }
 }
@@ -218,7 +308,7 @@ fn decode(
 /// describes them and is small (a larger one is applied: the pixels converted to sRGB), alpha
 /// multiplied in for resizing. CMYK was converted while decoding.
 fn colour<'p>(
-    decoded: Decoded,
+    decoded: Decoded<'p>,
     probe: &'p Probe,
     warnings: &mut Vec<String>,
 ) -> Result<Coloured<'p>, ImageError> {
@@ -256,12 +346,18 @@ fn colour<'p>(
         Pixels::Image(img) => premultiply(img)?,
         Pixels::Yuv(_) => false,
     };
+    // Made before these decisions: used only if they agree.
+    let encoded = decoded
+        .encoded
+        .filter(|e| e.icc == icc && !converted && !premultiplied)
+        .map(|e| e.encoding);
     Ok(Coloured {
         pixels,
         size: decoded.size,
         icc,
         converted,
         premultiplied,
+        encoded,
     })
 }
 
@@ -276,66 +372,104 @@ fn largest_upright(
     size: Size,
     largest: &Target,
     probe: &Probe,
+    phases: &Phases,
 ) -> Result<Pixels, ImageError> {
     let (w, h) = upright((largest.width, largest.height), probe.orientation);
     let mut big = match size {
         Size::Largest => pixels,
-        Size::Full => {
-            let big = resize(&pixels, w, h, job.premultiplied)?;
+        Size::Full => phases.time(format!("resize {}", largest.name), || {
+            let big = resize(&pixels, w, h, job.premultiplied);
             drop(pixels);
             big
-        }
+        })?,
     };
-    big.apply_orientation(
-        Orientation::from_exif(probe.orientation).unwrap_or(Orientation::NoTransforms),
-    );
+    let orientation =
+        Orientation::from_exif(probe.orientation).unwrap_or(Orientation::NoTransforms);
+    if orientation != Orientation::NoTransforms {
+        phases.time(format!("orient {}", largest.name), || {
+            big.apply_orientation(orientation)
+        });
+    }
     Ok(big)
 }
 
-/// The encode step: `big` (the largest of `resized`, upright) encoded while the smaller
-/// variants are made from it in their own threads (one full-resolution pass instead of one per
-/// variant; Lanczos3 from at least twice the size loses nothing visible). Then sizes are kept
-/// in order, the largest capped by the original's size (`cap`).
-/// The placeholder comes from the smallest variant's pixels, made there anyway.
+/// The largest variant: its target, and its encoding when the decode step made it already.
+struct Made<'t> {
+    target: &'t Target,
+    encoded: Option<jpeg::Encoding>,
+}
+
+/// The encode step: `big` (the largest of `resized`, upright) encoded, unless it already is,
+/// while the smaller variants are made on a second thread, each from the one above it (thumb
+/// from medium: Lanczos3 from at least twice the size loses nothing visible, and costs a
+/// third of a pass from `large`). Then sizes are kept in order, the largest capped by the
+/// original's size (`cap`). The placeholder comes from the smallest variant's pixels, made
+/// there anyway.
 fn encode_all(
     job: &Job,
     big: &Pixels,
+    largest: Made<'_>,
     resized: &[&Target],
     cap: Option<usize>,
+    phases: &Phases,
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<Variant>, Placeholder), ImageError> {
-    let Some((largest, smaller)) = resized.split_last() else {
-        return Err(ImageError::Internal("no variant to encode".into()));
-    };
+    let smaller = &resized[..resized.len().saturating_sub(1)];
     std::thread::scope(|scope| {
-        let handles: Vec<_> = smaller
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                scope.spawn(move || {
-                    debug_panic_in_resizing_thread();
-                    let pixels = job.pixels(big, t.width, t.height)?;
-                    let placeholder = (i == 0).then(|| placeholder::of(&pixels));
-                    Ok((job.finish(&pixels, t)?, placeholder))
-                })
-            })
-            .collect();
+        let chain = scope.spawn(|| smaller_variants(job, big, smaller, phases));
         let shown = job.shown(big)?;
-        let big_variant = job.finish(&shown, largest);
-        let mut placeholder = None;
-        let mut made = Vec::with_capacity(resized.len());
-        for h in handles {
-            let (variant, p) = h
-                .join()
-                .unwrap_or_else(|_| Err(ImageError::Internal("resizing thread panicked".into())))?;
-            placeholder = placeholder.or(p);
-            made.push(variant);
-        }
+        let t = largest.target;
+        let big_variant = match largest.encoded {
+            Some(encoding) => phases.time(format!("encode {} (last pass)", t.name), || {
+                Ok(Variant {
+                    name: t.name,
+                    width: t.width,
+                    height: t.height,
+                    content_type: job.format.content_type(),
+                    data: encoding.finish()?,
+                })
+            }),
+            None => phases.time(format!("encode {}", t.name), || job.finish(&shown, t)),
+        };
+        let (mut made, placeholder) = chain
+            .join()
+            .unwrap_or_else(|_| Err(ImageError::Internal("resizing thread panicked".into())))?;
         made.push(big_variant?);
         let placeholder = placeholder.unwrap_or_else(|| placeholder::of(&shown));
-        keep_sizes_in_order(job, (big, &shown), resized, &mut made, cap, warnings)?;
+        phases.time("keep sizes in order", || {
+            keep_sizes_in_order(job, (big, &shown), resized, &mut made, cap, warnings)
+        })?;
         Ok::<_, ImageError>((made, placeholder))
     })
+}
+
+/// The variants below the largest (`smaller`, smallest first), each resized from the next
+/// larger one, largest first; the placeholder from the smallest. Returned smallest first.
+fn smaller_variants(
+    job: &Job,
+    big: &Pixels,
+    smaller: &[&Target],
+    phases: &Phases,
+) -> Result<(Vec<Variant>, Option<Placeholder>), ImageError> {
+    debug_panic_in_resizing_thread();
+    let mut made = Vec::with_capacity(smaller.len());
+    let mut placeholder = None;
+    let mut above: Option<Pixels> = None;
+    for (i, t) in smaller.iter().enumerate().rev() {
+        let from = above.as_ref().unwrap_or(big);
+        let pixels = phases.time(format!("resize {}", t.name), || {
+            job.resized(from, t.width, t.height)
+        })?;
+        let shown = job.shown(&pixels)?;
+        if i == 0 {
+            placeholder = Some(phases.time("placeholder", || placeholder::of(&shown)));
+        }
+        made.push(phases.time(format!("encode {}", t.name), || job.finish(&shown, t))?);
+        drop(shown);
+        above = Some(pixels);
+    }
+    made.reverse();
+    Ok((made, placeholder))
 }
 
 /// Fault injection for the tests, in debug builds only: `ARKE_DEBUG_PANIC=resize` panics in a

@@ -42,6 +42,55 @@ fn variants_writes_the_three_sizes_of_a_6000x4000_jpeg() {
     }
 }
 
+/// The phase names of a `variants` summary, in the order they started.
+fn phase_names(summary: &Value) -> Vec<String> {
+    summary["phases_ms"]
+        .as_array()
+        .expect("phases_ms")
+        .iter()
+        .map(|p| {
+            assert!(p["start_ms"].as_f64().unwrap() >= 0.0 && p["ms"].as_f64().unwrap() >= 0.0);
+            p["name"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn an_upright_jpeg_has_its_large_encoded_while_decoding_and_smaller_sizes_chained() {
+    let (outs, summary) = variants("jpeg_6000x4000.jpg");
+    let names = phase_names(&summary);
+    for want in [
+        "decode + resize + encode large",
+        "encode large (last pass)",
+        "resize medium",
+        "encode medium",
+        "resize thumb",
+        "encode thumb",
+        "placeholder",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    assert!(!names.iter().any(|n| n == "encode large"), "{names:?}");
+    // The large file made alongside is a whole, decodable JPEG of the right size.
+    let large = outs.iter().find(|o| o.name == "large").unwrap();
+    let img = image::load_from_memory(&large.data).unwrap();
+    assert_eq!((img.width(), img.height()), (2400, 1600));
+}
+
+#[test]
+fn a_turned_jpeg_is_resized_while_decoding_then_turned_then_encoded() {
+    let (_, summary) = variants("correctness/orient_6_1300x900.jpg");
+    let names = phase_names(&summary);
+    let at = |want: &str| {
+        names
+            .iter()
+            .position(|n| n == want)
+            .unwrap_or_else(|| panic!("{want} not in {names:?}"))
+    };
+    assert!(at("decode + resize medium") < at("orient medium"));
+    assert!(at("orient medium") < at("encode medium"));
+}
+
 #[test]
 fn variants_refuses_a_non_image() {
     let run = worker()
