@@ -1,23 +1,34 @@
 //! The CDN upload (SPEC.md Step 4): one JSON POST with every variant base64-encoded, a fresh
 //! asset ID when the CDN says the ID is taken (409), transient failures retried, 307/308
 //! followed with the same body and 301/302/303 refused (PRODUCT.md "Network behaviour").
+//!
+//! The base64 text is written straight into the request body, sized once: the variants are in
+//! memory once as bytes and once in the body (no base64 string per variant between them).
 
 use std::time::Duration;
 
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::image::Variant;
 use crate::net::{self, retry, Failure};
 
-/// A variant as SPEC.md's request body carries it.
+/// A variant as SPEC.md's request body carries it: `data` is serialised as base64.
 #[derive(Debug, Serialize)]
 pub struct BodyVariant<'a> {
     pub name: &'a str,
-    pub data: String,
+    #[serde(serialize_with = "base64_text")]
+    pub data: &'a [u8],
     pub content_type: &'a str,
     pub size: usize,
+}
+
+/// Standard base64 (RFC 4648, padded), written by the serialiser as it goes.
+fn base64_text<S: serde::Serializer>(data: &&[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&base64::display::Base64Display::new(
+        data,
+        &base64::engine::general_purpose::STANDARD,
+    ))
 }
 
 /// SPEC.md Step 4's request body.
@@ -43,7 +54,7 @@ impl<'a> Body<'a> {
                 .iter()
                 .map(|v| BodyVariant {
                     name: v.name,
-                    data: base64::engine::general_purpose::STANDARD.encode(&v.data),
+                    data: &v.data,
                     content_type: v.content_type,
                     size: v.data.len(),
                 })
@@ -52,6 +63,20 @@ impl<'a> Body<'a> {
             original_content_type,
             ipfs_cid,
         }
+    }
+}
+
+impl Body<'_> {
+    /// The request body, in one buffer of the final size.
+    pub fn json(&self) -> Result<Vec<u8>, String> {
+        let encoded: usize = self
+            .variants
+            .iter()
+            .map(|v| v.data.len().div_ceil(3) * 4 + 128)
+            .sum();
+        let mut json = Vec::with_capacity(encoded + 1024);
+        serde_json::to_writer(&mut json, self).map_err(|e| format!("cannot build request: {e}"))?;
+        Ok(json)
     }
 }
 
@@ -99,7 +124,7 @@ impl Cdn {
         body: &Body<'_>,
         mut new_id: impl FnMut() -> String,
     ) -> Result<Uploaded, String> {
-        let json = serde_json::to_vec(body).map_err(|e| format!("cannot build request: {e}"))?;
+        let json = body.json()?;
         let names: Vec<&str> = body.variants.iter().map(|v| v.name).collect();
         for _ in 0..MAX_ID_COLLISIONS {
             let id = new_id();
@@ -210,7 +235,8 @@ mod tests {
             content_type: "image/png",
             data: vec![1, 2, 3],
         }];
-        let json = serde_json::to_value(Body::new(&v, "a.png", "image/png", None)).unwrap();
+        let body = Body::new(&v, "a.png", "image/png", None).json().unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(
             json,
             serde_json::json!({
@@ -221,5 +247,29 @@ mod tests {
         );
         let json = serde_json::to_value(Body::new(&v, "a.png", "image/png", Some("Qm1"))).unwrap();
         assert_eq!(json["ipfs_cid"], "Qm1");
+    }
+
+    #[test]
+    fn base64_written_into_the_body_is_the_variant() {
+        use base64::Engine;
+        let data: Vec<u8> = (0..100_001u32).map(|i| (i * 7919 % 251) as u8).collect();
+        let v = vec![Variant {
+            name: "large",
+            width: 1,
+            height: 1,
+            content_type: "image/jpeg",
+            data: data.clone(),
+        }];
+        let body = Body::new(&v, "ä \"b\".jpg", "image/jpeg", None)
+            .json()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let text = json["variants"][0]["data"].as_str().unwrap();
+        let back = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap();
+        assert!(back == data);
+        assert_eq!(json["variants"][0]["size"], 100_001);
+        assert_eq!(json["original_filename"], "ä \"b\".jpg");
     }
 }
