@@ -19,7 +19,7 @@ use std::cell::Cell;
 use std::io::Cursor;
 use std::os::raw::c_int;
 
-use image::DynamicImage;
+use image::{ColorType, DynamicImage};
 use img_parts::{Bytes, ImageEXIF};
 use mozjpeg::{ColorSpace, Decompress, Marker};
 use mozjpeg_sys::jpeg_common_struct;
@@ -29,6 +29,7 @@ use super::colour::cmyk_to_srgb;
 use super::count;
 use super::error::{invalid, ImageError};
 use super::probe::ColourModel;
+use super::resize::Cascade;
 use super::source::Source;
 
 /// What the header says.
@@ -321,6 +322,8 @@ pub(super) struct Decoded {
     /// With `encode_along`: `image` encoded as a JPEG while it was being resized, all but
     /// the encoder's last pass (`Encoding::finish`).
     pub encoded: Option<Encoding>,
+    /// With `encode_along`'s `then`: that size, resized from `image` and encoded likewise.
+    pub next: Option<(DynamicImage, Encoding)>,
 }
 
 /// Decodes at the smallest DCT scale that leaves at least `min_long_side` pixels on the
@@ -357,9 +360,128 @@ impl Encoding {
     }
 }
 
-impl super::arriving::RowSink for RowEncoder {
-    fn rows(&mut self, rows: &[u8]) -> Result<(), ImageError> {
-        guard(|m| RowEncoder::fail(&m), || self.write(rows))
+/// What the resizing thread does with the largest variant's rows as they are made: resizes
+/// them to the next size, with one (`Cascade`), and hands both sizes' rows to an encoding
+/// thread of their own, through a short queue. Three threads then share the two cores
+/// (decoding, resizing, encoding): with the encodes on the resizing thread, it was the
+/// slowest of the two and the decoder waited for room in its window.
+struct Along<P> {
+    /// Bytes per row of the largest variant.
+    stride: usize,
+    next: Option<(Cascade<P>, usize)>,
+    /// Rows for the encoders: the largest variant's (`false`) or the next size's (`true`).
+    rows: Option<std::sync::mpsc::SyncSender<(bool, Vec<u8>)>>,
+    encoders: Option<std::thread::JoinHandle<Encoders>>,
+}
+
+/// The encoding thread's result: the largest variant's encoder and the next size's, each with
+/// every row written.
+type Encoders = Result<(RowEncoder, Option<RowEncoder>), ImageError>;
+
+/// Row batches queued for the encoding thread (a band each: about 1 MB for a 2400 px RGB
+/// `large`); the resizer waits when the encoder is that far behind.
+const QUEUED_BANDS: usize = 4;
+
+impl<P: fast_image_resize::PixelTrait> Along<P> {
+    /// Starts the encoding thread for `size` (and `e.then`), `gray` or RGB pixels.
+    fn start(e: EncodeAlong<'_>, size: (u32, u32), gray: bool) -> Result<Along<P>, ImageError> {
+        let (space, color) = if gray {
+            (ColorSpace::JCS_GRAYSCALE, ColorType::L8)
+        } else {
+            (ColorSpace::JCS_RGB, ColorType::Rgb8)
+        };
+        let pixel = std::mem::size_of::<P>();
+        let next = match e.then {
+            Some(then) => Some((Cascade::new(size, then, color)?, then.0 as usize * pixel)),
+            None => None,
+        };
+        let (quality, icc, then) = (e.quality, e.icc.map(<[u8]>::to_vec), e.then);
+        let (rows, queue) = std::sync::mpsc::sync_channel::<(bool, Vec<u8>)>(QUEUED_BANDS);
+        let encoders = std::thread::Builder::new()
+            .name("encode".into())
+            .spawn(move || -> Encoders {
+                let start = |size| {
+                    guard(
+                        |m| RowEncoder::fail(&m),
+                        || RowEncoder::start(size, space, gray, quality, icc.as_deref()),
+                    )
+                };
+                let mut largest = start(size)?;
+                let mut next = then.map(start).transpose()?;
+                for (is_next, rows) in queue {
+                    let encoder = match (is_next, next.as_mut()) {
+                        (true, Some(e)) => e,
+                        _ => &mut largest,
+                    };
+                    guard(|m| RowEncoder::fail(&m), || encoder.write(&rows))?;
+                }
+                Ok((largest, next))
+            })
+            .map_err(|e| ImageError::Internal(format!("cannot start an encoding thread: {e}")))?;
+        Ok(Along {
+            stride: size.0 as usize * pixel,
+            next,
+            rows: Some(rows),
+            encoders: Some(encoders),
+        })
+    }
+
+    /// The encoding thread's result, once it has every row (or has failed).
+    fn join(&mut self) -> Encoders {
+        self.rows = None;
+        self.encoders
+            .take()
+            .ok_or_else(|| ImageError::Internal("encoding thread already joined".into()))?
+            .join()
+            .unwrap_or_else(|_| Err(ImageError::Internal("encoding thread panicked".into())))
+    }
+
+    /// The largest variant's encoding, and the next size's pixels and encoding.
+    fn finish(mut self) -> Result<(Encoding, Option<(DynamicImage, Encoding)>), ImageError> {
+        let (largest, next_encoder) = self.join()?;
+        let next = match (self.next.take(), next_encoder) {
+            (Some((cascade, _)), Some(encoder)) => Some((cascade.finish()?, Encoding(encoder))),
+            _ => None,
+        };
+        Ok((Encoding(largest), next))
+    }
+
+    /// The encoding thread's error, after it stopped taking rows.
+    fn stopped(&mut self) -> ImageError {
+        self.join()
+            .err()
+            .unwrap_or_else(|| ImageError::Internal("encoding thread stopped".into()))
+    }
+}
+
+/// Queues rows for an encoder (`is_next`: the next size's); false if the encoding thread has
+/// stopped.
+fn queue(
+    to: &Option<std::sync::mpsc::SyncSender<(bool, Vec<u8>)>>,
+    is_next: bool,
+    rows: &[u8],
+) -> bool {
+    to.as_ref()
+        .is_some_and(|q| q.send((is_next, rows.to_vec())).is_ok())
+}
+
+impl<P: fast_image_resize::PixelTrait> super::arriving::RowSink for Along<P> {
+    fn rows(&mut self, image: &[u8], first: u32) -> Result<(), ImageError> {
+        if !queue(&self.rows, false, &image[first as usize * self.stride..]) {
+            return Err(self.stopped());
+        }
+        let mut sent = true;
+        if let Some((cascade, stride)) = &mut self.next {
+            let to = &self.rows;
+            cascade.push(image, &mut |next, first| {
+                sent = sent && queue(to, true, &next[first as usize * *stride..]);
+                Ok(())
+            })?;
+        }
+        if !sent {
+            return Err(self.stopped());
+        }
+        Ok(())
     }
 }
 
@@ -372,48 +494,43 @@ fn decode_scaled(
     warnings: &mut Vec<String>,
 ) -> Result<Decoded, ImageError> {
     use fast_image_resize::pixels::{U8x3, U8};
-    use image::{ColorType, RgbImage};
+    use image::RgbImage;
     DAMAGE.with(|d| d.set(decoder.damage));
     let mut d = decoder.decompress;
     let (w, h) = d.size();
     let n = scale_for(w as u32, h as u32, min_long_side);
     d.scale(n);
-    // The encoder for the resized rows, started on the resizing thread.
-    let along = |space: ColorSpace, gray: bool| {
-        encode_along.zip(to).map(|(e, size)| {
-            move || {
-                guard(
-                    |m| RowEncoder::fail(&m),
-                    || RowEncoder::start(size, space, gray, e.quality, e.icc),
-                )
-            }
-        })
-    };
+    // What works on the resized rows, started on the resizing thread.
+    let along = encode_along.zip(to);
     let out = match d.image().map_err(invalid)? {
         mozjpeg::Format::Gray(mut s) => {
             let size = (s.width() as u32, s.height() as u32);
-            let sink = along(ColorSpace::JCS_GRAYSCALE, true);
-            let (image, encoded) = scanlines::<U8, _>(size, ColorType::L8, to, sink, |rows| {
+            let sink = along.map(|(e, to)| move || Along::<U8>::start(e, to, true));
+            let (image, along) = scanlines::<U8, _>(size, ColorType::L8, to, sink, |rows| {
                 s.read_scanlines_into(rows).map(drop).map_err(invalid)
             })?;
             s.finish().map_err(invalid)?;
+            let (encoded, next) = along.map(Along::finish).transpose()?.unzip();
             Decoded {
                 image,
                 resized: to.is_some(),
-                encoded: encoded.map(Encoding),
+                encoded,
+                next: next.flatten(),
             }
         }
         mozjpeg::Format::RGB(mut s) => {
             let size = (s.width() as u32, s.height() as u32);
-            let sink = along(ColorSpace::JCS_RGB, false);
-            let (image, encoded) = scanlines::<U8x3, _>(size, ColorType::Rgb8, to, sink, |rows| {
+            let sink = along.map(|(e, to)| move || Along::<U8x3>::start(e, to, false));
+            let (image, along) = scanlines::<U8x3, _>(size, ColorType::Rgb8, to, sink, |rows| {
                 s.read_scanlines_into(rows).map(drop).map_err(invalid)
             })?;
             s.finish().map_err(invalid)?;
+            let (encoded, next) = along.map(Along::finish).transpose()?.unzip();
             Decoded {
                 image,
                 resized: to.is_some(),
-                encoded: encoded.map(Encoding),
+                encoded,
+                next: next.flatten(),
             }
         }
         mozjpeg::Format::CMYK(mut s) => {
@@ -428,6 +545,7 @@ fn decode_scaled(
                 image,
                 resized: false,
                 encoded: None,
+                next: None,
             }
         }
     };
@@ -492,6 +610,9 @@ pub(super) struct EncodeAlong<'a> {
     pub quality: u8,
     /// The profile the variant carries (the colour step's decision, made before decoding).
     pub icc: Option<&'a [u8]>,
+    /// The next size down (width, height), resized from the largest's rows as they are made
+    /// and encoded the same way.
+    pub then: Option<(u32, u32)>,
 }
 
 /// A libjpeg compressor fed whole rows in order, top to bottom.
@@ -823,6 +944,7 @@ mod tests {
             let along = EncodeAlong {
                 quality: 80,
                 icc: Some(b"profile"),
+                then: Some((200, 150)),
             };
             let (decoder, _) = open(&Source::Downloaded(&bytes)).unwrap();
             let made =

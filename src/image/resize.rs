@@ -16,23 +16,22 @@ pub(super) fn resize_image(
     premultiplied: bool,
 ) -> Result<DynamicImage, ImageError> {
     use fast_image_resize::pixels::{U16x2, U16x3, U16x4, U8x2, U8x3, U8x4, U16, U8};
-    let mut dst = DynamicImage::new(width, height, src.color());
+    let dst = DynamicImage::new(width, height, src.color());
     let use_alpha = !premultiplied;
     let all = (f64::from(src.width()), f64::from(src.height()));
     match src.color() {
-        ColorType::L8 => typed::<U8>(src, all, &mut dst, use_alpha),
-        ColorType::La8 => typed::<U8x2>(src, all, &mut dst, use_alpha),
-        ColorType::Rgb8 => typed::<U8x3>(src, all, &mut dst, use_alpha),
-        ColorType::Rgba8 => typed::<U8x4>(src, all, &mut dst, use_alpha),
-        ColorType::L16 => typed::<U16>(src, all, &mut dst, use_alpha),
-        ColorType::La16 => typed::<U16x2>(src, all, &mut dst, use_alpha),
-        ColorType::Rgb16 => typed::<U16x3>(src, all, &mut dst, use_alpha),
-        ColorType::Rgba16 => typed::<U16x4>(src, all, &mut dst, use_alpha),
+        ColorType::L8 => typed::<U8>(src, all, dst, use_alpha),
+        ColorType::La8 => typed::<U8x2>(src, all, dst, use_alpha),
+        ColorType::Rgb8 => typed::<U8x3>(src, all, dst, use_alpha),
+        ColorType::Rgba8 => typed::<U8x4>(src, all, dst, use_alpha),
+        ColorType::L16 => typed::<U16>(src, all, dst, use_alpha),
+        ColorType::La16 => typed::<U16x2>(src, all, dst, use_alpha),
+        ColorType::Rgb16 => typed::<U16x3>(src, all, dst, use_alpha),
+        ColorType::Rgba16 => typed::<U16x4>(src, all, dst, use_alpha),
         other => Err(ImageError::Invalid(format!(
             "cannot resize {other:?} pixels"
         ))),
-    }?;
-    Ok(dst)
+    }
 }
 
 /// Lanczos3 resize of one 8-bit plane: its top-left `extent` (width, height; fractional, at
@@ -43,9 +42,8 @@ pub(super) fn resize_plane(
     width: u32,
     height: u32,
 ) -> Result<DynamicImage, ImageError> {
-    let mut dst = DynamicImage::new(width, height, ColorType::L8);
-    typed::<fast_image_resize::pixels::U8>(src, extent, &mut dst, false)?;
-    Ok(dst)
+    let dst = DynamicImage::new(width, height, ColorType::L8);
+    typed::<fast_image_resize::pixels::U8>(src, extent, dst, false)
 }
 
 /// Destination rows per band. fast_image_resize's working buffer holds one band's worth of
@@ -53,7 +51,7 @@ pub(super) fn resize_plane(
 /// PNG's `large`. Each band is cropped from the source at exactly its place, and the filter
 /// reads past the crop edge (clamped at the image's edges only), so bands join seamlessly.
 /// (Bands on two threads saved at most 10 ms of a 180 ms JPEG job, for 0.47 MB more binary.)
-const BAND_ROWS: u32 = 128;
+pub(super) const BAND_ROWS: u32 = 128;
 
 /// Samples per unit of the Lanczos3 table: linear interpolation between them is within 5e-7 of
 /// the exact kernel, far below the 14-bit fixed-point weights fast_image_resize filters with.
@@ -109,23 +107,24 @@ fn lanczos3_kernel(x: f64) -> f64 {
 fn typed<P: PixelTrait>(
     src: &DynamicImage,
     extent: (f64, f64),
-    dst: &mut DynamicImage,
+    dst: DynamicImage,
     use_alpha: bool,
-) -> Result<(), ImageError> {
+) -> Result<DynamicImage, ImageError> {
     // The same view type as `resize_arriving`'s, so one copy of the resizing code per pixel type.
     bands::<P, _>(
         extent,
         dst,
         use_alpha,
         |_| {
-            fast_image_resize::images::TypedImageRef::<P>::from_buffer(
+            let all = fast_image_resize::images::TypedImageRef::<P>::from_buffer(
                 src.width(),
                 src.height(),
                 src.as_bytes(),
             )
-            .map_err(|e| resize_failed(&e))
+            .map_err(|e| resize_failed(&e))?;
+            Ok((all, 0))
         },
-        &mut |_| Ok(()),
+        &mut |_, _| Ok(()),
     )
 }
 
@@ -133,51 +132,194 @@ fn resize_failed(e: &dyn std::fmt::Display) -> ImageError {
     ImageError::Invalid(format!("cannot resize: {e}"))
 }
 
-/// Lanczos3 of the top-left `(src_w, src_h)` of a source into all of `dst`, band by band.
-/// `rows(n)` gives a view of the source holding at least its first `n` rows (all of them, or
-/// a growing prefix while it is still being decoded): each band asks for the rows its filter
-/// reaches, so a prefix gives the same result as the whole. `made` gets each band's finished
-/// rows (as bytes), top to bottom, as soon as they are.
-fn bands<P: PixelTrait, V: fast_image_resize::ImageView<Pixel = P>>(
-    (src_w, src_h): (f64, f64),
-    dst: &mut DynamicImage,
+/// Called after each band: the rows made so far (as bytes) and the index of the band's first.
+pub(super) type BandMade<'a> = dyn FnMut(&[u8], u32) -> Result<(), ImageError> + 'a;
+
+/// The source rows a band's filter reaches: from `first`, up to (not including) `end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Reach {
+    pub first: u32,
+    pub end: u32,
+}
+
+/// A Lanczos3 resize of the top-left `src` extent (width, height; fractional for a plane) of
+/// a source into an image of its own, made band by band, top to bottom. Each band reads only
+/// the source rows its filter reaches (`next`), which move down from band to band, so the
+/// source can be a window of rows or a prefix still growing, with the same result as the whole.
+pub(super) struct Banded<P> {
+    dst: DynamicImage,
+    /// Bytes per row of `dst`.
+    stride: usize,
+    /// Rows of `dst` made so far.
+    done: u32,
+    src: (f64, f64),
+    /// Source rows per destination row.
+    scale: f64,
+    /// How far Lanczos3 reaches past a pixel's centre, in source rows (3 × scale when
+    /// shrinking).
+    reach: f64,
     use_alpha: bool,
-    mut rows: impl FnMut(u32) -> Result<V, ImageError>,
-    made: &mut dyn FnMut(&[u8]) -> Result<(), ImageError>,
-) -> Result<(), ImageError> {
-    // Built here, not passed in: with the algorithm a constant, the compiler drops
-    // fast_image_resize's other ones (passed in from several callers, it kept them: 40 KB).
-    let options = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(lanczos3()))
-        .use_alpha(use_alpha);
-    let (dst_w, dst_h) = (dst.width(), dst.height());
-    let stride = dst_w as usize * std::mem::size_of::<P>();
-    let bytes = bytes_mut(dst)
-        .filter(|b| b.len() == stride * dst_h as usize)
-        .ok_or_else(|| resize_failed(&"pixel layout"))?;
-    if dst_h == 0 || stride == 0 {
-        return Ok(());
+    resizer: Resizer,
+    pixel: std::marker::PhantomData<P>,
+}
+
+impl<P: PixelTrait> Banded<P> {
+    /// Into `dst` (its size and layout, `P` its pixel); `use_alpha`: fast_image_resize
+    /// multiplies alpha in on a copy (not needed for premultiplied or opaque pixels).
+    pub(super) fn new(
+        src: (f64, f64),
+        mut dst: DynamicImage,
+        use_alpha: bool,
+    ) -> Result<Banded<P>, ImageError> {
+        let stride = dst.width() as usize * std::mem::size_of::<P>();
+        let rows = dst.height() as usize;
+        bytes_mut(&mut dst)
+            .filter(|b| b.len() == stride * rows)
+            .ok_or_else(|| resize_failed(&"pixel layout"))?;
+        let scale = src.1 / f64::from(dst.height().max(1));
+        Ok(Banded {
+            dst,
+            stride,
+            done: 0,
+            src,
+            scale,
+            reach: 3.0 * scale.max(1.0),
+            use_alpha,
+            resizer: Resizer::new(),
+            pixel: std::marker::PhantomData,
+        })
     }
-    let scale = src_h / f64::from(dst_h);
-    // Lanczos3 reaches 3 source pixels (3 × scale when shrinking) past a pixel's centre.
-    let reach = 3.0 * scale.max(1.0);
-    let mut resizer = Resizer::new();
-    for (i, band_bytes) in bytes.chunks_mut(BAND_ROWS as usize * stride).enumerate() {
-        let top = i as u32 * BAND_ROWS;
-        let band = (band_bytes.len() / stride) as u32;
-        let y = f64::from(top) * scale;
-        let h = (f64::from(band) * scale).min(src_h - y);
-        let needed = (y + h + reach).ceil() + 1.0;
-        let src_view = rows(needed.min(f64::from(u32::MAX)) as u32)?;
-        let mut part =
-            fast_image_resize::images::TypedImage::<P>::from_buffer(dst_w, band, band_bytes)
-                .map_err(|e| resize_failed(&e))?;
-        resizer
-            .resize_typed(&src_view, &mut part, &options.crop(0.0, y, src_w, h))
+
+    /// The next band's rows (`done..done + band`) and where they come from in the source
+    /// (`y`, `h` rows).
+    fn band(&self) -> (u32, f64, f64) {
+        let band = BAND_ROWS.min(self.dst.height() - self.done);
+        let y = f64::from(self.done) * self.scale;
+        (band, y, (f64::from(band) * self.scale).min(self.src.1 - y))
+    }
+
+    /// The source rows the next band reaches, or `None` when every band is made.
+    pub(super) fn next(&self) -> Option<Reach> {
+        if self.done >= self.dst.height() || self.stride == 0 {
+            return None;
+        }
+        let (_, y, h) = self.band();
+        let end = ((y + h + self.reach).ceil() + 1.0).min(self.src.1.ceil());
+        let first = (y - self.reach).floor() - 1.0;
+        Some(Reach {
+            first: first.clamp(0.0, self.src.1) as u32,
+            end: end as u32,
+        })
+    }
+
+    /// Makes the next band from `view`, source rows from `top` on (holding at least `next()`'s
+    /// rows). Returns the rows made so far, as bytes, and the index of the band's first row.
+    pub(super) fn make<V: fast_image_resize::ImageView<Pixel = P>>(
+        &mut self,
+        view: &V,
+        top: u32,
+    ) -> Result<(&[u8], u32), ImageError> {
+        let (band, y, h) = self.band();
+        let (dst_w, stride, first) = (self.dst.width(), self.stride, self.done);
+        let bytes = bytes_mut(&mut self.dst).ok_or_else(|| resize_failed(&"pixel layout"))?;
+        let rows = first as usize * stride..(first + band) as usize * stride;
+        let mut part = fast_image_resize::images::TypedImage::<P>::from_buffer(
+            dst_w,
+            band,
+            &mut bytes[rows.clone()],
+        )
+        .map_err(|e| resize_failed(&e))?;
+        // Built here, where it is used, not stored or passed in: with the algorithm a constant
+        // at the call, the compiler drops fast_image_resize's other ones (kept otherwise:
+        // 40 KB and more of the binary).
+        let crop = ResizeOptions::new()
+            .resize_alg(ResizeAlg::Convolution(lanczos3()))
+            .use_alpha(self.use_alpha)
+            .crop(0.0, y - f64::from(top), self.src.0, h);
+        self.resizer
+            .resize_typed(view, &mut part, &crop)
             .map_err(|e| resize_failed(&e))?;
-        made(band_bytes)?;
+        self.done += band;
+        Ok((&bytes[..rows.end], first))
     }
-    Ok(())
+
+    /// The resized image (complete once `next()` is `None`).
+    pub(super) fn into_image(self) -> DynamicImage {
+        self.dst
+    }
+}
+
+/// The resize of `Banded`, pulling its source rows: `rows(reach)` gives a view of source rows
+/// `top..` (returned with it) holding at least the rows `reach` names. `made` gets, after each
+/// band (its source view dropped), the rows made so far and the index of the band's first.
+fn bands<P: PixelTrait, V: fast_image_resize::ImageView<Pixel = P>>(
+    src: (f64, f64),
+    dst: DynamicImage,
+    use_alpha: bool,
+    mut rows: impl FnMut(Reach) -> Result<(V, u32), ImageError>,
+    made: &mut BandMade<'_>,
+) -> Result<DynamicImage, ImageError> {
+    let mut banded = Banded::<P>::new(src, dst, use_alpha)?;
+    while let Some(reach) = banded.next() {
+        let (view, top) = rows(reach)?;
+        let (image, first) = banded.make(&view, top)?;
+        // The source view is let go before the band's rows are handed on (a window of
+        // decoded rows may then move).
+        drop(view);
+        made(image, first)?;
+    }
+    Ok(banded.into_image())
+}
+
+/// A resize fed by another one (`medium` made from `large`'s rows while `large` is being
+/// made): `push` makes every band whose source rows are in.
+pub(super) struct Cascade<P> {
+    banded: Banded<P>,
+    src_w: u32,
+}
+
+impl<P: PixelTrait> Cascade<P> {
+    /// A `w`×`h` image of `P` pixels, from a `src_w`×`src_h` one.
+    pub(super) fn new(
+        (src_w, src_h): (u32, u32),
+        (w, h): (u32, u32),
+        color: ColorType,
+    ) -> Result<Cascade<P>, ImageError> {
+        let extent = (f64::from(src_w), f64::from(src_h));
+        let banded = Banded::new(extent, DynamicImage::new(w, h, color), false)?;
+        Ok(Cascade { banded, src_w })
+    }
+
+    /// `source`: the source's rows made so far (a prefix of it, as bytes). Makes each band
+    /// they are enough for, handing its rows on as `bands` does.
+    pub(super) fn push(
+        &mut self,
+        source: &[u8],
+        made: &mut BandMade<'_>,
+    ) -> Result<(), ImageError> {
+        let stride = self.src_w as usize * std::mem::size_of::<P>();
+        let have = u32::try_from(source.len() / stride.max(1)).unwrap_or(0);
+        while let Some(reach) = self.banded.next().filter(|r| r.end <= have) {
+            let view = fast_image_resize::images::TypedImageRef::<P>::from_buffer(
+                self.src_w,
+                have,
+                &source[..have as usize * stride],
+            )
+            .map_err(|e| resize_failed(&e))?;
+            debug_assert!(reach.first < have);
+            let (image, first) = self.banded.make(&view, 0)?;
+            made(image, first)?;
+        }
+        Ok(())
+    }
+
+    /// The resized image, once every source row was pushed.
+    pub(super) fn finish(self) -> Result<DynamicImage, ImageError> {
+        match self.banded.next() {
+            None => Ok(self.banded.into_image()),
+            Some(_) => Err(resize_failed(&"source rows missing")),
+        }
+    }
 }
 
 /// The samples of an image of one of `resize_image`'s layouts, as bytes.
@@ -197,26 +339,29 @@ fn bytes_mut(img: &mut DynamicImage) -> Option<&mut [u8]> {
 }
 
 /// Lanczos3 of an 8-bit gray (`P` = U8) or RGB (`P` = U8x3) image arriving row by row, into
-/// `dst` (same layout). `rows(n)` blocks until the first `n` rows are decoded (or all there
-/// are) and gives them as bytes; `None` if decoding stopped before. `made` gets `dst`'s rows
-/// in order as they are finished (see `bands`).
+/// `dst` (same layout). `rows(reach)` blocks until the rows `reach` names are decoded and
+/// gives a window of decoded rows holding them, as bytes, with the index of its first row;
+/// `None` if decoding stopped before. `made` gets, band by band, `dst`'s rows made so far and
+/// the index of the band's first row. Returns `dst`, made.
 pub(super) fn resize_arriving<'a, P: PixelTrait>(
     (src_w, src_h): (u32, u32),
-    dst: &mut DynamicImage,
-    mut rows: impl FnMut(u32) -> Option<&'a [u8]>,
-    made: &mut dyn FnMut(&[u8]) -> Result<(), ImageError>,
-) -> Result<(), ImageError> {
+    dst: DynamicImage,
+    mut rows: impl FnMut(Reach) -> Option<(&'a [u8], u32)>,
+    made: &mut BandMade<'_>,
+) -> Result<DynamicImage, ImageError> {
     let extent = (f64::from(src_w), f64::from(src_h));
     let stride = src_w as usize * std::mem::size_of::<P>();
     bands::<P, _>(
         extent,
         dst,
         false,
-        |n| {
-            let bytes = rows(n.min(src_h)).ok_or_else(|| resize_failed(&"decoding stopped"))?;
+        |reach| {
+            let (bytes, top) = rows(reach).ok_or_else(|| resize_failed(&"decoding stopped"))?;
             let have = u32::try_from(bytes.len() / stride.max(1)).unwrap_or(0);
-            fast_image_resize::images::TypedImageRef::<P>::from_buffer(src_w, have, bytes)
-                .map_err(|e| resize_failed(&e))
+            let view =
+                fast_image_resize::images::TypedImageRef::<P>::from_buffer(src_w, have, bytes)
+                    .map_err(|e| resize_failed(&e))?;
+            Ok((view, top))
         },
         made,
     )
@@ -274,19 +419,22 @@ mod tests {
         });
         let whole = resize_image(&DynamicImage::ImageRgb8(src.clone()), 700, 468, false).unwrap();
         // Each band gets exactly the rows it asks for, as if the decoder had just made them.
-        let mut arriving = DynamicImage::new(700, 468, ColorType::Rgb8);
         let stride = w as usize * 3;
         let mut asked = Vec::new();
         let mut made = Vec::new();
-        resize_arriving::<fast_image_resize::pixels::U8x3>(
+        let dst_stride = 700 * 3;
+        let arriving = resize_arriving::<fast_image_resize::pixels::U8x3>(
             (w, h),
-            &mut arriving,
-            |n| {
-                asked.push(n);
-                Some(&src.as_raw()[..n as usize * stride])
+            DynamicImage::new(700, 468, ColorType::Rgb8),
+            |reach| {
+                asked.push(reach);
+                // Only the rows asked for, as a window decoding a row at a time would give.
+                let rows =
+                    &src.as_raw()[reach.first as usize * stride..reach.end as usize * stride];
+                Some((rows, reach.first))
             },
-            &mut |rows| {
-                made.extend_from_slice(rows);
+            &mut |image, first| {
+                made.extend_from_slice(&image[first as usize * dst_stride..]);
                 Ok(())
             },
         )
@@ -296,12 +444,50 @@ mod tests {
             arriving.as_bytes() == whole.as_bytes(),
             "not the same pixels"
         );
-        assert!(asked.windows(2).all(|p| p[0] <= p[1]), "{asked:?}");
-        assert_eq!(asked.last(), Some(&h));
         assert!(
-            asked[0] < h / 2,
-            "the first band waits for {} rows",
+            asked
+                .windows(2)
+                .all(|p| p[0].first <= p[1].first && p[0].end <= p[1].end),
+            "{asked:?}"
+        );
+        assert_eq!(asked.last().map(|r| r.end), Some(h));
+        assert!(
+            asked[0].end < h / 2,
+            "the first band waits for {:?}",
             asked[0]
         );
+        // Each band reaches a few rows past its own: a window of two bands' rows is enough.
+        let widest = asked.iter().map(|r| r.end - r.first).max().unwrap();
+        assert!(widest < 2 * 128 * h / 468, "{widest}");
+    }
+
+    #[test]
+    fn a_cascade_fed_rows_as_they_are_made_equals_resizing_the_whole() {
+        use fast_image_resize::pixels::U8x3;
+        let src = image::RgbImage::from_fn(1201, 803, |x, y| {
+            image::Rgb([
+                (x * 5 % 256) as u8,
+                (y * 11 % 256) as u8,
+                ((x + y) % 256) as u8,
+            ])
+        });
+        let want = resize_image(&DynamicImage::ImageRgb8(src.clone()), 400, 268, false).unwrap();
+        let mut cascade = Cascade::<U8x3>::new((1201, 803), (400, 268), ColorType::Rgb8).unwrap();
+        let mut made = Vec::new();
+        let stride = 1201 * 3;
+        // The source arrives 37 rows at a time, as another resize's bands would.
+        for rows in (37..803).step_by(37).chain([803]) {
+            cascade
+                .push(&src.as_raw()[..rows * stride], &mut |image, first| {
+                    made.extend_from_slice(&image[first as usize * 400 * 3..]);
+                    Ok(())
+                })
+                .unwrap();
+        }
+        let got = cascade.finish().unwrap();
+        assert!(got.as_bytes() == want.as_bytes(), "not the same pixels");
+        assert!(made == want.as_bytes(), "the rows handed on are the image");
+        let early = Cascade::<U8x3>::new((1201, 803), (400, 268), ColorType::Rgb8).unwrap();
+        assert!(early.finish().is_err(), "finished before its rows came");
     }
 }
