@@ -7,10 +7,17 @@ For each photo: median wall time and peak RSS over --runs runs of
 variant, and SSIM of each variant against a high-quality reference downscale (Pillow Lanczos
 from the decoded original, luma). Prints a Markdown table of ratios (ours / sharp).
 
-Then the limits (a bomb, the largest JPEG allowed, a 400 MB object through the local stack) and
-bench/envelope.py's memory envelope at MAX_INPUT_PIXELS (--skip-limits, --skip-envelope).
+Beside it, the floor: the codec's own command-line decoder on the same file, in the same run
+(libjpeg-turbo's `djpeg -scale M/8`, M/8 the smallest DCT scale whose long side reaches the
+largest variant; `dwebp` for WebP; PNG has none), and where our time goes, phase by phase
+(`phases_ms` of one more `variants` run).
 
-Installs what it needs: numpy and Pillow (pip), sharp (npm, into bench-out/node).
+Then the limits (a bomb, the largest JPEG allowed, a 400 MB object through the local stack),
+bench/envelope.py's memory envelope at MAX_INPUT_PIXELS and bench/job.py's whole job against
+SPEC.md's reference worker (--skip-limits, --skip-envelope, --skip-job).
+
+Installs what it needs: numpy and Pillow (pip), sharp (npm, into bench-out/node), djpeg and
+dwebp (apt: libjpeg-turbo-progs, webp).
 """
 import argparse
 import os
@@ -38,6 +45,9 @@ def target_dir():
 def ensure_deps():
     if not Path("/usr/bin/time").exists():
         subprocess.run(["apt-get", "install", "-y", "-qq", "time"], check=True)
+    for tool, package in (("djpeg", "libjpeg-turbo-progs"), ("dwebp", "webp")):
+        if not shutil.which(tool):
+            subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True)
     try:
         import numpy  # noqa: F401
         import PIL  # noqa: F401
@@ -92,6 +102,38 @@ def quality(original, variant_path):
     return ssim(la, lb)
 
 
+SIZES = (400, 1200, 2400)  # src/image/targets.rs SIZES: thumb, medium, large
+
+
+def floor_command(photo, width, height):
+    """The codec's own decoder on `photo`, output thrown away; (label, argv) or None (PNG)."""
+    suffix = photo.suffix.lower()
+    if suffix in (".jpg", ".jpeg"):
+        long = max(width, height)
+        largest = max((s for s in SIZES if long > s), default=long)
+        m = next(m for m in range(1, 9) if -(-long * m // 8) >= largest)
+        return f"djpeg -scale {m}/8", ["djpeg", "-scale", f"{m}/8", "-outfile", "/dev/null", str(photo)]
+    if suffix == ".webp":
+        return "dwebp", ["dwebp", str(photo), "-ppm", "-o", "/dev/null"]
+    return None
+
+
+def phases(worker, photo, env):
+    """`phases_ms` of one `variants` run: [(name, start ms, duration ms)]."""
+    import json
+    out = tempfile.mkdtemp()
+    try:
+        run = subprocess.run([worker, "variants", str(photo), "--out", out], env=env, capture_output=True, check=True)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return [(p["name"], p["start_ms"], p["ms"]) for p in json.loads(run.stdout)["phases_ms"]]
+
+
+def geomean(xs):
+    import math
+    return math.exp(sum(map(math.log, xs)) / len(xs))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("photos", nargs="?", default=str(ROOT / "testdata" / "photos"))
@@ -99,6 +141,7 @@ def main():
     ap.add_argument("--worker", default=str(target_dir() / "release" / "arke-image-processor"))
     ap.add_argument("--skip-limits", action="store_true", help="skip the bomb and the 268 MP JPEG")
     ap.add_argument("--skip-envelope", action="store_true", help="skip bench/envelope.py (worst-case inputs at the limits)")
+    ap.add_argument("--skip-job", action="store_true", help="skip bench/job.py (the whole job against SPEC.md's reference worker)")
     args = ap.parse_args()
     ensure_deps()
     from PIL import Image, ImageOps
@@ -106,6 +149,7 @@ def main():
     Image.MAX_IMAGE_PIXELS = None
     photos = sorted(p for p in Path(args.photos).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"))
     rows, sums = [], {"t": [], "m": []}
+    floors, timelines = [], []
     env = {"PATH": os.environ.get("PATH", "")}
     for photo in photos:
         ours_dir, sharp_dir = OUT / "ours" / photo.stem, OUT / "sharp" / photo.stem
@@ -115,7 +159,13 @@ def main():
         sharp = [measure(["node", str(NODE_DIR / "sharp_reference.js"), str(photo), str(sharp_dir)]) for _ in range(args.runs)]
         t_o, t_s = statistics.median(r[0] for r in ours), statistics.median(r[0] for r in sharp)
         m_o, m_s = statistics.median(r[1] for r in ours), statistics.median(r[1] for r in sharp)
-        original = ImageOps.exif_transpose(Image.open(photo)).convert("RGB")
+        stored = Image.open(photo)
+        floor = floor_command(photo, *stored.size)
+        if floor:
+            t_f = statistics.median(measure(floor[1])[0] for _ in range(args.runs))
+            floors.append(f"| {photo.name} | {t_o * 1000:.0f} ms | `{floor[0]}` {t_f * 1000:.0f} ms | **{t_o / t_f:.2f}×** |")
+        timelines.append((photo.name, phases(args.worker, photo, env)))
+        original = ImageOps.exif_transpose(stored).convert("RGB")
         cells = []
         for name in ("thumb", "medium", "large"):
             o = next(iter(ours_dir.glob(f"{name}.*")), None)
@@ -135,12 +185,29 @@ def main():
     for r in rows:
         print(r)
     if rows:
-        print(f"\nWorst ratios: time {max(sums['t']):.2f}×, peak RSS {max(sums['m']):.2f}×.")
+        print(f"\nGeomean ratios: time {geomean(sums['t']):.2f}×, peak RSS {geomean(sums['m']):.2f}×. "
+              f"Worst: time {max(sums['t']):.2f}×, peak RSS {max(sums['m']):.2f}×.")
+    if floors:
+        print("\nThe floor: the codec's own decoder on the same file, median of the same number of runs "
+              "(M/8: the smallest DCT scale whose long side reaches the largest variant).\n")
+        print("| photo | ours (`variants`, whole process) | codec's decoder alone | ours / decoder |")
+        print("|---|---|---|---|")
+        print("\n".join(floors))
+    print("\nWhere the time goes (`phases_ms` of one more run; ms from the start of the image stage, "
+          "threads overlap):\n")
+    print("| photo | phase: start + duration (ms) |")
+    print("|---|---|")
+    for name, steps in timelines:
+        print(f"| {name} | " + "; ".join(f"{n} {s:.0f}+{d:.0f}" for n, s, d in steps) + " |")
     if not args.skip_limits:
         limits(args, env)
     if not args.skip_envelope:
         print(flush=True)
         subprocess.run([sys.executable, str(Path(__file__).parent / "envelope.py"), "--bin", args.worker], check=True)
+    if not args.skip_job:
+        print(flush=True)
+        subprocess.run([sys.executable, str(Path(__file__).parent / "job.py"), "--worker", args.worker,
+                        "--runs", str(args.runs), args.photos], check=True)
 
 
 def limits(args, env):
