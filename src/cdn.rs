@@ -124,7 +124,19 @@ impl Cdn {
         body: &Body<'_>,
         mut new_id: impl FnMut() -> String,
     ) -> Result<Uploaded, String> {
+        let built = std::time::Instant::now();
         let json = body.json()?;
+        crate::log::info(
+            "cdn_upload",
+            "request body built",
+            &[
+                ("bytes", serde_json::json!(json.len())),
+                (
+                    "duration_ms",
+                    serde_json::json!(built.elapsed().as_secs_f64() * 1000.0),
+                ),
+            ],
+        );
         let names: Vec<&str> = body.variants.iter().map(|v| v.name).collect();
         for _ in 0..MAX_ID_COLLISIONS {
             let id = new_id();

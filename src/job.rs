@@ -191,6 +191,7 @@ fn resize_and_upload(cfg: &Config, cdn: &Cdn, opened: image::Opened<'_>) -> Resu
                 "bytes",
                 json!(out.variants.iter().map(|v| v.data.len()).sum::<usize>()),
             ),
+            ("phases_ms", json!(out.phases)),
         ],
     );
     let body = Body::new(

@@ -15,6 +15,7 @@ mod error;
 mod format;
 mod jpeg;
 mod metadata;
+mod orient;
 mod output;
 mod palette;
 mod phases;

@@ -54,7 +54,7 @@ impl Pixels {
     /// Turns the pixels upright by an EXIF orientation.
     pub(super) fn apply_orientation(&mut self, orientation: image::metadata::Orientation) {
         match self {
-            Pixels::Image(img) => img.apply_orientation(orientation),
+            Pixels::Image(img) => super::orient::apply(img, orientation),
             Pixels::Yuv(yuv) => yuv.apply_orientation(orientation),
         }
     }

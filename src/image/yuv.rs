@@ -93,7 +93,7 @@ impl Yuv {
     /// Turns the picture by an EXIF orientation, every plane alike.
     pub(super) fn apply_orientation(&mut self, orientation: image::metadata::Orientation) {
         for plane in [&mut self.y, &mut self.u, &mut self.v] {
-            plane.apply_orientation(orientation);
+            super::orient::apply(plane, orientation);
         }
     }
 }
