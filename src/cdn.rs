@@ -69,12 +69,16 @@ impl<'a> Body<'a> {
 impl Body<'_> {
     /// The request body, in one buffer of the final size.
     pub fn json(&self) -> Result<Vec<u8>, String> {
+        // Base64 is 4 bytes per 3; a string escapes to at most 6 bytes per byte (`\u00XX`).
         let encoded: usize = self
             .variants
             .iter()
-            .map(|v| v.data.len().div_ceil(3) * 4 + 128)
+            .map(|v| v.data.len().div_ceil(3) * 4 + 6 * (v.name.len() + v.content_type.len()) + 64)
             .sum();
-        let mut json = Vec::with_capacity(encoded + 1024);
+        let strings = self.original_filename.len()
+            + self.original_content_type.len()
+            + self.ipfs_cid.map_or(0, str::len);
+        let mut json = Vec::with_capacity(encoded + 6 * strings + 256);
         serde_json::to_writer(&mut json, self).map_err(|e| format!("cannot build request: {e}"))?;
         Ok(json)
     }

@@ -426,7 +426,8 @@ impl<P: fast_image_resize::PixelTrait> Along<P> {
         })
     }
 
-    /// The encoding thread's result, once it has every row (or has failed).
+    /// The encoding thread's result, once it has every row (or has failed). Closing the
+    /// queue first lets the thread end.
     fn join(&mut self) -> Encoders {
         self.rows = None;
         self.encoders
@@ -451,6 +452,18 @@ impl<P: fast_image_resize::PixelTrait> Along<P> {
         self.join()
             .err()
             .unwrap_or_else(|| ImageError::Internal("encoding thread stopped".into()))
+    }
+}
+
+/// On an error path (decoding or resizing failed, `finish` never called), the encoding thread
+/// is still joined: it ends with its queue, and its buffers (~14 MB for a 2400 px `large`) are
+/// not left behind the failed decode.
+impl<P> Drop for Along<P> {
+    fn drop(&mut self) {
+        self.rows = None;
+        if let Some(thread) = self.encoders.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -584,7 +597,7 @@ pub(super) fn encode(
         DynamicImage::ImageRgb8(_) => (ColorSpace::JCS_RGB, false),
         other => return Err(fail(&format!("{:?} pixels", other.color()))),
     };
-    // Runs on resizing threads: a libjpeg error must come back as an error, not an unwind.
+    // Runs on worker threads: a libjpeg error must come back as an error, not an unwind.
     guard(
         |m| ImageError::Invalid(format!("cannot encode variant: {m}")),
         || compress(img, space, gray, quality, icc),
@@ -603,7 +616,7 @@ fn compress(
     e.finish()
 }
 
-/// The largest variant's JPEG encoding, done on the resizing thread as its rows are made
+/// The largest variant's JPEG encoding, done on an encoding thread as its rows are made
 /// (`decode`'s `encode_along`): the same settings and bytes as `encode` on the whole image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct EncodeAlong<'a> {
@@ -621,8 +634,8 @@ struct RowEncoder {
 }
 
 // SAFETY: a libjpeg compressor has no tie to the thread that made it (no thread-local state;
-// errors unwind on whichever thread calls it); it is used by one thread at a time, moved
-// from the resizing thread to the caller's once its rows are written.
+// errors unwind on whichever thread calls it); it is used by one thread at a time: made and
+// fed on the encoding thread, then moved to the threads that run its last pass (`Encoding`).
 unsafe impl Send for RowEncoder {}
 
 impl RowEncoder {
@@ -961,9 +974,17 @@ mod tests {
                 got.as_bytes() == want.as_bytes(),
                 "progressive {progressive}, gray {gray}: not the same pixels"
             );
-            // Decoding that fails part-way stops the resizing thread too: an error, no hang.
+            // Decoding that fails part-way stops the resizing thread too: an error, no hang;
+            // with the encoders along, their thread is joined on the way out.
             let err = decode(&bytes[..bytes.len() / 2], 700, Some(to)).unwrap_err();
             assert!(matches!(err, ImageError::Invalid(_)), "{err:?}");
+            let (decoder, _) = open(&Source::Downloaded(&bytes[..bytes.len() / 2])).unwrap();
+            let err = super::decode(decoder, None, 700, Some(to), Some(along), &mut Vec::new());
+            assert!(
+                matches!(err, Err(ImageError::Invalid(_))),
+                "{:?}",
+                err.err()
+            );
         }
     }
 

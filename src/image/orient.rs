@@ -19,10 +19,10 @@ pub(super) fn apply(img: &mut DynamicImage, orientation: Orientation) {
     }
     let (w, h) = (img.width() as usize, img.height() as usize);
     let turned = match img {
-        D::ImageLuma8(i) => typed::<1>(i, w, h, orientation).map(|(w, h, b)| wrap(w, h, b)),
-        D::ImageLumaA8(i) => typed::<2>(i, w, h, orientation).map(|(w, h, b)| wrap(w, h, b)),
-        D::ImageRgb8(i) => typed::<3>(i, w, h, orientation).map(|(w, h, b)| wrap(w, h, b)),
-        D::ImageRgba8(i) => typed::<4>(i, w, h, orientation).map(|(w, h, b)| wrap(w, h, b)),
+        D::ImageLuma8(i) => typed::<1>(i, w, h, orientation).map(|(w, h, b)| wrap(1, w, h, b)),
+        D::ImageLumaA8(i) => typed::<2>(i, w, h, orientation).map(|(w, h, b)| wrap(2, w, h, b)),
+        D::ImageRgb8(i) => typed::<3>(i, w, h, orientation).map(|(w, h, b)| wrap(3, w, h, b)),
+        D::ImageRgba8(i) => typed::<4>(i, w, h, orientation).map(|(w, h, b)| wrap(4, w, h, b)),
         _ => None,
     };
     match turned {
@@ -32,9 +32,8 @@ pub(super) fn apply(img: &mut DynamicImage, orientation: Orientation) {
     }
 }
 
-/// An 8-bit image of the same layout as the input had, from its turned bytes.
-fn wrap(w: u32, h: u32, bytes: Vec<u8>) -> Option<DynamicImage> {
-    let n = bytes.len() / (w as usize * h as usize).max(1);
+/// An 8-bit image of `n` channels (the input's layout), from its turned bytes.
+fn wrap(n: usize, w: u32, h: u32, bytes: Vec<u8>) -> Option<DynamicImage> {
     match n {
         1 => image::GrayImage::from_raw(w, h, bytes).map(DynamicImage::ImageLuma8),
         2 => image::GrayAlphaImage::from_raw(w, h, bytes).map(DynamicImage::ImageLumaA8),

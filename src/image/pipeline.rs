@@ -2,9 +2,10 @@
 //! the metadata-free `original`.
 //!
 //! The original is decoded once (colour profile kept) and resized once to the largest variant
-//! (a JPEG while it is being decoded), which is then turned upright (EXIF orientation); the
-//! smaller variants are made from that in their own threads, in the input's format. An opaque
-//! lossy WebP stays in its 4:2:0 planes throughout.
+//! (a JPEG while it is being decoded), which is then turned upright (EXIF orientation); each
+//! smaller variant is made from the next size up, on a second thread, in the input's format.
+//! An upright baseline JPEG has its two largest variants made and encoded while it decodes
+//! (`encodes_along`). An opaque lossy WebP stays in its 4:2:0 planes throughout.
 
 use image::metadata::Orientation;
 
@@ -55,8 +56,9 @@ struct Decoded<'p> {
     encoded: Option<Encoded<'p>>,
 }
 
-/// Variants encoded ahead of the colour step, on the resizing thread (all but the encoder's
-/// last pass), with the profile they carry: the largest, and the next size with its pixels.
+/// Variants encoded ahead of the colour step, while the file was decoded (all but the
+/// encoder's last pass), with the profile they carry: the largest, and the next size with its
+/// pixels.
 struct Encoded<'p> {
     largest: jpeg::Encoding,
     next: Option<(Pixels, jpeg::Encoding)>,
@@ -104,8 +106,16 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
     let plan = Plan::new(&probe, settings);
     let original = || phases.time("original", || original(&bytes, &probe, &plan));
     let made = std::thread::scope(|scope| {
+        // A panic there (a parser on a malformed file) comes back as an error, not as the
+        // scope's own panic when the decode fails first and nobody joins it.
         let alongside = (plan.original().is_some() && bytes.len() <= ORIGINAL_ALONGSIDE_BYTES)
-            .then(|| scope.spawn(original));
+            .then(|| {
+                scope.spawn(|| {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(original)).unwrap_or_else(
+                        |_| Err(ImageError::Internal("original thread panicked".into())),
+                    )
+                })
+            });
         let original = || match alongside {
             Some(thread) => thread
                 .join()
@@ -193,7 +203,15 @@ fn decode_phase(decoder: &Decoder<'_>, probe: &Probe, plan: &Plan) -> String {
             Some(next) => format!("decode + resize + encode {}, {}", largest.name, next.name),
             None => format!("decode + resize + encode {}", largest.name),
         },
-        (Decoder::Jpeg(_), Some((largest, _))) => format!("decode + resize {}", largest.name),
+        // CMYK is converted at the decoded size, then resized ("resize large").
+        (Decoder::Jpeg(_), Some((largest, _)))
+            if !matches!(
+                probe.source.colour_model,
+                ColourModel::Cmyk | ColourModel::Ycck
+            ) =>
+        {
+            format!("decode + resize {}", largest.name)
+        }
         _ => "decode".to_string(),
     }
 }
@@ -542,6 +560,9 @@ fn original(bytes: &Source<'_>, probe: &Probe, plan: &Plan) -> Result<Option<Var
 /// ones (unless it is over 1.3× the limit, beyond what that can gain); if it is still larger,
 /// the smallest encoding is kept and a warning says so.
 /// `made` is smallest first; `big` holds the pixels of its last entry, as resized and as shown.
+/// A smaller variant encoded again here is resized from `big` (made the first time from the
+/// next size up: the same picture, within Lanczos's rounding); this is rare, and keeping every
+/// size's pixels for it would hold them all to the end.
 fn keep_sizes_in_order(
     job: &Job,
     (big, shown): (&Pixels, &Pixels),

@@ -145,7 +145,10 @@ pub(super) struct Reach {
 /// A Lanczos3 resize of the top-left `src` extent (width, height; fractional for a plane) of
 /// a source into an image of its own, made band by band, top to bottom. Each band reads only
 /// the source rows its filter reaches (`next`), which move down from band to band, so the
-/// source can be a window of rows or a prefix still growing, with the same result as the whole.
+/// source can be a window of rows or a prefix still growing, with the same result as the whole
+/// (the same weights, but for the last bits of their f64 arithmetic: in the tests, identical).
+/// A window or prefix needs an integer extent: with a fractional one (a padded plane) the last
+/// band's filter may reach a row past it, which only a whole source has.
 pub(super) struct Banded<P> {
     dst: DynamicImage,
     /// Bytes per row of `dst`.
