@@ -498,6 +498,27 @@ impl<P: fast_image_resize::PixelTrait> super::arriving::RowSink for Along<P> {
     }
 }
 
+/// Gray (`P` = U8) or RGB (`P` = U8x3) rows read by `read`, resized to `to` while they arrive
+/// and, with `along`, encoded as they are made (see `decode`).
+fn rows_in_flight<P: fast_image_resize::PixelTrait>(
+    size: (u32, u32),
+    color: ColorType,
+    to: Option<(u32, u32)>,
+    along: Option<(EncodeAlong<'_>, (u32, u32))>,
+    read: impl FnMut(&mut [u8]) -> Result<(), ImageError>,
+) -> Result<Decoded, ImageError> {
+    let gray = color == ColorType::L8;
+    let sink = along.map(|(e, to)| move || Along::<P>::start(e, to, gray));
+    let (image, along) = scanlines::<P, _>(size, color, to, sink, read)?;
+    let (encoded, next) = along.map(Along::finish).transpose()?.unzip();
+    Ok(Decoded {
+        image,
+        resized: to.is_some(),
+        encoded,
+        next: next.flatten(),
+    })
+}
+
 fn decode_scaled(
     decoder: Decoder<'_>,
     icc: Option<&[u8]>,
@@ -518,33 +539,19 @@ fn decode_scaled(
     let out = match d.image().map_err(invalid)? {
         mozjpeg::Format::Gray(mut s) => {
             let size = (s.width() as u32, s.height() as u32);
-            let sink = along.map(|(e, to)| move || Along::<U8>::start(e, to, true));
-            let (image, along) = scanlines::<U8, _>(size, ColorType::L8, to, sink, |rows| {
+            let out = rows_in_flight::<U8>(size, ColorType::L8, to, along, |rows| {
                 s.read_scanlines_into(rows).map(drop).map_err(invalid)
             })?;
             s.finish().map_err(invalid)?;
-            let (encoded, next) = along.map(Along::finish).transpose()?.unzip();
-            Decoded {
-                image,
-                resized: to.is_some(),
-                encoded,
-                next: next.flatten(),
-            }
+            out
         }
         mozjpeg::Format::RGB(mut s) => {
             let size = (s.width() as u32, s.height() as u32);
-            let sink = along.map(|(e, to)| move || Along::<U8x3>::start(e, to, false));
-            let (image, along) = scanlines::<U8x3, _>(size, ColorType::Rgb8, to, sink, |rows| {
+            let out = rows_in_flight::<U8x3>(size, ColorType::Rgb8, to, along, |rows| {
                 s.read_scanlines_into(rows).map(drop).map_err(invalid)
             })?;
             s.finish().map_err(invalid)?;
-            let (encoded, next) = along.map(Along::finish).transpose()?.unzip();
-            Decoded {
-                image,
-                resized: to.is_some(),
-                encoded,
-                next: next.flatten(),
-            }
+            out
         }
         mozjpeg::Format::CMYK(mut s) => {
             let (w, h) = (s.width() as u32, s.height() as u32);

@@ -456,18 +456,7 @@ fn encode_all(
         let chain = scope.spawn(|| smaller_variants(job, big, smaller, next, phases));
         let shown = job.shown(big)?;
         let t = largest.target;
-        let big_variant = match largest.encoded {
-            Some(encoding) => phases.time(format!("encode {} (last pass)", t.name), || {
-                Ok(Variant {
-                    name: t.name,
-                    width: t.width,
-                    height: t.height,
-                    content_type: job.format.content_type(),
-                    data: encoding.finish()?,
-                })
-            }),
-            None => phases.time(format!("encode {}", t.name), || job.finish(&shown, t)),
-        };
+        let big_variant = encode(job, &shown, t, largest.encoded, phases);
         let (mut made, placeholder) = chain
             .join()
             .unwrap_or_else(|_| Err(ImageError::Internal("resizing thread panicked".into())))?;
@@ -496,38 +485,49 @@ fn smaller_variants(
     let mut above: Option<Pixels> = None;
     for (i, t) in smaller.iter().enumerate().rev() {
         let from = above.as_ref().unwrap_or(big);
-        let (pixels, variant) = match made_ahead.take() {
-            Some((pixels, encoding)) => {
-                let variant = phases.time(format!("encode {} (last pass)", t.name), || {
-                    Ok::<_, ImageError>(Variant {
-                        name: t.name,
-                        width: t.width,
-                        height: t.height,
-                        content_type: job.format.content_type(),
-                        data: encoding.finish()?,
-                    })
-                })?;
-                (pixels, variant)
-            }
+        let (pixels, ahead) = match made_ahead.take() {
+            Some((pixels, encoding)) => (pixels, Some(encoding)),
             None => {
                 let pixels = phases.time(format!("resize {}", t.name), || {
                     job.resized(from, t.width, t.height)
                 })?;
-                let shown = job.shown(&pixels)?;
-                let variant =
-                    phases.time(format!("encode {}", t.name), || job.finish(&shown, t))?;
-                (pixels, variant)
+                (pixels, None)
             }
         };
+        let shown = job.shown(&pixels)?;
+        let variant = encode(job, &shown, t, ahead, phases)?;
         if i == 0 {
-            let shown = job.shown(&pixels)?;
             placeholder = Some(phases.time("placeholder", || placeholder::of(&shown)));
         }
+        drop(shown);
         made.push(variant);
         above = Some(pixels);
     }
     made.reverse();
     Ok((made, placeholder))
+}
+
+/// `t`'s variant: `shown` encoded, or the encoding the decode step made of the same pixels
+/// finished (its last pass).
+fn encode(
+    job: &Job,
+    shown: &Pixels,
+    t: &Target,
+    ahead: Option<jpeg::Encoding>,
+    phases: &Phases,
+) -> Result<Variant, ImageError> {
+    match ahead {
+        Some(encoding) => phases.time(format!("encode {} (last pass)", t.name), || {
+            Ok(Variant {
+                name: t.name,
+                width: t.width,
+                height: t.height,
+                content_type: job.format.content_type(),
+                data: encoding.finish()?,
+            })
+        }),
+        None => phases.time(format!("encode {}", t.name), || job.finish(shown, t)),
+    }
 }
 
 /// Fault injection for the tests, in debug builds only: `ARKE_DEBUG_PANIC=resize` panics in a
