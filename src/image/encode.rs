@@ -70,6 +70,34 @@ impl Job<'_> {
         self.variant(resized, target, Effort::Normal)
     }
 
+    /// Encodes a JPEG's pixels as stored (`stored`, 8-bit gray or RGB, already at `target`'s
+    /// size turned back by `orientation`), turned upright band by band as they are encoded
+    /// (`jpeg::encode_turned`): the bytes `finish` gives for the upright pixels.
+    pub fn finish_turned(
+        &self,
+        stored: &Pixels,
+        orientation: image::metadata::Orientation,
+        target: &Target,
+    ) -> Result<Variant, ImageError> {
+        let data = match stored {
+            Pixels::Image(img) => {
+                jpeg::encode_turned(img, orientation, self.settings.jpeg_quality, self.icc)?
+            }
+            Pixels::Yuv(_) => {
+                return Err(ImageError::Internal(
+                    "a JPEG variant turned while encoded from 4:2:0 planes".into(),
+                ))
+            }
+        };
+        Ok(Variant {
+            name: target.name,
+            width: target.width,
+            height: target.height,
+            content_type: self.format.content_type(),
+            data,
+        })
+    }
+
     /// Whether the output is lossy (JPEG, lossy WebP), so a lower quality makes it smaller.
     pub fn is_lossy(&self) -> bool {
         match self.format {

@@ -49,41 +49,77 @@ fn typed<const N: usize>(
     h: usize,
     orientation: Orientation,
 ) -> Option<(u32, u32, Vec<u8>)> {
-    use Orientation as O;
-    let quarter = matches!(
-        orientation,
-        O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH
-    );
-    let (ow, oh) = if quarter { (h, w) } else { (w, h) };
+    let (ow, oh) = upright_size((w, h), orientation);
     let mut out = vec![0u8; src.len()];
-    // Where the output pixel (x, y) comes from in the stored image (its index); one loop per
-    // orientation, each compiled with its own arithmetic.
-    let o = &mut out[..];
-    match orientation {
-        O::NoTransforms => tiles::<N>(src, o, (ow, oh), |x, y| y * w + x),
-        O::FlipHorizontal => tiles::<N>(src, o, (ow, oh), |x, y| y * w + (w - 1 - x)),
-        O::Rotate180 => tiles::<N>(src, o, (ow, oh), |x, y| (h - 1 - y) * w + (w - 1 - x)),
-        O::FlipVertical => tiles::<N>(src, o, (ow, oh), |x, y| (h - 1 - y) * w + x),
-        O::Rotate90FlipH => tiles::<N>(src, o, (ow, oh), |x, y| x * w + y),
-        O::Rotate90 => tiles::<N>(src, o, (ow, oh), |x, y| (h - 1 - x) * w + y),
-        O::Rotate270FlipH => tiles::<N>(src, o, (ow, oh), |x, y| (h - 1 - x) * w + (w - 1 - y)),
-        O::Rotate270 => tiles::<N>(src, o, (ow, oh), |x, y| x * w + (w - 1 - y)),
-    }
+    rows::<N>(src, (w, h), orientation, 0..oh, &mut out);
     Some((u32::try_from(ow).ok()?, u32::try_from(oh).ok()?, out))
 }
 
-/// Fills `out` (`ow`×`oh` pixels of `N` bytes) tile by tile, pixel (x, y) from `src`'s pixel
-/// `from(x, y)`.
+/// The upright (width, height) of a `w`×`h` stored image: swapped by the quarter turns.
+fn upright_size((w, h): (usize, usize), orientation: Orientation) -> (usize, usize) {
+    use Orientation as O;
+    match orientation {
+        O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH => (h, w),
+        _ => (w, h),
+    }
+}
+
+/// A band of the upright image: its rows `band` (of the upright height), turned from
+/// `stored` (an 8-bit gray or RGB image as stored) into `out`, which holds at least that many
+/// upright rows. Lets an encoder take the upright image band by band without it ever being
+/// whole (`jpeg::encode_turned`). Returns false for other layouts.
+pub(super) fn band(
+    stored: &DynamicImage,
+    orientation: Orientation,
+    band: std::ops::Range<usize>,
+    out: &mut [u8],
+) -> bool {
+    let size = (stored.width() as usize, stored.height() as usize);
+    match stored {
+        DynamicImage::ImageLuma8(i) => rows::<1>(i, size, orientation, band, out),
+        DynamicImage::ImageRgb8(i) => rows::<3>(i, size, orientation, band, out),
+        _ => return false,
+    }
+    true
+}
+
+/// Fills `out` with the upright rows `band` of `src` (`w`×`h` stored pixels of `N` bytes).
+fn rows<const N: usize>(
+    src: &[u8],
+    (w, h): (usize, usize),
+    orientation: Orientation,
+    band: std::ops::Range<usize>,
+    out: &mut [u8],
+) {
+    use Orientation as O;
+    let (ow, _) = upright_size((w, h), orientation);
+    let o = (out, ow, band);
+    // Where the upright pixel (x, y) comes from in the stored image (its index); one loop per
+    // orientation, each compiled with its own arithmetic.
+    match orientation {
+        O::NoTransforms => tiles::<N>(src, o, |x, y| y * w + x),
+        O::FlipHorizontal => tiles::<N>(src, o, |x, y| y * w + (w - 1 - x)),
+        O::Rotate180 => tiles::<N>(src, o, |x, y| (h - 1 - y) * w + (w - 1 - x)),
+        O::FlipVertical => tiles::<N>(src, o, |x, y| (h - 1 - y) * w + x),
+        O::Rotate90FlipH => tiles::<N>(src, o, |x, y| x * w + y),
+        O::Rotate90 => tiles::<N>(src, o, |x, y| (h - 1 - x) * w + y),
+        O::Rotate270FlipH => tiles::<N>(src, o, |x, y| (h - 1 - x) * w + (w - 1 - y)),
+        O::Rotate270 => tiles::<N>(src, o, |x, y| x * w + (w - 1 - y)),
+    }
+}
+
+/// Fills `out` (upright rows `band` of width `ow`, pixels of `N` bytes, from its start) tile by
+/// tile, pixel (x, y) from `src`'s pixel `from(x, y)`.
 fn tiles<const N: usize>(
     src: &[u8],
-    out: &mut [u8],
-    (ow, oh): (usize, usize),
+    (out, ow, band): (&mut [u8], usize, std::ops::Range<usize>),
     from: impl Fn(usize, usize) -> usize,
 ) {
-    for ty in (0..oh).step_by(TILE) {
+    for ty in band.clone().step_by(TILE) {
         for tx in (0..ow).step_by(TILE) {
-            for y in ty..(ty + TILE).min(oh) {
-                let row = &mut out[y * ow * N..(y + 1) * ow * N];
+            for y in ty..(ty + TILE).min(band.end) {
+                let at_row = (y - band.start) * ow * N;
+                let row = &mut out[at_row..at_row + ow * N];
                 for x in tx..(tx + TILE).min(ow) {
                     let at = from(x, y) * N;
                     row[x * N..x * N + N].copy_from_slice(&src[at..at + N]);
@@ -124,6 +160,31 @@ mod tests {
                     "orientation {value}, {:?}",
                     img.color()
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn bands_of_rows_join_into_the_whole_upright_image() {
+        let rgb = image::RgbImage::from_fn(131, 67, |x, y| {
+            image::Rgb([(x * 3) as u8, (y * 5) as u8, (x ^ y) as u8])
+        });
+        let rgb = DynamicImage::ImageRgb8(rgb);
+        for img in [DynamicImage::ImageLuma8(rgb.to_luma8()), rgb] {
+            let n = img.color().bytes_per_pixel() as usize;
+            for value in 1..=8 {
+                let orientation = Orientation::from_exif(value).unwrap();
+                let mut want = img.clone();
+                want.apply_orientation(orientation);
+                let stride = want.width() as usize * n;
+                let mut joined = Vec::new();
+                let mut buf = vec![0u8; 16 * stride];
+                for top in (0..want.height() as usize).step_by(16) {
+                    let end = (top + 16).min(want.height() as usize);
+                    assert!(band(&img, orientation, top..end, &mut buf));
+                    joined.extend_from_slice(&buf[..(end - top) * stride]);
+                }
+                assert!(joined == want.as_bytes(), "orientation {value}");
             }
         }
     }

@@ -395,11 +395,36 @@ fn colour<'p>(
     })
 }
 
+/// The largest variant's pixels, upright or, when its JPEG encoder turns them band by band
+/// (`jpeg::encode_turned`), as stored with the turn still to make.
+struct Big {
+    pixels: Pixels,
+    /// The EXIF orientation still to apply to `pixels` (`NoTransforms`: they are upright).
+    turn: Orientation,
+    /// `pixels` turned upright, made only if something needs them whole (the placeholder of
+    /// an image with no smaller variant, or a second encoding to keep sizes in order).
+    upright: std::sync::OnceLock<Pixels>,
+}
+
+impl Big {
+    fn upright(&self) -> &Pixels {
+        if self.turn == Orientation::NoTransforms {
+            return &self.pixels;
+        }
+        self.upright.get_or_init(|| {
+            let mut upright = self.pixels.clone();
+            upright.apply_orientation(self.turn);
+            upright
+        })
+    }
+}
+
 /// The resize and orient steps for the largest variant, made from the original.
 ///
 /// The pixels are as stored; the orientation is applied to the resized ones (the same picture:
 /// flips and quarter turns commute with a separable filter), so a phone photo is not turned at
-/// full size, in a second full-size buffer. A JPEG comes already resized.
+/// full size, in a second full-size buffer. A JPEG comes already resized, and stays as stored:
+/// its encoder turns it band by band, and the next size is resized from it and then turned.
 fn largest_upright(
     job: &Job,
     pixels: Pixels,
@@ -407,9 +432,9 @@ fn largest_upright(
     largest: &Target,
     probe: &Probe,
     phases: &Phases,
-) -> Result<Pixels, ImageError> {
+) -> Result<Big, ImageError> {
     let (w, h) = upright((largest.width, largest.height), probe.orientation);
-    let mut big = match size {
+    let mut pixels = match size {
         Size::Largest => pixels,
         Size::Full => phases.time(format!("resize {}", largest.name), || {
             let big = resize(&pixels, w, h, job.premultiplied);
@@ -419,12 +444,31 @@ fn largest_upright(
     };
     let orientation =
         Orientation::from_exif(probe.orientation).unwrap_or(Orientation::NoTransforms);
+    let mut turn = Orientation::NoTransforms;
     if orientation != Orientation::NoTransforms {
-        phases.time(format!("orient {}", largest.name), || {
-            big.apply_orientation(orientation)
-        });
+        if turned_while_encoded(job, &pixels) {
+            turn = orientation;
+        } else {
+            phases.time(format!("orient {}", largest.name), || {
+                pixels.apply_orientation(orientation)
+            });
+        }
     }
-    Ok(big)
+    Ok(Big {
+        pixels,
+        turn,
+        upright: std::sync::OnceLock::new(),
+    })
+}
+
+/// Whether a variant's encoder takes these pixels as stored and turns them band by band
+/// (`jpeg::encode_turned`): 8-bit gray or RGB pixels for a JPEG.
+fn turned_while_encoded(job: &Job, pixels: &Pixels) -> bool {
+    job.format == super::format::Format::Jpeg
+        && matches!(
+            pixels,
+            Pixels::Image(image::DynamicImage::ImageLuma8(_) | image::DynamicImage::ImageRgb8(_))
+        )
 }
 
 /// The largest variant: its target, and its encoding when the decode step made it already,
@@ -443,7 +487,7 @@ struct Made<'t> {
 /// there anyway.
 fn encode_all(
     job: &Job,
-    big: &Pixels,
+    big: &Big,
     largest: Made<'_>,
     resized: &[&Target],
     cap: Option<usize>,
@@ -454,16 +498,26 @@ fn encode_all(
     std::thread::scope(|scope| {
         let next = largest.next;
         let chain = scope.spawn(|| smaller_variants(job, big, smaller, next, phases));
-        let shown = job.shown(big)?;
         let t = largest.target;
-        let big_variant = encode(job, &shown, t, largest.encoded, phases);
+        let big_variant = match (largest.encoded, big.turn) {
+            (None, turn) if turn != Orientation::NoTransforms => phases
+                .time(format!("orient + encode {}", t.name), || {
+                    job.finish_turned(&big.pixels, turn, t)
+                }),
+            (ahead, _) => job
+                .shown(big.upright())
+                .and_then(|shown| encode(job, &shown, t, ahead, phases)),
+        };
         let (mut made, placeholder) = chain
             .join()
             .unwrap_or_else(|_| Err(ImageError::Internal("resizing thread panicked".into())))?;
         made.push(big_variant?);
-        let placeholder = placeholder.unwrap_or_else(|| placeholder::of(&shown));
+        let placeholder = match placeholder {
+            Some(placeholder) => placeholder,
+            None => placeholder::of(&*job.shown(big.upright())?),
+        };
         phases.time("keep sizes in order", || {
-            keep_sizes_in_order(job, (big, &shown), resized, &mut made, cap, warnings)
+            keep_sizes_in_order(job, big, resized, &mut made, cap, warnings)
         })?;
         Ok::<_, ImageError>((made, placeholder))
     })
@@ -474,7 +528,7 @@ fn encode_all(
 /// decode step made them); the placeholder from the smallest. Returned smallest first.
 fn smaller_variants(
     job: &Job,
-    big: &Pixels,
+    big: &Big,
     smaller: &[&Target],
     mut made_ahead: Option<(Pixels, jpeg::Encoding)>,
     phases: &Phases,
@@ -484,13 +538,26 @@ fn smaller_variants(
     let mut placeholder = None;
     let mut above: Option<Pixels> = None;
     for (i, t) in smaller.iter().enumerate().rev() {
-        let from = above.as_ref().unwrap_or(big);
-        let (pixels, ahead) = match made_ahead.take() {
-            Some((pixels, encoding)) => (pixels, Some(encoding)),
-            None => {
+        let (pixels, ahead) = match (made_ahead.take(), &above) {
+            (Some((pixels, encoding)), _) => (pixels, Some(encoding)),
+            (None, Some(from)) => {
                 let pixels = phases.time(format!("resize {}", t.name), || {
                     job.resized(from, t.width, t.height)
                 })?;
+                (pixels, None)
+            }
+            // From the largest as stored when its encoder turns it: resized as stored, then
+            // turned (a quarter of the pixels to turn).
+            (None, None) => {
+                let (w, h) = super::probe::upright((t.width, t.height), big.turn.to_exif());
+                let mut pixels = phases.time(format!("resize {}", t.name), || {
+                    job.resized(&big.pixels, w, h)
+                })?;
+                if big.turn != Orientation::NoTransforms {
+                    phases.time(format!("orient {}", t.name), || {
+                        pixels.apply_orientation(big.turn)
+                    });
+                }
                 (pixels, None)
             }
         };
@@ -559,13 +626,13 @@ fn original(bytes: &Source<'_>, probe: &Probe, plan: &Plan) -> Result<Option<Var
 /// again, at lower quality for lossy formats or with the strongest compression for lossless
 /// ones (unless it is over 1.3× the limit, beyond what that can gain); if it is still larger,
 /// the smallest encoding is kept and a warning says so.
-/// `made` is smallest first; `big` holds the pixels of its last entry, as resized and as shown.
+/// `made` is smallest first; `big` holds the pixels of its last entry.
 /// A smaller variant encoded again here is resized from `big` (made the first time from the
 /// next size up: the same picture, within Lanczos's rounding); this is rare, and keeping every
 /// size's pixels for it would hold them all to the end.
 fn keep_sizes_in_order(
     job: &Job,
-    (big, shown): (&Pixels, &Pixels),
+    big: &Big,
     targets: &[&Target],
     made: &mut [Variant],
     mut cap: Option<usize>,
@@ -579,14 +646,13 @@ fn keep_sizes_in_order(
             // ten times its crisp original, where a second's recompression cannot help.
             let hopeless = !job.is_lossy() && have as u64 * 10 > limit as u64 * 13;
             if !hopeless {
-                let resized;
                 let pixels = if i == last {
-                    shown
+                    job.shown(big.upright())?
                 } else {
-                    resized = job.pixels(big, targets[i].width, targets[i].height)?;
-                    &resized
+                    let resized = job.pixels(big.upright(), targets[i].width, targets[i].height)?;
+                    std::borrow::Cow::Owned(resized)
                 };
-                let smaller = job.within(pixels, targets[i], limit)?;
+                let smaller = job.within(&pixels, targets[i], limit)?;
                 if smaller.data.len() < have {
                     made[i] = smaller;
                 }
