@@ -70,25 +70,30 @@ impl Job<'_> {
         self.variant(resized, target, Effort::Normal)
     }
 
-    /// Encodes a JPEG's pixels as stored (`stored`, 8-bit gray or RGB, already at `target`'s
-    /// size turned back by `orientation`), turned upright band by band as they are encoded
-    /// (`jpeg::encode_turned`): the bytes `finish` gives for the upright pixels.
-    pub fn finish_turned(
+    /// Encodes a JPEG variant from its upright rows in `bands` (whole rows, top to bottom, as
+    /// another thread turns them from `stored`, 8-bit gray or RGB at `target`'s size turned
+    /// back by `orientation`): the bytes `finish` gives for the upright pixels. An error when
+    /// the bands stop short.
+    pub fn finish_bands(
         &self,
         stored: &Pixels,
         orientation: image::metadata::Orientation,
+        bands: impl IntoIterator<Item = Vec<u8>>,
         target: &Target,
     ) -> Result<Variant, ImageError> {
-        let data = match stored {
-            Pixels::Image(img) => {
-                jpeg::encode_turned(img, orientation, self.settings.jpeg_quality, self.icc)?
-            }
-            Pixels::Yuv(_) => {
+        use image::DynamicImage as D;
+        let (gray, img) = match stored {
+            Pixels::Image(img @ D::ImageLuma8(_)) => (true, img),
+            Pixels::Image(img @ D::ImageRgb8(_)) => (false, img),
+            _ => {
                 return Err(ImageError::Internal(
-                    "a JPEG variant turned while encoded from 4:2:0 planes".into(),
+                    "a JPEG variant turned while encoded from other than 8-bit gray or RGB".into(),
                 ))
             }
         };
+        let size = super::probe::upright((img.width(), img.height()), orientation.to_exif());
+        let quality = self.settings.jpeg_quality;
+        let data = jpeg::encode_bands(size, gray, quality, self.icc, bands)?;
         Ok(Variant {
             name: target.name,
             width: target.width,

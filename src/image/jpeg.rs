@@ -19,7 +19,6 @@ use std::cell::Cell;
 use std::io::Cursor;
 use std::os::raw::c_int;
 
-use image::metadata::Orientation;
 use image::{ColorType, DynamicImage};
 use img_parts::{Bytes, ImageEXIF};
 use mozjpeg::{ColorSpace, Decompress, Marker};
@@ -598,46 +597,36 @@ pub(super) fn encode(
     quality: u8,
     icc: Option<&[u8]>,
 ) -> Result<Vec<u8>, ImageError> {
-    encode_turned(img, Orientation::NoTransforms, quality, icc)
+    let gray = match img {
+        DynamicImage::ImageLuma8(_) => true,
+        DynamicImage::ImageRgb8(_) => false,
+        other => return Err(RowEncoder::fail(&format!("{:?} pixels", other.color()))),
+    };
+    let size = (img.width(), img.height());
+    encode_bands(size, gray, quality, icc, [img.as_bytes()])
 }
 
-/// Upright rows per band of `encode_turned`: a band of a 2400 px RGB image is 460 KB, in the
-/// core's cache while the encoder reads it.
-const TURNED_BAND_ROWS: usize = 64;
-
-/// `img` (gray or RGB, as stored) turned upright by `orientation` (EXIF) while it is encoded:
-/// each band of upright rows is turned from the stored pixels into one small buffer and
-/// written, so the upright image is never held whole (for a 2400×1601 `large`, 11.5 MB and a
-/// third of the 16 ms turn, spent faulting in fresh pages). The same bytes as `encode` on
-/// the upright image; errors as `encode`'s.
-pub(super) fn encode_turned(
-    img: &DynamicImage,
-    orientation: Orientation,
+/// A `width`×`height` gray or RGB image encoded from `bands` of its whole rows, top to bottom
+/// (made as the encoder goes, on this or another thread): the bytes `encode` gives for the
+/// whole image. An error (`Invalid`) when the bands hold fewer rows than `height`.
+pub(super) fn encode_bands(
+    (width, height): (u32, u32),
+    gray: bool,
     quality: u8,
     icc: Option<&[u8]>,
+    bands: impl IntoIterator<Item = impl AsRef<[u8]>>,
 ) -> Result<Vec<u8>, ImageError> {
-    let (space, gray) = match img {
-        DynamicImage::ImageLuma8(_) => (ColorSpace::JCS_GRAYSCALE, true),
-        DynamicImage::ImageRgb8(_) => (ColorSpace::JCS_RGB, false),
-        other => return Err(RowEncoder::fail(&format!("{:?} pixels", other.color()))),
+    let space = match gray {
+        true => ColorSpace::JCS_GRAYSCALE,
+        false => ColorSpace::JCS_RGB,
     };
     // Runs on worker threads: a libjpeg error must come back as an error, not an unwind.
     guard(
         |m| RowEncoder::fail(&m),
         || {
-            let stored = (img.width(), img.height());
-            let (w, h) = super::probe::upright(stored, orientation.to_exif());
-            let mut e = RowEncoder::start((w, h), space, gray, quality, icc)?;
-            if orientation == Orientation::NoTransforms {
-                e.write(img.as_bytes())?;
-                return e.finish();
-            }
-            let stride = w as usize * if gray { 1 } else { 3 };
-            let mut band = vec![0u8; TURNED_BAND_ROWS.min(h as usize) * stride];
-            for top in (0..h as usize).step_by(TURNED_BAND_ROWS) {
-                let end = (top + TURNED_BAND_ROWS).min(h as usize);
-                super::orient::band(img, orientation, top..end, &mut band);
-                e.write(&band[..(end - top) * stride])?;
+            let mut e = RowEncoder::start((width, height), space, gray, quality, icc)?;
+            for band in bands {
+                e.write(band.as_ref())?;
             }
             e.finish()
         },
@@ -967,24 +956,31 @@ mod tests {
 
     #[test]
     fn turned_band_by_band_while_encoded_equals_encoding_the_upright_image() {
-        // 150 rows: two full bands of `TURNED_BAND_ROWS` and a short one once turned a quarter.
+        use image::metadata::Orientation;
+        // 150 rows once turned a quarter: two full bands of `orient::turned_bands` and a short one.
         let rgb = image::RgbImage::from_fn(150, 97, |x, y| {
             image::Rgb([(x * 7) as u8, (y * 5) as u8, ((x * y) % 251) as u8])
         });
         let rgb = DynamicImage::ImageRgb8(rgb);
         let icc = Some(&b"not really a profile"[..]);
         for stored in [DynamicImage::ImageLuma8(rgb.to_luma8()), rgb] {
+            let gray = stored.color() == ColorType::L8;
             for value in 1..=8 {
                 let orientation = Orientation::from_exif(value).unwrap();
                 let mut upright = stored.clone();
                 upright.apply_orientation(orientation);
                 let want = encode(&upright, 80, icc).unwrap();
-                let got = encode_turned(&stored, orientation, 80, icc).unwrap();
+                let size = (upright.width(), upright.height());
+                let bands = super::super::orient::turned_bands(&stored, orientation);
+                let got = encode_bands(size, gray, 80, icc, bands).unwrap();
                 assert!(got == want, "orientation {value}, {:?}", stored.color());
             }
         }
+        // Bands that stop short (a turning thread that ended early) are an error.
+        let short = encode_bands((10, 10), false, 80, None, [vec![0u8; 10 * 3 * 5]]);
+        assert!(matches!(short, Err(ImageError::Invalid(_))), "{short:?}");
         let rgba = DynamicImage::new_rgba8(8, 8);
-        assert!(encode_turned(&rgba, Orientation::Rotate90, 80, None).is_err());
+        assert!(encode(&rgba, 80, None).is_err());
     }
 
     #[test]

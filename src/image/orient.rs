@@ -64,11 +64,32 @@ fn upright_size((w, h): (usize, usize), orientation: Orientation) -> (usize, usi
     }
 }
 
+/// Upright rows per band of `turned_bands`: a band of a 2400 px RGB image is 460 KB, in the
+/// core's cache while an encoder reads it.
+const BAND_ROWS: usize = 64;
+
+/// The upright image of `stored` (8-bit gray or RGB) turned by `orientation`, as bands of
+/// `BAND_ROWS` whole rows, top to bottom, each turned when it is asked for: an encoder takes
+/// the picture upright without it ever being whole. Nothing for other layouts.
+pub(super) fn turned_bands(
+    stored: &DynamicImage,
+    orientation: Orientation,
+) -> impl Iterator<Item = Vec<u8>> + Send + '_ {
+    let size = (stored.width() as usize, stored.height() as usize);
+    let (w, h) = upright_size(size, orientation);
+    let stride = w * stored.color().bytes_per_pixel() as usize;
+    (0..h).step_by(BAND_ROWS).map_while(move |top| {
+        let end = (top + BAND_ROWS).min(h);
+        let mut rows = vec![0u8; (end - top) * stride];
+        band(stored, orientation, top..end, &mut rows).then_some(rows)
+    })
+}
+
 /// A band of the upright image: its rows `band` (of the upright height), turned from
 /// `stored` (an 8-bit gray or RGB image as stored) into `out`, which holds at least that many
 /// upright rows. Lets an encoder take the upright image band by band without it ever being
-/// whole (`jpeg::encode_turned`). Returns false for other layouts.
-pub(super) fn band(
+/// whole (`turned_bands`). Returns false for other layouts.
+fn band(
     stored: &DynamicImage,
     orientation: Orientation,
     band: std::ops::Range<usize>,
@@ -166,26 +187,21 @@ mod tests {
 
     #[test]
     fn bands_of_rows_join_into_the_whole_upright_image() {
-        let rgb = image::RgbImage::from_fn(131, 67, |x, y| {
+        // 150 rows once turned a quarter: two full bands and a short one.
+        let rgb = image::RgbImage::from_fn(150, 67, |x, y| {
             image::Rgb([(x * 3) as u8, (y * 5) as u8, (x ^ y) as u8])
         });
         let rgb = DynamicImage::ImageRgb8(rgb);
         for img in [DynamicImage::ImageLuma8(rgb.to_luma8()), rgb] {
-            let n = img.color().bytes_per_pixel() as usize;
             for value in 1..=8 {
                 let orientation = Orientation::from_exif(value).unwrap();
                 let mut want = img.clone();
                 want.apply_orientation(orientation);
-                let stride = want.width() as usize * n;
-                let mut joined = Vec::new();
-                let mut buf = vec![0u8; 16 * stride];
-                for top in (0..want.height() as usize).step_by(16) {
-                    let end = (top + 16).min(want.height() as usize);
-                    assert!(band(&img, orientation, top..end, &mut buf));
-                    joined.extend_from_slice(&buf[..(end - top) * stride]);
-                }
+                let joined: Vec<u8> = turned_bands(&img, orientation).flatten().collect();
                 assert!(joined == want.as_bytes(), "orientation {value}");
             }
         }
+        let rgba = DynamicImage::new_rgba8(8, 8);
+        assert_eq!(turned_bands(&rgba, Orientation::Rotate90).count(), 0);
     }
 }

@@ -395,8 +395,8 @@ fn colour<'p>(
     })
 }
 
-/// The largest variant's pixels, upright or, when its JPEG encoder turns them band by band
-/// (`jpeg::encode_turned`), as stored with the turn still to make.
+/// The largest variant's pixels, upright or, for a JPEG whose encoder takes them upright band
+/// by band as a second thread turns them (`encode_all`), as stored with the turn to make.
 struct Big {
     pixels: Pixels,
     /// The EXIF orientation still to apply to `pixels` (`NoTransforms`: they are upright).
@@ -424,7 +424,8 @@ impl Big {
 /// The pixels are as stored; the orientation is applied to the resized ones (the same picture:
 /// flips and quarter turns commute with a separable filter), so a phone photo is not turned at
 /// full size, in a second full-size buffer. A JPEG comes already resized, and stays as stored:
-/// its encoder turns it band by band, and the next size is resized from it and then turned.
+/// it is turned band by band as its encoder takes it, and the next size is resized from it
+/// and then turned.
 fn largest_upright(
     job: &Job,
     pixels: Pixels,
@@ -461,8 +462,8 @@ fn largest_upright(
     })
 }
 
-/// Whether a variant's encoder takes these pixels as stored and turns them band by band
-/// (`jpeg::encode_turned`): 8-bit gray or RGB pixels for a JPEG.
+/// Whether a variant's encoder takes these pixels turned band by band (`orient::turned_bands`,
+/// `Job::finish_bands`): 8-bit gray or RGB pixels for a JPEG.
 fn turned_while_encoded(job: &Job, pixels: &Pixels) -> bool {
     job.format == super::format::Format::Jpeg
         && matches!(
@@ -495,16 +496,32 @@ fn encode_all(
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<Variant>, Placeholder), ImageError> {
     let smaller = &resized[..resized.len().saturating_sub(1)];
+    let t = largest.target;
     std::thread::scope(|scope| {
         let next = largest.next;
-        let chain = scope.spawn(|| smaller_variants(job, big, smaller, next, phases));
-        let t = largest.target;
-        let big_variant = match (largest.encoded, big.turn) {
-            (None, turn) if turn != Orientation::NoTransforms => phases
-                .time(format!("orient + encode {}", t.name), || {
-                    job.finish_turned(&big.pixels, turn, t)
-                }),
-            (ahead, _) => job
+        // A turned largest variant: the second thread first turns it upright band by band
+        // while this one encodes the bands as they come, then makes the smaller variants. For
+        // the 9.8 MP wine photo's `large`, 16 ms of turning and 33 of smaller variants beside a
+        // 48 ms encode (turning on the encoding thread: 64 ms there, 10 % slower overall).
+        let turning = largest.encoded.is_none() && big.turn != Orientation::NoTransforms;
+        let (bands, upright_bands) = std::sync::mpsc::channel::<Vec<u8>>();
+        let chain = scope.spawn(move || {
+            if let (true, Pixels::Image(img)) = (turning, &big.pixels) {
+                // Sending stops only when the encode has failed (its error is the one told).
+                phases.time(format!("orient {}", t.name), || {
+                    super::orient::turned_bands(img, big.turn)
+                        .try_for_each(|band| bands.send(band))
+                        .ok()
+                });
+            }
+            drop(bands);
+            smaller_variants(job, big, smaller, next, phases)
+        });
+        let big_variant = match largest.encoded {
+            None if turning => phases.time(format!("encode {}", t.name), || {
+                job.finish_bands(&big.pixels, big.turn, upright_bands, t)
+            }),
+            ahead => job
                 .shown(big.upright())
                 .and_then(|shown| encode(job, &shown, t, ahead, phases)),
         };
