@@ -672,6 +672,64 @@ fn a_heavily_compressed_original_is_not_outgrown_by_large() {
 }
 
 #[test]
+fn a_heavily_compressed_turned_original_has_large_encoded_again_upright() {
+    // As above, stored sideways (EXIF orientation 6) with a red block at its top-left: `large`
+    // is encoded once from bands turned as the encoder takes them, then again at lower quality
+    // from the whole picture turned upright, which must be the same picture.
+    let mut seed = 11u32;
+    let stored = image::RgbImage::from_fn(2600, 1700, |x, y| {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let [a, b, c, _] = seed.to_le_bytes();
+        if x < 400 && y < 400 {
+            image::Rgb([230, 20, 20])
+        } else {
+            image::Rgb([a, b, c])
+        }
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 20)
+        .encode_image(&stored)
+        .unwrap();
+    // APP1 Exif after SOI: a big-endian TIFF header and one IFD entry, 0x0112 SHORT = 6.
+    let mut app1 = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0".to_vec();
+    app1.extend_from_slice(&[0, 0, 0, 0]);
+    let mut bytes = jpeg[..2].to_vec();
+    bytes.extend_from_slice(&[0xFF, 0xE1]);
+    bytes.extend_from_slice(&(app1.len() as u16 + 2).to_be_bytes());
+    bytes.extend_from_slice(&app1);
+    bytes.extend_from_slice(&jpeg[2..]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("low_quality_turned_2600x1700.jpg");
+    std::fs::write(&path, &bytes).unwrap();
+    let (outs, summary) = variants(path.to_str().unwrap());
+    assert_sizes_ascend("low_quality_turned_2600x1700.jpg", &outs);
+    assert_eq!(summary["source"]["orientation_applied"], 6);
+    let large = image::load_from_memory(&by_name(&outs, "large").data)
+        .unwrap()
+        .to_rgb8();
+    assert_eq!((large.width(), large.height()), (1569, 2400));
+    // Turned a quarter clockwise, the stored top-left is shown at the top-right.
+    let mean = |x0: u32, y0: u32| {
+        let mut sum = [0u32; 3];
+        for y in y0..y0 + 150 {
+            for x in x0..x0 + 150 {
+                let p = large.get_pixel(x, y);
+                (0..3).for_each(|c| sum[c] += u32::from(p[c]));
+            }
+        }
+        sum.map(|s| s / (150 * 150))
+    };
+    let top_right = mean(1569 - 200, 50);
+    assert!(
+        top_right[0] > 170 && top_right[1] < 80 && top_right[2] < 80,
+        "{top_right:?}"
+    );
+    let top_left = mean(50, 50);
+    assert!(top_left[1] > 90, "{top_left:?}");
+    assert_eq!(summary["warnings"], serde_json::json!([]), "it fits");
+}
+
+#[test]
 fn a_crisp_line_drawing_whose_large_outgrows_it_is_reported() {
     // One-pixel lines on white compress to almost nothing; resized, every line turns into
     // antialiased greys, and no lossless setting brings `large` back under the original.
