@@ -260,7 +260,7 @@ pub fn deliver(
                 ("content-type", "application/json"),
                 ("idempotency-key", idempotency_key),
             ],
-            &body,
+            &body[..],
         )?;
         let status = answer.status;
         if (200..300).contains(&status) {

@@ -79,15 +79,34 @@ pub struct Answer {
     pub url: String,
 }
 
+/// A request body that can be read again from its start: every attempt and every 307/308 hop
+/// sends it whole. Its size goes in `Content-Length` (never chunked).
+pub trait Replayable {
+    /// Bytes the body has.
+    fn size(&self) -> u64;
+    /// A reader of the whole body, from its first byte.
+    fn open(&self) -> Box<dyn std::io::Read + '_>;
+}
+
+impl Replayable for [u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn open(&self) -> Box<dyn std::io::Read + '_> {
+        Box::new(self)
+    }
+}
+
 /// One attempt at POSTing `body` to `url` with `headers`: 307/308 are followed with the same
 /// method, headers and body, at most [`MAX_REDIRECTS`] hops; 301/302/303 are a permanent
 /// failure naming the status and `Location` (a POST is never turned into a GET). Transport
 /// errors are transient and name the endpoint; any status is returned, for the caller to judge.
-pub fn post(
+pub fn post<B: Replayable + ?Sized>(
     agent: &ureq::Agent,
     url: &str,
     headers: &[(&str, &str)],
-    body: &[u8],
+    body: &B,
 ) -> Result<Answer, Failure> {
     let mut url = url.to_string();
     let mut hops = 0;
@@ -96,7 +115,11 @@ pub fn post(
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let mut resp = req.send(body).map_err(|e| transport(&e, &url))?;
+        let mut reader = body.open();
+        let mut resp = req
+            .header("content-length", body.size())
+            .send(ureq::SendBody::from_reader(&mut *reader))
+            .map_err(|e| transport(&e, &url))?;
         let status = resp.status().as_u16();
         let location = resp
             .headers()
