@@ -401,7 +401,7 @@ fn smoke(args: &Args) -> Result<Vec<String>, String> {
                     .replace("jpeg", "jpg");
                 let file = format!("{name}.{ext}");
                 std::fs::write(args.out.join(&file), &stored.data).map_err(|e| e.to_string())?;
-                let dims = image::load_from_memory(&stored.data).map(|i| (i.width(), i.height()));
+                let dims = upright_dims(&stored.data);
                 let url = info["url"].as_str().unwrap_or_default();
                 println!(
                     "  {name:<8} {url}  {}x{}  {} bytes",
@@ -559,6 +559,27 @@ fn not_made_because(name: &str, longest: u32) -> String {
             format!("the longest side, {longest} px, is not over {band} px (never upscaled)")
         }
     }
+}
+
+/// A stored variant's size as shown: decoded, then swapped when its EXIF orientation turns it
+/// a quarter (an `original` keeps its orientation tag; the callback reports upright sizes).
+fn upright_dims(data: &[u8]) -> Result<(u32, u32), String> {
+    use image::metadata::Orientation as O;
+    use image::ImageDecoder;
+    let mut decoder = image::ImageReader::new(std::io::Cursor::new(data))
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?
+        .into_decoder()
+        .map_err(|e| e.to_string())?;
+    let (w, h) = decoder.dimensions();
+    let turned = matches!(
+        decoder.orientation().map_err(|e| e.to_string())?,
+        O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH
+    );
+    // Decoding proves the file whole, as the check always did.
+    let mut pixels = vec![0u8; decoder.total_bytes() as usize];
+    decoder.read_image(&mut pixels).map_err(|e| e.to_string())?;
+    Ok(if turned { (h, w) } else { (w, h) })
 }
 
 /// The photo's longest side, read from the header (orientation does not change it).
