@@ -70,37 +70,41 @@ impl Job<'_> {
         self.variant(resized, target, Effort::Normal)
     }
 
-    /// Encodes a JPEG variant from its upright rows in `bands` (whole rows, top to bottom, as
-    /// another thread turns them from `stored`, 8-bit gray or RGB at `target`'s size turned
-    /// back by `orientation`): the bytes `finish` gives for the upright pixels. An error when
-    /// the bands stop short.
+    /// Encodes a JPEG variant from its upright rows in `bands` (whole rows of `target`'s size,
+    /// top to bottom, as another thread turns them from `stored`, its 8-bit gray or RGB pixels
+    /// as stored): the bytes `finish` gives for the upright pixels. An error when the bands stop
+    /// short.
     pub fn finish_bands(
         &self,
         stored: &Pixels,
-        orientation: image::metadata::Orientation,
         bands: impl IntoIterator<Item = Vec<u8>>,
         target: &Target,
     ) -> Result<Variant, ImageError> {
         use image::DynamicImage as D;
-        let (gray, img) = match stored {
-            Pixels::Image(img @ D::ImageLuma8(_)) => (true, img),
-            Pixels::Image(img @ D::ImageRgb8(_)) => (false, img),
+        let gray = match stored {
+            Pixels::Image(D::ImageLuma8(_)) => true,
+            Pixels::Image(D::ImageRgb8(_)) => false,
             _ => {
                 return Err(ImageError::Internal(
                     "a JPEG variant turned while encoded from other than 8-bit gray or RGB".into(),
                 ))
             }
         };
-        let size = super::probe::upright((img.width(), img.height()), orientation.to_exif());
+        let size = (target.width, target.height);
         let quality = self.settings.jpeg_quality;
         let data = jpeg::encode_bands(size, gray, quality, self.icc, bands)?;
-        Ok(Variant {
+        Ok(self.named(target, data))
+    }
+
+    /// `data`, encoded in the job's format, as `target`'s variant.
+    pub fn named(&self, target: &Target, data: Vec<u8>) -> Variant {
+        Variant {
             name: target.name,
             width: target.width,
             height: target.height,
             content_type: self.format.content_type(),
             data,
-        })
+        }
     }
 
     /// Whether the output is lossy (JPEG, lossy WebP), so a lower quality makes it smaller.
@@ -161,13 +165,7 @@ impl Job<'_> {
         effort: Effort,
     ) -> Result<Variant, ImageError> {
         let data = self.encode(resized, effort)?;
-        Ok(Variant {
-            name: target.name,
-            width: target.width,
-            height: target.height,
-            content_type: self.format.content_type(),
-            data,
-        })
+        Ok(self.named(target, data))
     }
 
     fn encode(&self, pixels: &Pixels, effort: Effort) -> Result<Vec<u8>, ImageError> {

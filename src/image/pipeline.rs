@@ -503,7 +503,7 @@ fn encode_all(
         // while this one encodes the bands as they come, then makes the smaller variants. For
         // the 9.8 MP wine photo's `large`, 16 ms of turning and 33 of smaller variants beside a
         // 48 ms encode (turning on the encoding thread: 64 ms there, 10 % slower overall).
-        let turning = largest.encoded.is_none() && big.turn != Orientation::NoTransforms;
+        let turning = big.turn != Orientation::NoTransforms;
         let (bands, upright_bands) = std::sync::mpsc::channel::<Vec<u8>>();
         let chain = scope.spawn(move || {
             if let (true, Pixels::Image(img)) = (turning, &big.pixels) {
@@ -519,7 +519,7 @@ fn encode_all(
         });
         let big_variant = match largest.encoded {
             None if turning => phases.time(format!("encode {}", t.name), || {
-                job.finish_bands(&big.pixels, big.turn, upright_bands, t)
+                job.finish_bands(&big.pixels, upright_bands, t)
             }),
             ahead => job
                 .shown(big.upright())
@@ -602,13 +602,7 @@ fn encode(
 ) -> Result<Variant, ImageError> {
     match ahead {
         Some(encoding) => phases.time(format!("encode {} (last pass)", t.name), || {
-            Ok(Variant {
-                name: t.name,
-                width: t.width,
-                height: t.height,
-                content_type: job.format.content_type(),
-                data: encoding.finish()?,
-            })
+            Ok(job.named(t, encoding.finish()?))
         }),
         None => phases.time(format!("encode {}", t.name), || job.finish(shown, t)),
     }

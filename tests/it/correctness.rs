@@ -642,22 +642,31 @@ fn variants_are_never_larger_than_the_next_size_up() {
     }
 }
 
-#[test]
-fn a_heavily_compressed_original_is_not_outgrown_by_large() {
-    // Noise at JPEG quality 20: a fresh `large` at quality 80 would be far bigger.
-    let mut seed = 7u32;
-    let noise = image::RgbImage::from_fn(2600, 1700, |_, _| {
+/// A 2600×1700 JPEG of noise (from `seed`) at quality 20, with a red `red`×`red` block at its
+/// top-left (none for 0).
+fn noise_at_quality_20(mut seed: u32, red: u32) -> Vec<u8> {
+    let noise = image::RgbImage::from_fn(2600, 1700, |x, y| {
         seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         let [a, b, c, _] = seed.to_le_bytes();
-        image::Rgb([a, b, c])
+        if x < red && y < red {
+            image::Rgb([230, 20, 20])
+        } else {
+            image::Rgb([a, b, c])
+        }
     });
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("low_quality_2600x1700.jpg");
     let mut bytes = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 20)
         .encode_image(&noise)
         .unwrap();
-    std::fs::write(&path, &bytes).unwrap();
+    bytes
+}
+
+#[test]
+fn a_heavily_compressed_original_is_not_outgrown_by_large() {
+    // Noise at JPEG quality 20: a fresh `large` at quality 80 would be far bigger.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("low_quality_2600x1700.jpg");
+    std::fs::write(&path, noise_at_quality_20(7, 0)).unwrap();
     let (outs, summary) = variants(path.to_str().unwrap());
     let names: Vec<&str> = outs.iter().map(|o| o.name.as_str()).collect();
     assert_eq!(names, ["thumb", "medium", "large", "original"]);
@@ -676,20 +685,7 @@ fn a_heavily_compressed_turned_original_has_large_encoded_again_upright() {
     // As above, stored sideways (EXIF orientation 6) with a red block at its top-left: `large`
     // is encoded once from bands turned as the encoder takes them, then again at lower quality
     // from the whole picture turned upright, which must be the same picture.
-    let mut seed = 11u32;
-    let stored = image::RgbImage::from_fn(2600, 1700, |x, y| {
-        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        let [a, b, c, _] = seed.to_le_bytes();
-        if x < 400 && y < 400 {
-            image::Rgb([230, 20, 20])
-        } else {
-            image::Rgb([a, b, c])
-        }
-    });
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 20)
-        .encode_image(&stored)
-        .unwrap();
+    let jpeg = noise_at_quality_20(11, 400);
     // APP1 Exif after SOI: a big-endian TIFF header and one IFD entry, 0x0112 SHORT = 6.
     let mut app1 = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0".to_vec();
     app1.extend_from_slice(&[0, 0, 0, 0]);
