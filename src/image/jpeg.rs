@@ -74,6 +74,14 @@ fn error_mgr() -> mozjpeg_sys::jpeg_error_mgr {
     err
 }
 
+/// An encoder's error manager: `error_mgr`'s, and the hook that spares mozjpeg's unused copy
+/// of the coefficients (`jpeg_coefficients`).
+fn encoder_error_mgr() -> mozjpeg_sys::jpeg_error_mgr {
+    let mut err = error_mgr();
+    err.reset_error_mgr = Some(super::jpeg_coefficients::reset_error_mgr);
+    err
+}
+
 fn text(cinfo: &mut jpeg_common_struct) -> String {
     let mut buffer = [0u8; 80];
     // SAFETY: the error manager is the one `error_mgr` made; format_message writes at most
@@ -633,6 +641,30 @@ pub(super) fn encode_bands(
     )
 }
 
+/// `encode` through libjpeg's own memory manager, both of mozjpeg's coefficient arrays
+/// allocated: what `encode` must give byte for byte (`jpeg_coefficients`' tests).
+#[cfg(test)]
+pub(super) fn encode_unhooked(img: &DynamicImage, quality: u8) -> Vec<u8> {
+    let gray = img.color() == ColorType::L8;
+    let space = match gray {
+        true => ColorSpace::JCS_GRAYSCALE,
+        false => ColorSpace::JCS_RGB,
+    };
+    let size = (img.width(), img.height());
+    let mut e = RowEncoder::start_with(error_mgr(), size, space, gray, quality, None).unwrap();
+    e.write(img.as_bytes()).unwrap();
+    e.finish().unwrap()
+}
+
+/// An encoder's error manager, for tests of the hook outside this file.
+#[cfg(test)]
+pub(super) fn encoder_error_manager(hooked: bool) -> mozjpeg_sys::jpeg_error_mgr {
+    match hooked {
+        true => encoder_error_mgr(),
+        false => error_mgr(),
+    }
+}
+
 /// The largest variant's JPEG encoding, done on an encoding thread as its rows are made
 /// (`decode`'s `encode_along`): the same settings and bytes as `encode` on the whole image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -662,13 +694,26 @@ impl RowEncoder {
 
     /// Writes the headers (and `icc` as APP2 segments) of a `width`×`height` image.
     fn start(
+        size: (u32, u32),
+        space: ColorSpace,
+        gray: bool,
+        quality: u8,
+        icc: Option<&[u8]>,
+    ) -> Result<RowEncoder, ImageError> {
+        Self::start_with(encoder_error_mgr(), size, space, gray, quality, icc)
+    }
+
+    /// `start` with the error manager `err` (the tests' reference: libjpeg's own memory
+    /// manager, without `jpeg_coefficients`' hook).
+    fn start_with(
+        err: mozjpeg_sys::jpeg_error_mgr,
         (width, height): (u32, u32),
         space: ColorSpace,
         gray: bool,
         quality: u8,
         icc: Option<&[u8]>,
     ) -> Result<RowEncoder, ImageError> {
-        let mut c = mozjpeg::Compress::new_err(Box::new(error_mgr()), space);
+        let mut c = mozjpeg::Compress::new_err(Box::new(err), space);
         c.set_fastest_defaults();
         c.set_size(width as usize, height as usize);
         c.set_quality(f32::from(quality));

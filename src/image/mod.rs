@@ -14,6 +14,7 @@ mod encode;
 mod error;
 mod format;
 mod jpeg;
+mod jpeg_coefficients;
 mod metadata;
 mod orient;
 mod output;
