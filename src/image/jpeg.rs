@@ -53,6 +53,8 @@ pub(super) struct Header {
 /// A JPEG whose header libjpeg has read, ready to decode.
 pub(super) struct Decoder<'a> {
     decompress: Decompress<Cursor<Source<'a>>>,
+    /// The frame is progressive (its rows come from coefficients held in memory).
+    progressive: bool,
     /// The first damaged-data warning while reading the header.
     damage: Option<c_int>,
 }
@@ -166,6 +168,7 @@ pub(super) fn open<'a>(source: &Source<'a>) -> Result<(Decoder<'a>, Header), Ima
         let header = header_of(&decompress, progressive)?;
         let decoder = Decoder {
             decompress,
+            progressive,
             damage: DAMAGE.with(Cell::take),
         };
         Ok((decoder, header))
@@ -507,17 +510,18 @@ impl<P: fast_image_resize::PixelTrait> super::arriving::RowSink for Along<P> {
 }
 
 /// Gray (`P` = U8) or RGB (`P` = U8x3) rows read by `read`, resized to `to` while they arrive
-/// and, with `along`, encoded as they are made (see `decode`).
+/// and, with `along`, encoded as they are made (see `decode`); `progressive`: see `scanlines`.
 fn rows_in_flight<P: fast_image_resize::PixelTrait>(
     size: (u32, u32),
     color: ColorType,
     to: Option<(u32, u32)>,
+    progressive: bool,
     along: Option<(EncodeAlong<'_>, (u32, u32))>,
     read: impl FnMut(&mut [u8]) -> Result<(), ImageError>,
 ) -> Result<Decoded, ImageError> {
     let gray = color == ColorType::L8;
     let sink = along.map(|(e, to)| move || Along::<P>::start(e, to, gray));
-    let (image, along) = scanlines::<P, _>(size, color, to, sink, read)?;
+    let (image, along) = scanlines::<P, _>(size, color, to, progressive, sink, read)?;
     let (encoded, next) = along.map(Along::finish).transpose()?.unzip();
     Ok(Decoded {
         image,
@@ -538,6 +542,7 @@ fn decode_scaled(
     use fast_image_resize::pixels::{U8x3, U8};
     use image::RgbImage;
     DAMAGE.with(|d| d.set(decoder.damage));
+    let progressive = decoder.progressive;
     let mut d = decoder.decompress;
     let (w, h) = d.size();
     let n = scale_for(w as u32, h as u32, min_long_side);
@@ -547,7 +552,7 @@ fn decode_scaled(
     let out = match d.image().map_err(invalid)? {
         mozjpeg::Format::Gray(mut s) => {
             let size = (s.width() as u32, s.height() as u32);
-            let out = rows_in_flight::<U8>(size, ColorType::L8, to, along, |rows| {
+            let out = rows_in_flight::<U8>(size, ColorType::L8, to, progressive, along, |rows| {
                 s.read_scanlines_into(rows).map(drop).map_err(invalid)
             })?;
             s.finish().map_err(invalid)?;
@@ -555,9 +560,10 @@ fn decode_scaled(
         }
         mozjpeg::Format::RGB(mut s) => {
             let size = (s.width() as u32, s.height() as u32);
-            let out = rows_in_flight::<U8x3>(size, ColorType::Rgb8, to, along, |rows| {
-                s.read_scanlines_into(rows).map(drop).map_err(invalid)
-            })?;
+            let out =
+                rows_in_flight::<U8x3>(size, ColorType::Rgb8, to, progressive, along, |rows| {
+                    s.read_scanlines_into(rows).map(drop).map_err(invalid)
+                })?;
             s.finish().map_err(invalid)?;
             out
         }
