@@ -25,6 +25,7 @@ use mozjpeg::{ColorSpace, Decompress, Marker};
 use mozjpeg_sys::jpeg_common_struct;
 
 use super::arriving::{scanlines, short};
+use super::band_pool::{Band, BandPool};
 use super::colour::cmyk_to_srgb;
 use super::count;
 use super::error::{invalid, ImageError};
@@ -381,7 +382,9 @@ struct Along<P> {
     stride: usize,
     next: Option<(Cascade<P>, usize)>,
     /// Rows for the encoders: the largest variant's (`false`) or the next size's (`true`).
-    rows: Option<std::sync::mpsc::SyncSender<(bool, Vec<u8>)>>,
+    rows: Option<std::sync::mpsc::SyncSender<(bool, Band)>>,
+    /// The bands' buffers, handed back by the encoding thread.
+    pool: BandPool,
     encoders: Option<std::thread::JoinHandle<Encoders>>,
 }
 
@@ -407,7 +410,7 @@ impl<P: fast_image_resize::PixelTrait> Along<P> {
             None => None,
         };
         let (quality, icc, then) = (e.quality, e.icc.map(<[u8]>::to_vec), e.then);
-        let (rows, queue) = std::sync::mpsc::sync_channel::<(bool, Vec<u8>)>(QUEUED_BANDS);
+        let (rows, queue) = std::sync::mpsc::sync_channel::<(bool, Band)>(QUEUED_BANDS);
         let encoders = std::thread::Builder::new()
             .name("encode".into())
             .spawn(move || -> Encoders {
@@ -433,6 +436,7 @@ impl<P: fast_image_resize::PixelTrait> Along<P> {
             stride: size.0 as usize * pixel,
             next,
             rows: Some(rows),
+            pool: BandPool::new(),
             encoders: Some(encoders),
         })
     }
@@ -478,27 +482,33 @@ impl<P> Drop for Along<P> {
     }
 }
 
-/// Queues rows for an encoder (`is_next`: the next size's); false if the encoding thread has
-/// stopped.
+/// Queues rows for an encoder (`is_next`: the next size's), copied into a band of `pool`;
+/// false if the encoding thread has stopped.
 fn queue(
-    to: &Option<std::sync::mpsc::SyncSender<(bool, Vec<u8>)>>,
+    to: &Option<std::sync::mpsc::SyncSender<(bool, Band)>>,
+    pool: &BandPool,
     is_next: bool,
     rows: &[u8],
 ) -> bool {
     to.as_ref()
-        .is_some_and(|q| q.send((is_next, rows.to_vec())).is_ok())
+        .is_some_and(|q| q.send((is_next, pool.copy_of(rows))).is_ok())
 }
 
 impl<P: fast_image_resize::PixelTrait> super::arriving::RowSink for Along<P> {
     fn rows(&mut self, image: &[u8], first: u32) -> Result<(), ImageError> {
-        if !queue(&self.rows, false, &image[first as usize * self.stride..]) {
+        if !queue(
+            &self.rows,
+            &self.pool,
+            false,
+            &image[first as usize * self.stride..],
+        ) {
             return Err(self.stopped());
         }
         let mut sent = true;
         if let Some((cascade, stride)) = &mut self.next {
-            let to = &self.rows;
+            let (to, pool) = (&self.rows, &self.pool);
             cascade.push(image, &mut |next, first| {
-                sent = sent && queue(to, true, &next[first as usize * *stride..]);
+                sent = sent && queue(to, pool, true, &next[first as usize * *stride..]);
                 Ok(())
             })?;
         }

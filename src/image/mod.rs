@@ -8,6 +8,7 @@
 //! metadata removed and its pixel data untouched.
 
 mod arriving;
+mod band_pool;
 mod colour;
 mod count;
 mod encode;
