@@ -87,8 +87,8 @@ pub(super) fn spared_bytes() -> u64 {
 
 /// The error manager's `reset_error_mgr` for encoders: resets the warning state as
 /// `jpeg_std_error`'s does, then, for a compressor without trellis quantisation, hooks its
-/// memory manager (see the module's documentation). Runs again, harmlessly, if the same
-/// compressor starts another image.
+/// memory manager (see the module's documentation). A compressor that starts another image
+/// is hooked afresh, or not at all if trellis quantisation was turned on in between.
 pub(super) extern "C-unwind" fn reset_error_mgr(cinfo: &mut jpeg_common_struct) {
     // SAFETY: `err` is the manager this function was installed in.
     unsafe {
@@ -97,6 +97,19 @@ pub(super) extern "C-unwind" fn reset_error_mgr(cinfo: &mut jpeg_common_struct) 
     }
     if cinfo.is_decompressor != 0 {
         return;
+    }
+    // SAFETY: the memory manager libjpeg made for this compressor, whose methods may be
+    // replaced (libjpeg.txt); client_data is ours (the mozjpeg crate leaves it null). A
+    // compressor starting another image is unhooked first, then hooked again if still wanted.
+    unsafe {
+        let hooks = cinfo.client_data.cast::<Hooks>();
+        if !hooks.is_null() {
+            let mem = &mut *cinfo.mem;
+            mem.request_virt_barray = Some((*hooks).request);
+            mem.realize_virt_arrays = Some((*hooks).realize);
+            mem.access_virt_barray = Some((*hooks).access);
+            cinfo.client_data = std::ptr::null_mut();
+        }
     }
     // SAFETY: a compressor's common fields are the start of its jpeg_compress_struct
     // (libjpeg's j_common_ptr convention).
@@ -107,17 +120,9 @@ pub(super) extern "C-unwind" fn reset_error_mgr(cinfo: &mut jpeg_common_struct) 
     if trellis != 0 {
         return;
     }
-    // SAFETY: the memory manager libjpeg made for this compressor; its methods may be
-    // replaced (libjpeg.txt). client_data is ours (the mozjpeg crate leaves it null).
+    // SAFETY: as above; the Hooks live in the compressor's permanent pool.
     unsafe {
         let mem = &mut *cinfo.mem;
-        // Set: this compressor is hooked already (starting another image).
-        let hooks = cinfo.client_data.cast::<Hooks>();
-        if !hooks.is_null() {
-            (*hooks).requests = 0;
-            (*hooks).scratch = [std::ptr::null_mut(); MAX_COMPONENTS];
-            return;
-        }
         let (Some(request), Some(realize), Some(access_original), Some(alloc)) = (
             mem.request_virt_barray,
             mem.realize_virt_arrays,
