@@ -5,7 +5,8 @@
 //! new mapping on musl (whose allocator maps every allocation over ~128 KB and unmaps it when
 //! freed): for the 16 MP seeding photo, 15 mappings and 11.5 MB of pages to fault in and zero
 //! while both cores are busy. With the buffers handed back, as many are made as are in flight
-//! at once (the queue's bound and one).
+//! at once: the queue's bound, the one being encoded and the one being filled (6 for
+//! `jpeg::Along`).
 
 use std::sync::mpsc::{channel, Receiver, Sender};
 

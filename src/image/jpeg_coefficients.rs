@@ -17,10 +17,11 @@
 //! reads it. The output is byte for byte the same (tests below, and `jpeg.rs`' tests through
 //! the encoder).
 //!
-//! The hook depends on how mozjpeg 2.x requests the arrays: two per component, in pairs of
-//! the same size, `whole_image` first. When the requests do not come that way (another
-//! version), the encode fails with an error instead of writing a wrong file; with trellis
-//! quantisation on, the hook is not installed.
+//! The hook depends on how mozjpeg 2.x requests and uses the arrays: two per component, in
+//! pairs of the same size, `whole_image` first; the second only written, row after row, by the
+//! first pass. When the requests or the accesses do not come that way (another version), the
+//! encode fails with an error instead of writing a wrong file; with trellis quantisation on,
+//! the hook is not installed.
 
 // libjpeg's memory manager through mozjpeg-sys: raw pointers from C (each use has its SAFETY
 // note).
@@ -72,6 +73,10 @@ struct Scratch {
     rows: JBLOCKARRAY,
     /// How many rows `rows` holds (the most accessed at once).
     max_access: JDIMENSION,
+    /// The block row the next access must start at: the first pass writes the array top to
+    /// bottom once (jccoefct.c, `compress_first_pass`); any other access means the array is
+    /// read, or is not the one we took it for.
+    next_row: JDIMENSION,
 }
 
 thread_local! {
@@ -89,7 +94,10 @@ pub(super) fn spared_bytes() -> u64 {
 /// `jpeg_std_error`'s does, then, for a compressor without trellis quantisation, hooks its
 /// memory manager (see the module's documentation). A compressor that starts another image
 /// is hooked afresh, or not at all if trellis quantisation was turned on in between.
-pub(super) extern "C-unwind" fn reset_error_mgr(cinfo: &mut jpeg_common_struct) {
+///
+/// # Safety
+/// Called by libjpeg with its own `cinfo`, whose `err` is the manager this was installed in.
+pub(super) unsafe extern "C-unwind" fn reset_error_mgr(cinfo: &mut jpeg_common_struct) {
     // SAFETY: `err` is the manager this function was installed in.
     unsafe {
         (*cinfo.err).num_warnings = 0;
@@ -112,7 +120,9 @@ pub(super) extern "C-unwind" fn reset_error_mgr(cinfo: &mut jpeg_common_struct) 
         }
     }
     // SAFETY: a compressor's common fields are the start of its jpeg_compress_struct
-    // (libjpeg's j_common_ptr convention).
+    // (libjpeg's j_common_ptr convention). The binding types the callback's argument as the
+    // common fields only; the widened reference goes to C alone and ends before `cinfo` is
+    // used again.
     let compress = unsafe { &*(cinfo as *const jpeg_common_struct as *const jpeg_compress_struct) };
     // SAFETY: a valid compressor.
     let trellis =
@@ -192,6 +202,7 @@ unsafe extern "C-unwind" fn request_barray(
             Scratch {
                 rows: block_rows,
                 max_access,
+                next_row: 0,
             },
         );
         let hooks = &mut *cinfo.client_data.cast::<Hooks>();
@@ -214,8 +225,8 @@ unsafe extern "C-unwind" fn realize_arrays(cinfo: &mut jpeg_common_struct) {
     unsafe { (hooks.realize)(cinfo) }
 }
 
-/// `access_virt_barray`: a scratch buffer's one row for a `whole_image_uq`, libjpeg's method
-/// for every other array.
+/// `access_virt_barray`: a scratch buffer's one row for a `whole_image_uq` (written in order,
+/// never read: checked), libjpeg's method for every other array.
 unsafe extern "C-unwind" fn access(
     cinfo: &mut jpeg_common_struct,
     array: *mut jvirt_barray_control,
@@ -228,11 +239,13 @@ unsafe extern "C-unwind" fn access(
     let pairs = hooks.requests / 2;
     let scratch = array.cast::<Scratch>();
     if hooks.scratch[..pairs.min(MAX_COMPONENTS)].contains(&scratch) {
-        // SAFETY: made by `request_barray` for this image.
-        let scratch = unsafe { &*scratch };
-        if rows > scratch.max_access {
-            unexpected("read more rows at once than requested");
+        // SAFETY: made by `request_barray` for this image; only this compressor's thread
+        // touches it.
+        let scratch = unsafe { &mut *scratch };
+        if writable == 0 || start_row != scratch.next_row || rows > scratch.max_access {
+            unexpected("read back, or out of order");
         }
+        scratch.next_row += rows;
         return scratch.rows;
     }
     // SAFETY: libjpeg's own method on its own array.
@@ -281,6 +294,29 @@ mod tests {
                 assert!(got == reference, "{w}x{h} {:?}: bytes differ", img.color());
             }
         }
+    }
+
+    /// A progressive encode (the same first pass, then one output pass per scan) gives the
+    /// same file with the hook as without.
+    #[test]
+    fn a_progressive_encode_is_the_same_file() {
+        let img = busy(333, 257);
+        let encode = |hooked| {
+            let err = Box::new(encoder_error_manager(hooked));
+            let mut c = mozjpeg::Compress::new_err(err, mozjpeg::ColorSpace::JCS_RGB);
+            c.set_fastest_defaults();
+            c.set_size(333, 257);
+            c.set_quality(80.0);
+            c.set_progressive_mode();
+            c.set_optimize_coding(true);
+            let mut s = c.start_compress(Vec::new()).unwrap();
+            s.write_scanlines(img.as_bytes()).unwrap();
+            s.finish().unwrap()
+        };
+        let before = spared_bytes();
+        let hooked = encode(true);
+        assert!(spared_bytes() > before, "hooked");
+        assert!(hooked == encode(false));
     }
 
     /// With trellis quantisation (mozjpeg's default profile) the unquantised coefficients are
