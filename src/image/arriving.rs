@@ -8,7 +8,7 @@
 use image::{ColorType, DynamicImage, GrayImage, RgbImage};
 
 use super::error::{invalid, ImageError};
-use super::resize::{resize_arriving, Reach, BAND_ROWS};
+use super::resize::{band_reach, resize_arriving, Destination, MadeBand, Reach};
 
 /// Rows handed from the decoder to the resizing thread per step (libjpeg makes 8 or 16 at a time).
 const CHUNK_ROWS: u32 = 16;
@@ -17,14 +17,22 @@ const CHUNK_ROWS: u32 = 16;
 /// largest variant's encoder (and the next size's resize), so that they work while the decoder
 /// is still decoding. It comes back with the image, to be finished where that suits the caller.
 pub(super) trait RowSink: Send {
-    /// `image`: the rows made so far, as bytes; those from row `first` on are new.
-    fn rows(&mut self, image: &[u8], first: u32) -> Result<(), ImageError>;
+    /// A band just made, with the rows held above it; returns the first row still needed
+    /// (see `resize::BandMade`).
+    fn rows(&mut self, band: MadeBand<'_>) -> Result<u32, ImageError>;
+
+    /// `Some(rows)`: the resized image need not be kept whole, the sink taking every band as
+    /// it comes; a window of that many rows is enough for what it reads (`Banded::windowed`).
+    fn window(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// Reads all `w`×`h` pixels (`P`: one pixel of `color`) with `read`, which fills whole rows in
 /// order. The image at full size, or with `to`, resized to it while the rows arrive; then with
 /// `sink` (made on the resizing thread), the resized rows also go to it as they are made, and
-/// it comes back too.
+/// it comes back too. A sink that asks for a `window` takes the resized image band by band:
+/// no image comes back (`None`), and only that many of its rows are held at once.
 ///
 /// Resizing, the decoded rows live in a window a few bands high (`window_rows`), not in a
 /// full-size buffer: the rows no band will reach again are dropped as decoding goes on. For the
@@ -41,7 +49,7 @@ pub(super) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
     progressive: bool,
     sink: Option<impl FnOnce() -> Result<S, ImageError> + Send>,
     mut read: impl FnMut(&mut [u8]) -> Result<(), ImageError>,
-) -> Result<(DynamicImage, Option<S>), ImageError> {
+) -> Result<(Option<DynamicImage>, Option<S>), ImageError> {
     let stride = w as usize * std::mem::size_of::<P>();
     let Some((tw, th)) = to else {
         let mut buf = vec![0u8; stride * h as usize];
@@ -50,7 +58,7 @@ pub(super) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
             ColorType::L8 => GrayImage::from_raw(w, h, buf).map(DynamicImage::ImageLuma8),
             _ => RgbImage::from_raw(w, h, buf).map(DynamicImage::ImageRgb8),
         };
-        return img.map(|img| (img, None)).ok_or_else(short);
+        return img.map(|img| (Some(img), None)).ok_or_else(short);
     };
     let bands = match progressive {
         true => PROGRESSIVE_WINDOW_BANDS,
@@ -58,7 +66,6 @@ pub(super) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
     };
     let capacity = window_rows(h, th, bands);
     let mut buf = vec![0u8; stride * capacity as usize];
-    let dst = DynamicImage::new(tw, th, color);
     let window = Window::default();
     let base = Rows(buf.as_mut_ptr());
     let (decoded, resized) = std::thread::scope(|scope| {
@@ -66,6 +73,14 @@ pub(super) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
             // Lets the decoder go on (or stop) however this thread ends.
             let _gone = Gone(&window);
             let mut sink = sink.map(|make| make()).transpose()?;
+            let dst = match sink.as_ref().and_then(RowSink::window) {
+                Some(rows) => Destination::Window {
+                    size: (tw, th),
+                    color,
+                    rows,
+                },
+                None => Destination::Whole(DynamicImage::new(tw, th, color)),
+            };
             let dst = resize_arriving::<P>(
                 (w, h),
                 dst,
@@ -80,10 +95,10 @@ pub(super) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
                     };
                     Some((rows, top))
                 },
-                &mut |image, first| {
+                &mut |band| {
                     // The band is resized: its view of `buf` is gone, the decoder may move rows.
                     window.release();
-                    sink.as_mut().map_or(Ok(()), |s| s.rows(image, first))
+                    sink.as_mut().map_or(Ok(0), |s| s.rows(band))
                 },
             )?;
             Ok((dst, sink))
@@ -153,10 +168,9 @@ const PROGRESSIVE_WINDOW_BANDS: f64 = 3.0;
 
 /// Rows of the decoding window: `bands` bands' reach and a decoder step, at most the image.
 fn window_rows(h: u32, th: u32, bands: f64) -> u32 {
-    let scale = f64::from(h) / f64::from(th.max(1));
-    let reach = 3.0 * scale.max(1.0);
-    let band = (f64::from(BAND_ROWS) * scale).ceil() + 2.0 * reach + 4.0;
-    ((bands * band) as u32).saturating_add(CHUNK_ROWS).min(h)
+    ((bands * f64::from(band_reach(h, th))) as u32)
+        .saturating_add(CHUNK_ROWS)
+        .min(h)
 }
 
 /// The decoded rows' buffer, shared with the resizing thread (see `scanlines`).
@@ -307,14 +321,13 @@ mod tests {
     }
 
     impl RowSink for Keep {
-        fn rows(&mut self, image: &[u8], first: u32) -> Result<(), ImageError> {
+        fn rows(&mut self, band: MadeBand<'_>) -> Result<u32, ImageError> {
             self.calls += 1;
             if Some(self.calls) == self.fail_at {
                 return Err(invalid("sink failed"));
             }
-            self.rows
-                .extend_from_slice(&image[first as usize * self.stride..]);
-            Ok(())
+            self.rows.extend_from_slice(band.band(self.stride));
+            Ok(0)
         }
     }
 
@@ -336,7 +349,7 @@ mod tests {
         progressive: bool,
         fail_row: Option<u32>,
         sink_fails_at: Option<usize>,
-    ) -> Result<(DynamicImage, Option<Keep>), ImageError> {
+    ) -> Result<(Option<DynamicImage>, Option<Keep>), ImageError> {
         let stride = src.width() as usize * 3;
         let mut next = 0usize;
         let make = move || {
@@ -386,6 +399,7 @@ mod tests {
         .unwrap();
         for progressive in [false, true] {
             let (got, sink) = run(&src, to, progressive, None, None).unwrap();
+            let got = got.unwrap();
             assert!(got.as_bytes() == want.as_bytes(), "not the same pixels");
             assert!(
                 sink.unwrap().rows == want.as_bytes(),

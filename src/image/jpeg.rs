@@ -30,7 +30,7 @@ use super::colour::cmyk_to_srgb;
 use super::count;
 use super::error::{invalid, ImageError};
 use super::probe::ColourModel;
-use super::resize::Cascade;
+use super::resize::{Cascade, MadeBand};
 use super::source::Source;
 
 /// What the header says.
@@ -328,8 +328,9 @@ fn scale_for(width: u32, height: u32, min_long_side: u32) -> u8 {
 
 /// What `decode` hands back.
 pub(super) struct Decoded {
-    /// The pixels, resized to `to` when `resized`, otherwise at the DCT-scaled size.
-    pub image: DynamicImage,
+    /// The pixels, resized to `to` when `resized`, otherwise at the DCT-scaled size; `None`
+    /// with `encode_along`, whose encoders took them band by band (see `Along`).
+    pub image: Option<DynamicImage>,
     pub resized: bool,
     /// With `encode_along`: `image` encoded as a JPEG while it was being resized, all but
     /// the encoder's last pass (`Encoding::finish`).
@@ -380,6 +381,9 @@ impl Encoding {
 struct Along<P> {
     /// Bytes per row of the largest variant.
     stride: usize,
+    /// Rows of the largest variant held at a time: a band, and what the next size's band
+    /// reaches above it (`RowSink::window`).
+    window: u32,
     next: Option<(Cascade<P>, usize)>,
     /// Rows for the encoders: the largest variant's (`false`) or the next size's (`true`).
     rows: Option<std::sync::mpsc::SyncSender<(bool, Band)>>,
@@ -432,8 +436,10 @@ impl<P: fast_image_resize::PixelTrait> Along<P> {
                 Ok((largest, next))
             })
             .map_err(|e| ImageError::Internal(format!("cannot start an encoding thread: {e}")))?;
+        let reach = then.map_or(0, |(_, h)| super::resize::band_reach(size.1, h));
         Ok(Along {
             stride: size.0 as usize * pixel,
+            window: super::resize::BAND_ROWS + reach,
             next,
             rows: Some(rows),
             pool: BandPool::new(),
@@ -495,27 +501,31 @@ fn queue(
 }
 
 impl<P: fast_image_resize::PixelTrait> super::arriving::RowSink for Along<P> {
-    fn rows(&mut self, image: &[u8], first: u32) -> Result<(), ImageError> {
-        if !queue(
-            &self.rows,
-            &self.pool,
-            false,
-            &image[first as usize * self.stride..],
-        ) {
+    fn rows(&mut self, band: MadeBand<'_>) -> Result<u32, ImageError> {
+        if !queue(&self.rows, &self.pool, false, band.band(self.stride)) {
             return Err(self.stopped());
         }
         let mut sent = true;
+        let mut keep = u32::MAX;
         if let Some((cascade, stride)) = &mut self.next {
             let (to, pool) = (&self.rows, &self.pool);
-            cascade.push(image, &mut |next, first| {
-                sent = sent && queue(to, pool, true, &next[first as usize * *stride..]);
-                Ok(())
+            cascade.push(band, &mut |next| {
+                sent = sent && queue(to, pool, true, next.band(*stride));
+                Ok(0)
             })?;
+            keep = cascade.needs_from().unwrap_or(keep);
         }
         if !sent {
             return Err(self.stopped());
         }
-        Ok(())
+        Ok(keep)
+    }
+
+    /// The largest variant is taken band by band (encoded, and resized to the next size):
+    /// not kept whole. The pipeline decodes again in the rare case it needs those pixels
+    /// (`pipeline::Big`).
+    fn window(&self) -> Option<u32> {
+        Some(self.window)
     }
 }
 
@@ -586,7 +596,7 @@ fn decode_scaled(
             warnings.extend(warning);
             let image = DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).ok_or_else(short)?);
             Decoded {
-                image,
+                image: Some(image),
                 resized: false,
                 encoded: None,
                 next: None,
@@ -927,7 +937,7 @@ mod tests {
             None,
             &mut Vec::new(),
         )
-        .map(|d| (d.image, d.resized))
+        .map(|d| (d.image.expect("decoded without encoders: kept"), d.resized))
     }
 
     fn header(bytes: &[u8]) -> Result<Header, ImageError> {
@@ -1069,13 +1079,27 @@ mod tests {
             let (decoder, _) = open(&Source::Downloaded(&bytes)).unwrap();
             let made =
                 super::decode(decoder, None, 700, Some(to), Some(along), &mut Vec::new()).unwrap();
-            assert!(made.image.as_bytes() == got.as_bytes());
+            assert!(made.image.is_none(), "taken band by band, not kept");
             let want_file = encode(&got, 80, Some(b"profile")).unwrap();
             let file = made.encoded.map(|e| e.finish().unwrap());
             assert!(
                 file == Some(want_file),
                 "progressive {progressive}, gray {gray}"
             );
+            // The next size, resized from the largest's rows as the window held them.
+            let (medium, medium_file) = made.next.expect("the next size");
+            let got_pixels = super::super::pixels::Pixels::Image(got.clone());
+            let super::super::pixels::Pixels::Image(want_medium) =
+                super::super::pixels::resize(&got_pixels, 200, 150, false).unwrap()
+            else {
+                unreachable!("an image stays an image")
+            };
+            assert!(
+                medium.as_bytes() == want_medium.as_bytes(),
+                "medium's pixels"
+            );
+            let want_medium_file = encode(&medium, 80, Some(b"profile")).unwrap();
+            assert!(medium_file.finish().unwrap() == want_medium_file);
             assert_eq!(got.color(), want.color(), "gray {gray}");
             assert!(
                 got.as_bytes() == want.as_bytes(),

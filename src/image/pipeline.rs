@@ -5,7 +5,8 @@
 //! (a JPEG while it is being decoded), which is then turned upright (EXIF orientation); each
 //! smaller variant is made from the next size up, on a second thread, in the input's format.
 //! An upright baseline JPEG has its two largest variants made and encoded while it decodes
-//! (`encodes_along`). An opaque lossy WebP stays in its 4:2:0 planes throughout.
+//! (`encodes_along`), the largest taken band by band and never held whole (decoded again in
+//! the rare case a second encoding needs it: `Big`). An opaque lossy WebP stays in its 4:2:0 planes throughout.
 
 use image::metadata::Orientation;
 
@@ -50,7 +51,9 @@ impl Plan {
 
 /// What the decode step hands on: the pixels as stored (orientation not applied).
 struct Decoded<'p> {
-    pixels: Pixels,
+    /// `None`: a JPEG whose largest variant was encoded band by band while it was decoded
+    /// (`encoded`), its pixels not kept; `Big` decodes them again if something needs them.
+    pixels: Option<Pixels>,
     size: Size,
     /// The largest variant, already encoded (a JPEG, while it was decoded and resized).
     encoded: Option<Encoded<'p>>,
@@ -76,7 +79,8 @@ enum Size {
 
 /// What the colour step hands on: pixels in the output format's layout, ready to resize.
 struct Coloured<'p> {
-    pixels: Pixels,
+    /// As `Decoded::pixels`.
+    pixels: Option<Pixels>,
     size: Size,
     /// The input's profile, when it describes these pixels and is small enough to carry.
     icc: Option<&'p [u8]>,
@@ -122,6 +126,8 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                 .unwrap_or_else(|_| Err(ImageError::Internal("original thread panicked".into()))),
             None => original(),
         };
+        // The largest variant's pixels decoded again, for when they were not kept (`Big`).
+        let again = || contain(|| decode_largest_again(&bytes, &probe, &plan));
         let decoded = phases.time(decode_phase(&decoder, &probe, &plan), || {
             contain(|| decode(decoder, &probe, &bytes, &plan, settings, &mut warnings))
         })?;
@@ -153,8 +159,11 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
         let resized = plan.resized();
         let (mut variants, original, placeholder) = match resized.split_last() {
             None => {
+                let pixels = coloured.pixels.ok_or_else(|| {
+                    ImageError::Internal("no pixels for an image without variants".into())
+                })?;
                 let placeholder = phases.time("placeholder", || {
-                    placeholder_of_stored(&job, coloured.pixels, &probe)
+                    placeholder_of_stored(&job, pixels, &probe)
                 })?;
                 (Vec::new(), original()?, placeholder)
             }
@@ -166,6 +175,7 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                     largest,
                     &probe,
                     &phases,
+                    &again,
                 )?;
                 let original = original()?;
                 let cap = original.as_ref().map(|o| o.data.len());
@@ -278,12 +288,7 @@ fn decode<'p>(
 ) -> Result<Decoded<'p>, ImageError> {
     match decoder {
         Decoder::Jpeg(decoder) => {
-            let largest = plan
-                .resized()
-                .into_iter()
-                .max_by_key(|t| t.width.max(t.height))
-                .map(|t| upright((t.width, t.height), probe.orientation));
-            let long = largest.map_or(0, |(w, h)| w.max(h));
+            let (largest, long) = jpeg_largest(probe, plan);
             let icc = probe.icc.as_deref();
             // The next size down, made from the largest's rows (no turning: stored = upright).
             let resized = plan.resized();
@@ -299,7 +304,7 @@ fn decode<'p>(
             let d = jpeg::decode(*decoder, icc, long, largest, along, warnings)?;
             let size = if d.resized { Size::Largest } else { Size::Full };
             Ok(Decoded {
-                pixels: Pixels::Image(d.image),
+                pixels: d.image.map(Pixels::Image),
                 size,
                 encoded: d.encoded.map(|largest| Encoded {
                     largest,
@@ -326,17 +331,53 @@ fn decode<'p>(
                 None => Pixels::Image(webp::decode_first_frame(*decoder)?),
             };
             Ok(Decoded {
-                pixels,
+                pixels: Some(pixels),
                 size: Size::Full,
                 encoded: None,
             })
         }
         Decoder::Png(reader) => Ok(Decoded {
-            pixels: Pixels::Image(png::decode(*reader)?),
+            pixels: Some(Pixels::Image(png::decode(*reader)?)),
             size: Size::Full,
             encoded: None,
         }),
     }
+}
+
+/// The largest variant's size as stored (orientation not applied) and its longest side: what
+/// a JPEG is decoded to.
+fn jpeg_largest(probe: &Probe, plan: &Plan) -> (Option<(u32, u32)>, u32) {
+    let largest = plan
+        .resized()
+        .into_iter()
+        .max_by_key(|t| t.width.max(t.height))
+        .map(|t| upright((t.width, t.height), probe.orientation));
+    (largest, largest.map_or(0, |(w, h)| w.max(h)))
+}
+
+/// The largest variant's pixels of a JPEG whose decode step encoded them band by band and did
+/// not keep them (`Decoded::pixels`): the same decode again, without the encoding, and the
+/// colour step's layout. Needed only when a variant is encoded a second time
+/// (`keep_sizes_in_order`) or the placeholder has no smaller variant to come from.
+fn decode_largest_again(
+    bytes: &Source<'_>,
+    probe: &Probe,
+    plan: &Plan,
+) -> Result<Pixels, ImageError> {
+    let (decoder, _) = jpeg::open(bytes)?;
+    let (largest, long) = jpeg_largest(probe, plan);
+    let d = jpeg::decode(
+        decoder,
+        probe.icc.as_deref(),
+        long,
+        largest,
+        None,
+        &mut Vec::new(),
+    )?;
+    let image = d
+        .image
+        .ok_or_else(|| ImageError::Internal("a JPEG decoded without pixels".into()))?;
+    Ok(Pixels::Image(normalize(image, probe.format)))
 }
 
 /// The colour step: pixels in a layout the output format holds, the profile kept only when it
@@ -347,17 +388,22 @@ fn colour<'p>(
     probe: &'p Probe,
     warnings: &mut Vec<String>,
 ) -> Result<Coloured<'p>, ImageError> {
-    let mut pixels = match decoded.pixels {
+    let mut pixels = decoded.pixels.map(|pixels| match pixels {
         Pixels::Image(img) => Pixels::Image(normalize(img, probe.format)),
         planes @ Pixels::Yuv(_) => planes,
-    };
+    });
     let cmyk = matches!(
         probe.source.colour_model,
         ColourModel::Cmyk | ColourModel::Ycck
     );
     let mut converted = cmyk;
     let icc = probe.icc.as_deref().filter(|_| !cmyk).filter(|p| {
-        let fits = icc_matches(p, &pixels);
+        let fits = match &pixels {
+            Some(pixels) => icc_matches(p, pixels),
+            // Not kept: the encoders carried the profile if it described their pixels
+            // (`carried_icc`, the same test).
+            None => carried_icc(probe) == Some(*p),
+        };
         if !fits {
             warnings
                 .push("embedded colour profile does not match the decoded pixels; dropped".into());
@@ -365,7 +411,7 @@ fn colour<'p>(
         fits
     });
     let icc = match (icc, &mut pixels) {
-        (Some(p), Pixels::Image(img)) if applies_profile(probe) => {
+        (Some(p), Some(Pixels::Image(img))) if applies_profile(probe) => {
             match apply_profile(img, p) {
                 Ok(()) => converted = true,
                 Err(e) => warnings.push(format!(
@@ -378,8 +424,8 @@ fn colour<'p>(
         (icc, _) => icc,
     };
     let premultiplied = match &mut pixels {
-        Pixels::Image(img) => premultiply(img)?,
-        Pixels::Yuv(_) => false,
+        Some(Pixels::Image(img)) => premultiply(img)?,
+        Some(Pixels::Yuv(_)) | None => false,
     };
     // Made before these decisions: used only if they agree.
     let encoded = decoded
@@ -396,26 +442,46 @@ fn colour<'p>(
 }
 
 /// The largest variant's pixels, upright or, for a JPEG whose encoder takes them upright band
-/// by band as a second thread turns them (`encode_all`), as stored with the turn to make.
-struct Big {
-    pixels: Pixels,
+/// by band as a second thread turns them (`encode_all`), as stored with the turn to make. A
+/// JPEG whose largest variant was encoded while it was decoded has none kept: they are
+/// decoded again the first time something asks (`again`).
+struct Big<'a> {
+    pixels: Option<Pixels>,
     /// The EXIF orientation still to apply to `pixels` (`NoTransforms`: they are upright).
     turn: Orientation,
     /// `pixels` turned upright, made only if something needs them whole (the placeholder of
     /// an image with no smaller variant, or a second encoding to keep sizes in order).
     upright: std::sync::OnceLock<Pixels>,
+    /// Makes the pixels again when they were not kept (`decode_largest_again`).
+    again: &'a (dyn Fn() -> Result<Pixels, ImageError> + Sync),
+    /// `again`'s result, once asked for.
+    remade: std::sync::OnceLock<Result<Pixels, ImageError>>,
 }
 
-impl Big {
-    fn upright(&self) -> &Pixels {
-        if self.turn == Orientation::NoTransforms {
-            return &self.pixels;
+impl Big<'_> {
+    /// The pixels as stored (decoded again if they were not kept).
+    fn stored(&self) -> Result<&Pixels, ImageError> {
+        match &self.pixels {
+            Some(pixels) => Ok(pixels),
+            None => self
+                .remade
+                .get_or_init(self.again)
+                .as_ref()
+                .map_err(Clone::clone),
         }
-        self.upright.get_or_init(|| {
-            let mut upright = self.pixels.clone();
+    }
+
+    /// The pixels upright.
+    fn upright(&self) -> Result<&Pixels, ImageError> {
+        let stored = self.stored()?;
+        if self.turn == Orientation::NoTransforms {
+            return Ok(stored);
+        }
+        Ok(self.upright.get_or_init(|| {
+            let mut upright = stored.clone();
             upright.apply_orientation(self.turn);
             upright
-        })
+        }))
     }
 }
 
@@ -426,14 +492,32 @@ impl Big {
 /// full size, in a second full-size buffer. A JPEG comes already resized, and stays as stored:
 /// it is turned band by band as its encoder takes it, and the next size is resized from it
 /// and then turned.
-fn largest_upright(
+fn largest_upright<'a>(
     job: &Job,
-    pixels: Pixels,
+    pixels: Option<Pixels>,
     size: Size,
     largest: &Target,
     probe: &Probe,
     phases: &Phases,
-) -> Result<Big, ImageError> {
+    again: &'a (dyn Fn() -> Result<Pixels, ImageError> + Sync),
+) -> Result<Big<'a>, ImageError> {
+    let orientation =
+        Orientation::from_exif(probe.orientation).unwrap_or(Orientation::NoTransforms);
+    let Some(pixels) = pixels else {
+        // Encoded while decoded, which only an upright JPEG is (`encodes_along`): not kept.
+        if orientation != Orientation::NoTransforms {
+            return Err(ImageError::Internal(
+                "a turned JPEG's largest variant was not kept".into(),
+            ));
+        }
+        return Ok(Big {
+            pixels: None,
+            turn: orientation,
+            upright: std::sync::OnceLock::new(),
+            again,
+            remade: std::sync::OnceLock::new(),
+        });
+    };
     let (w, h) = upright((largest.width, largest.height), probe.orientation);
     let mut pixels = match size {
         Size::Largest => pixels,
@@ -443,8 +527,6 @@ fn largest_upright(
             big
         })?,
     };
-    let orientation =
-        Orientation::from_exif(probe.orientation).unwrap_or(Orientation::NoTransforms);
     let mut turn = Orientation::NoTransforms;
     if orientation != Orientation::NoTransforms {
         if turned_while_encoded(job, &pixels) {
@@ -456,9 +538,11 @@ fn largest_upright(
         }
     }
     Ok(Big {
-        pixels,
+        pixels: Some(pixels),
         turn,
         upright: std::sync::OnceLock::new(),
+        again,
+        remade: std::sync::OnceLock::new(),
     })
 }
 
@@ -506,7 +590,7 @@ fn encode_all(
         let turning = big.turn != Orientation::NoTransforms;
         let (bands, upright_bands) = std::sync::mpsc::channel::<Vec<u8>>();
         let chain = scope.spawn(move || {
-            if let (true, Pixels::Image(img)) = (turning, &big.pixels) {
+            if let (true, Some(Pixels::Image(img))) = (turning, &big.pixels) {
                 // Sending stops only when the encode has failed (its error is the one told).
                 phases.time(format!("orient {}", t.name), || {
                     super::orient::turned_bands(img, big.turn)
@@ -519,11 +603,14 @@ fn encode_all(
         });
         let big_variant = match largest.encoded {
             None if turning => phases.time(format!("encode {}", t.name), || {
-                job.finish_bands(&big.pixels, upright_bands, t)
+                job.finish_bands(big.stored()?, upright_bands, t)
             }),
-            ahead => job
-                .shown(big.upright())
-                .and_then(|shown| encode(job, &shown, t, ahead, phases)),
+            // Encoded while decoded: its pixels are not needed (and may not be kept).
+            Some(encoding) => last_pass(job, t, encoding, phases),
+            None => big
+                .upright()
+                .and_then(|upright| job.shown(upright))
+                .and_then(|shown| encode(job, &shown, t, None, phases)),
         };
         let (mut made, placeholder) = chain
             .join()
@@ -531,7 +618,7 @@ fn encode_all(
         made.push(big_variant?);
         let placeholder = match placeholder {
             Some(placeholder) => placeholder,
-            None => placeholder::of(&*job.shown(big.upright())?),
+            None => placeholder::of(&*job.shown(big.upright()?)?),
         };
         phases.time("keep sizes in order", || {
             keep_sizes_in_order(job, big, resized, &mut made, cap, warnings)
@@ -568,7 +655,7 @@ fn smaller_variants(
             (None, None) => {
                 let (w, h) = super::probe::upright((t.width, t.height), big.turn.to_exif());
                 let mut pixels = phases.time(format!("resize {}", t.name), || {
-                    job.resized(&big.pixels, w, h)
+                    job.resized(big.stored()?, w, h)
                 })?;
                 if big.turn != Orientation::NoTransforms {
                     phases.time(format!("orient {}", t.name), || {
@@ -601,11 +688,21 @@ fn encode(
     phases: &Phases,
 ) -> Result<Variant, ImageError> {
     match ahead {
-        Some(encoding) => phases.time(format!("encode {} (last pass)", t.name), || {
-            Ok(job.named(t, encoding.finish()?))
-        }),
+        Some(encoding) => last_pass(job, t, encoding, phases),
         None => phases.time(format!("encode {}", t.name), || job.finish(shown, t)),
     }
+}
+
+/// `t`'s variant from the encoding the decode step made: its last pass.
+fn last_pass(
+    job: &Job,
+    t: &Target,
+    encoding: jpeg::Encoding,
+    phases: &Phases,
+) -> Result<Variant, ImageError> {
+    phases.time(format!("encode {} (last pass)", t.name), || {
+        Ok(job.named(t, encoding.finish()?))
+    })
 }
 
 /// Fault injection for the tests, in debug builds only: `ARKE_DEBUG_PANIC=resize` panics in a
@@ -658,9 +755,10 @@ fn keep_sizes_in_order(
             let hopeless = !job.is_lossy() && have as u64 * 10 > limit as u64 * 13;
             if !hopeless {
                 let pixels = if i == last {
-                    job.shown(big.upright())?
+                    job.shown(big.upright()?)?
                 } else {
-                    let resized = job.pixels(big.upright(), targets[i].width, targets[i].height)?;
+                    let resized =
+                        job.pixels(big.upright()?, targets[i].width, targets[i].height)?;
                     std::borrow::Cow::Owned(resized)
                 };
                 let smaller = job.within(&pixels, targets[i], limit)?;

@@ -112,9 +112,7 @@ fn typed<P: PixelTrait>(
 ) -> Result<DynamicImage, ImageError> {
     // The same view type as `resize_arriving`'s, so one copy of the resizing code per pixel type.
     bands::<P, _>(
-        extent,
-        dst,
-        use_alpha,
+        Banded::new(extent, dst, use_alpha)?,
         |_| {
             let all = fast_image_resize::images::TypedImageRef::<P>::from_buffer(
                 src.width(),
@@ -124,16 +122,42 @@ fn typed<P: PixelTrait>(
             .map_err(|e| resize_failed(&e))?;
             Ok((all, 0))
         },
-        &mut |_, _| Ok(()),
+        &mut |_| Ok(0),
     )
+    .map(Banded::into_image)
 }
 
 fn resize_failed(e: &dyn std::fmt::Display) -> ImageError {
     ImageError::Invalid(format!("cannot resize: {e}"))
 }
 
-/// Called after each band: the rows made so far (as bytes) and the index of the band's first.
-pub(super) type BandMade<'a> = dyn FnMut(&[u8], u32) -> Result<(), ImageError> + 'a;
+/// Called after each band with its rows; returns the first row the caller still needs (a
+/// windowed destination may then drop the rows above it; a whole image keeps them all).
+pub(super) type BandMade<'a> = dyn FnMut(MadeBand<'_>) -> Result<u32, ImageError> + 'a;
+
+/// A band just made, with the destination rows held above it: `rows` (as bytes) are rows
+/// `top..` of the destination, the band those from `first` on. For a whole image `top` is 0.
+#[derive(Clone, Copy)]
+pub(super) struct MadeBand<'a> {
+    pub rows: &'a [u8],
+    pub top: u32,
+    pub first: u32,
+}
+
+impl<'a> MadeBand<'a> {
+    /// The band's own rows, `stride` bytes each.
+    pub(super) fn band(&self, stride: usize) -> &'a [u8] {
+        &self.rows[(self.first - self.top) as usize * stride..]
+    }
+}
+
+/// The most source rows one band's filter reaches when `src_h` rows become `dst_h`: a band's
+/// share, Lanczos3's reach on both sides, and rounding.
+pub(super) fn band_reach(src_h: u32, dst_h: u32) -> u32 {
+    let scale = f64::from(src_h) / f64::from(dst_h.max(1));
+    let reach = 3.0 * scale.max(1.0);
+    ((f64::from(BAND_ROWS) * scale).ceil() + 2.0 * reach + 4.0) as u32
+}
 
 /// The source rows a band's filter reaches: from `first`, up to (not including) `end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,11 +174,20 @@ pub(super) struct Reach {
 /// A window or prefix needs an integer extent: with a fractional one (a padded plane) the last
 /// band's filter may reach a row past it, which only a whole source has.
 pub(super) struct Banded<P> {
+    /// The destination, or with `window`, its rows from `top` on.
     dst: DynamicImage,
     /// Bytes per row of `dst`.
     stride: usize,
-    /// Rows of `dst` made so far.
+    /// The destination's height.
+    height: u32,
+    /// Rows of the destination made so far.
     done: u32,
+    /// A destination held as a window of `dst`'s rows (see `Banded::windowed`).
+    window: bool,
+    /// The destination row `dst`'s first row is.
+    top: u32,
+    /// The first row the consumer still needs (`BandMade`'s answer).
+    keep: u32,
     src: (f64, f64),
     /// Source rows per destination row.
     scale: f64,
@@ -181,9 +214,13 @@ impl<P: PixelTrait> Banded<P> {
             .ok_or_else(|| resize_failed(&"pixel layout"))?;
         let scale = src.1 / f64::from(dst.height().max(1));
         Ok(Banded {
+            height: dst.height(),
             dst,
             stride,
             done: 0,
+            window: false,
+            top: 0,
+            keep: 0,
             src,
             scale,
             reach: 3.0 * scale.max(1.0),
@@ -193,17 +230,38 @@ impl<P: PixelTrait> Banded<P> {
         })
     }
 
+    /// A `size` destination of which only `rows` rows are held at a time: each band is
+    /// written below the rows the consumer still needs, those above them dropped. The image is
+    /// never whole (`into_image` is not for it); the consumer takes the bands as they come.
+    pub(super) fn windowed(
+        src: (f64, f64),
+        (w, h): (u32, u32),
+        color: ColorType,
+        rows: u32,
+    ) -> Result<Banded<P>, ImageError> {
+        let mut banded = Banded::new(
+            src,
+            DynamicImage::new(w, rows.clamp(1, h.max(1)), color),
+            false,
+        )?;
+        banded.scale = src.1 / f64::from(h.max(1));
+        banded.reach = 3.0 * banded.scale.max(1.0);
+        banded.height = h;
+        banded.window = true;
+        Ok(banded)
+    }
+
     /// The next band's rows (`done..done + band`) and where they come from in the source
     /// (`y`, `h` rows).
     fn band(&self) -> (u32, f64, f64) {
-        let band = BAND_ROWS.min(self.dst.height() - self.done);
+        let band = BAND_ROWS.min(self.height - self.done);
         let y = f64::from(self.done) * self.scale;
         (band, y, (f64::from(band) * self.scale).min(self.src.1 - y))
     }
 
     /// The source rows the next band reaches, or `None` when every band is made.
     pub(super) fn next(&self) -> Option<Reach> {
-        if self.done >= self.dst.height() || self.stride == 0 {
+        if self.done >= self.height || self.stride == 0 {
             return None;
         }
         let (_, y, h) = self.band();
@@ -216,16 +274,32 @@ impl<P: PixelTrait> Banded<P> {
     }
 
     /// Makes the next band from `view`, source rows from `top` on (holding at least `next()`'s
-    /// rows). Returns the rows made so far, as bytes, and the index of the band's first row.
+    /// rows). Returns the band and the rows held above it.
     pub(super) fn make<V: fast_image_resize::ImageView<Pixel = P>>(
         &mut self,
         view: &V,
         top: u32,
-    ) -> Result<(&[u8], u32), ImageError> {
+    ) -> Result<MadeBand<'_>, ImageError> {
         let (band, y, h) = self.band();
         let (dst_w, stride, first) = (self.dst.width(), self.stride, self.done);
+        let held = self.dst.height();
         let bytes = bytes_mut(&mut self.dst).ok_or_else(|| resize_failed(&"pixel layout"))?;
-        let rows = first as usize * stride..(first + band) as usize * stride;
+        if self.window && first + band - self.top > held {
+            // Rows above the first one still needed go; the rest move to the window's top.
+            let drop = self.keep.clamp(self.top, first) - self.top;
+            let kept = (first - self.top - drop) as usize * stride;
+            bytes.copy_within(drop as usize * stride..drop as usize * stride + kept, 0);
+            self.top += drop;
+            if first + band - self.top > held {
+                return Err(ImageError::Internal(format!(
+                    "resize window of {held} rows cannot hold rows {}..{}",
+                    self.top,
+                    first + band
+                )));
+            }
+        }
+        let rows =
+            (first - self.top) as usize * stride..(first - self.top + band) as usize * stride;
         let mut part = fast_image_resize::images::TypedImage::<P>::from_buffer(
             dst_w,
             band,
@@ -243,35 +317,44 @@ impl<P: PixelTrait> Banded<P> {
             .resize_typed(view, &mut part, &crop)
             .map_err(|e| resize_failed(&e))?;
         self.done += band;
-        Ok((&bytes[..rows.end], first))
+        Ok(MadeBand {
+            rows: &bytes[..rows.end],
+            top: self.top,
+            first,
+        })
     }
 
-    /// The resized image (complete once `next()` is `None`).
+    /// The consumer's answer to the last band: the first row it still needs.
+    fn keep_from(&mut self, row: u32) {
+        self.keep = row;
+    }
+
+    /// The resized image (complete once `next()` is `None`; not for a windowed one).
     pub(super) fn into_image(self) -> DynamicImage {
+        debug_assert!(!self.window);
         self.dst
     }
 }
 
-/// The resize of `Banded`, pulling its source rows: `rows(reach)` gives a view of source rows
-/// `top..` (returned with it) holding at least the rows `reach` names. `made` gets, after each
-/// band (its source view dropped), the rows made so far and the index of the band's first.
+/// The resize of `banded`, pulling its source rows: `rows(reach)` gives a view of source rows
+/// `top..` (returned with it) holding at least the rows `reach` names. `made` gets each band
+/// (its source view dropped) and answers with the first row it still needs. Returns `banded`,
+/// complete.
 fn bands<P: PixelTrait, V: fast_image_resize::ImageView<Pixel = P>>(
-    src: (f64, f64),
-    dst: DynamicImage,
-    use_alpha: bool,
+    mut banded: Banded<P>,
     mut rows: impl FnMut(Reach) -> Result<(V, u32), ImageError>,
     made: &mut BandMade<'_>,
-) -> Result<DynamicImage, ImageError> {
-    let mut banded = Banded::<P>::new(src, dst, use_alpha)?;
+) -> Result<Banded<P>, ImageError> {
     while let Some(reach) = banded.next() {
         let (view, top) = rows(reach)?;
-        let (image, first) = banded.make(&view, top)?;
+        let band = banded.make(&view, top)?;
         // The source view is let go before the band's rows are handed on (a window of
         // decoded rows may then move).
         drop(view);
-        made(image, first)?;
+        let keep = made(band)?;
+        banded.keep_from(keep);
     }
-    Ok(banded.into_image())
+    Ok(banded)
 }
 
 /// A resize fed by another one (`medium` made from `large`'s rows while `large` is being
@@ -293,27 +376,40 @@ impl<P: PixelTrait> Cascade<P> {
         Ok(Cascade { banded, src_w })
     }
 
-    /// `source`: the source's rows made so far (a prefix of it, as bytes). Makes each band
-    /// they are enough for, handing its rows on as `bands` does.
+    /// `source`: the source's rows held so far (`source.rows`, from row `source.top`). Makes
+    /// each band they are enough for, handing it on as `bands` does (the answer is not
+    /// needed: this destination is whole).
     pub(super) fn push(
         &mut self,
-        source: &[u8],
+        source: MadeBand<'_>,
         made: &mut BandMade<'_>,
     ) -> Result<(), ImageError> {
         let stride = self.src_w as usize * std::mem::size_of::<P>();
-        let have = u32::try_from(source.len() / stride.max(1)).unwrap_or(0);
+        let held = u32::try_from(source.rows.len() / stride.max(1)).unwrap_or(0);
+        let have = source.top + held;
         while let Some(reach) = self.banded.next().filter(|r| r.end <= have) {
+            if reach.first < source.top {
+                return Err(ImageError::Internal(format!(
+                    "source rows {}..{} needed, rows from {} held",
+                    reach.first, reach.end, source.top
+                )));
+            }
             let view = fast_image_resize::images::TypedImageRef::<P>::from_buffer(
                 self.src_w,
-                have,
-                &source[..have as usize * stride],
+                held,
+                &source.rows[..held as usize * stride],
             )
             .map_err(|e| resize_failed(&e))?;
-            debug_assert!(reach.first < have);
-            let (image, first) = self.banded.make(&view, 0)?;
-            made(image, first)?;
+            let band = self.banded.make(&view, source.top)?;
+            made(band)?;
         }
         Ok(())
+    }
+
+    /// The first source row the next band reaches (`None` once every band is made): rows
+    /// above it are not needed again.
+    pub(super) fn needs_from(&self) -> Option<u32> {
+        self.banded.next().map(|r| r.first)
     }
 
     /// The resized image, once every source row was pushed.
@@ -341,23 +437,40 @@ fn bytes_mut(img: &mut DynamicImage) -> Option<&mut [u8]> {
     })
 }
 
+/// Where `resize_arriving` writes.
+pub(super) enum Destination {
+    /// A whole image (its size and layout), handed back made.
+    Whole(DynamicImage),
+    /// A window of `rows` rows of a `size` image (`Banded::windowed`): the consumer takes the
+    /// bands as they come, and nothing is handed back.
+    Window {
+        size: (u32, u32),
+        color: ColorType,
+        rows: u32,
+    },
+}
+
 /// Lanczos3 of an 8-bit gray (`P` = U8) or RGB (`P` = U8x3) image arriving row by row, into
 /// `dst` (same layout). `rows(reach)` blocks until the rows `reach` names are decoded and
 /// gives a window of decoded rows holding them, as bytes, with the index of its first row;
-/// `None` if decoding stopped before. `made` gets, band by band, `dst`'s rows made so far and
-/// the index of the band's first row. Returns `dst`, made.
+/// `None` if decoding stopped before. `made` gets each band (see `BandMade`). Returns the
+/// image made, for a whole destination.
 pub(super) fn resize_arriving<'a, P: PixelTrait>(
     (src_w, src_h): (u32, u32),
-    dst: DynamicImage,
+    dst: Destination,
     mut rows: impl FnMut(Reach) -> Option<(&'a [u8], u32)>,
     made: &mut BandMade<'_>,
-) -> Result<DynamicImage, ImageError> {
+) -> Result<Option<DynamicImage>, ImageError> {
     let extent = (f64::from(src_w), f64::from(src_h));
     let stride = src_w as usize * std::mem::size_of::<P>();
-    bands::<P, _>(
-        extent,
-        dst,
-        false,
+    let (banded, whole) = match dst {
+        Destination::Whole(image) => (Banded::new(extent, image, false)?, true),
+        Destination::Window { size, color, rows } => {
+            (Banded::windowed(extent, size, color, rows)?, false)
+        }
+    };
+    let banded = bands::<P, _>(
+        banded,
         |reach| {
             let (bytes, top) = rows(reach).ok_or_else(|| resize_failed(&"decoding stopped"))?;
             let have = u32::try_from(bytes.len() / stride.max(1)).unwrap_or(0);
@@ -367,7 +480,8 @@ pub(super) fn resize_arriving<'a, P: PixelTrait>(
             Ok((view, top))
         },
         made,
-    )
+    )?;
+    Ok(whole.then(|| banded.into_image()))
 }
 
 #[cfg(test)]
@@ -428,7 +542,7 @@ mod tests {
         let dst_stride = 700 * 3;
         let arriving = resize_arriving::<fast_image_resize::pixels::U8x3>(
             (w, h),
-            DynamicImage::new(700, 468, ColorType::Rgb8),
+            Destination::Whole(DynamicImage::new(700, 468, ColorType::Rgb8)),
             |reach| {
                 asked.push(reach);
                 // Only the rows asked for, as a window decoding a row at a time would give.
@@ -436,11 +550,12 @@ mod tests {
                     &src.as_raw()[reach.first as usize * stride..reach.end as usize * stride];
                 Some((rows, reach.first))
             },
-            &mut |image, first| {
-                made.extend_from_slice(&image[first as usize * dst_stride..]);
-                Ok(())
+            &mut |band| {
+                made.extend_from_slice(band.band(dst_stride));
+                Ok(0)
             },
         )
+        .unwrap()
         .unwrap();
         assert!(made == whole.as_bytes(), "the rows handed on are the image");
         assert!(
@@ -481,10 +596,17 @@ mod tests {
         // The source arrives 37 rows at a time, as another resize's bands would.
         for rows in (37..803).step_by(37).chain([803]) {
             cascade
-                .push(&src.as_raw()[..rows * stride], &mut |image, first| {
-                    made.extend_from_slice(&image[first as usize * 400 * 3..]);
-                    Ok(())
-                })
+                .push(
+                    MadeBand {
+                        rows: &src.as_raw()[..rows * stride],
+                        top: 0,
+                        first: 0,
+                    },
+                    &mut |band| {
+                        made.extend_from_slice(band.band(400 * 3));
+                        Ok(0)
+                    },
+                )
                 .unwrap();
         }
         let got = cascade.finish().unwrap();
@@ -492,5 +614,57 @@ mod tests {
         assert!(made == want.as_bytes(), "the rows handed on are the image");
         let early = Cascade::<U8x3>::new((1201, 803), (400, 268), ColorType::Rgb8).unwrap();
         assert!(early.finish().is_err(), "finished before its rows came");
+    }
+
+    /// A window of `large`'s rows feeding a cascade to `medium`: the bands handed on are the
+    /// whole resize's rows, and `medium` the same as made from the whole `large`.
+    #[test]
+    fn a_windowed_destination_hands_on_the_same_rows_and_keeps_what_the_cascade_needs() {
+        use fast_image_resize::pixels::U8x3;
+        let (w, h) = (1501u32, 1003u32);
+        let src = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([
+                (x * 13 % 256) as u8,
+                (y * 7 % 256) as u8,
+                ((x ^ y) % 256) as u8,
+            ])
+        });
+        let large = resize_image(&DynamicImage::ImageRgb8(src.clone()), 700, 468, false).unwrap();
+        let medium = resize_image(&large, 300, 200, false).unwrap();
+        let stride = w as usize * 3;
+        let run = |window: u32| {
+            let mut cascade = Cascade::<U8x3>::new((700, 468), (300, 200), ColorType::Rgb8)?;
+            let mut made = Vec::new();
+            let mut held = 0;
+            let out = resize_arriving::<U8x3>(
+                (w, h),
+                Destination::Window {
+                    size: (700, 468),
+                    color: ColorType::Rgb8,
+                    rows: window,
+                },
+                |reach| {
+                    let rows =
+                        &src.as_raw()[reach.first as usize * stride..reach.end as usize * stride];
+                    Some((rows, reach.first))
+                },
+                &mut |band| {
+                    held = held.max(band.rows.len() / (700 * 3));
+                    made.extend_from_slice(band.band(700 * 3));
+                    cascade.push(band, &mut |_| Ok(0))?;
+                    Ok(cascade.needs_from().unwrap_or(u32::MAX))
+                },
+            )?;
+            assert!(out.is_none(), "a window hands back no image");
+            Ok::<_, ImageError>((made, held, cascade.finish()?))
+        };
+        let rows = BAND_ROWS + band_reach(468, 200);
+        let (made, held, got) = run(rows).unwrap();
+        assert!(made == large.as_bytes(), "the rows handed on are the image");
+        assert!(got.as_bytes() == medium.as_bytes(), "the cascade's image");
+        assert!(held <= rows as usize && held < 468, "held {held} rows");
+        // Too small a window for the cascade is an error, not other pixels.
+        let err = run(BAND_ROWS + 8).map(|_| ()).unwrap_err();
+        assert!(matches!(err, ImageError::Internal(_)), "{err:?}");
     }
 }

@@ -726,6 +726,42 @@ fn a_heavily_compressed_turned_original_has_large_encoded_again_upright() {
 }
 
 #[test]
+fn a_heavily_compressed_upright_original_has_large_encoded_again_from_its_pixels() {
+    // Upright and baseline: `large` is encoded band by band while the file decodes, and its
+    // pixels are not kept. Bigger than the original, it is encoded again at lower quality
+    // from the pixels decoded a second time, which must be the same picture: the red block
+    // at the top-left, noise elsewhere.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("low_quality_upright_2600x1700.jpg");
+    std::fs::write(&path, noise_at_quality_20(13, 400)).unwrap();
+    let (outs, summary) = variants(path.to_str().unwrap());
+    assert_sizes_ascend("low_quality_upright_2600x1700.jpg", &outs);
+    assert_eq!(summary["source"]["orientation_applied"], 1);
+    let large = image::load_from_memory(&by_name(&outs, "large").data)
+        .unwrap()
+        .to_rgb8();
+    assert_eq!((large.width(), large.height()), (2400, 1569));
+    let mean = |x0: u32, y0: u32| {
+        let mut sum = [0u32; 3];
+        for y in y0..y0 + 150 {
+            for x in x0..x0 + 150 {
+                let p = large.get_pixel(x, y);
+                (0..3).for_each(|c| sum[c] += u32::from(p[c]));
+            }
+        }
+        sum.map(|s| s / (150 * 150))
+    };
+    let top_left = mean(50, 50);
+    assert!(
+        top_left[0] > 170 && top_left[1] < 80 && top_left[2] < 80,
+        "{top_left:?}"
+    );
+    let elsewhere = mean(1200, 700);
+    assert!(elsewhere[1] > 90, "{elsewhere:?}");
+    assert_eq!(summary["warnings"], serde_json::json!([]), "it fits");
+}
+
+#[test]
 fn a_crisp_line_drawing_whose_large_outgrows_it_is_reported() {
     // One-pixel lines on white compress to almost nothing; resized, every line turns into
     // antialiased greys, and no lossless setting brings `large` back under the original.
