@@ -524,16 +524,21 @@ mod tests {
         assert!(worst <= 1, "off by {worst}");
     }
 
-    #[test]
-    fn resizing_rows_as_they_arrive_equals_resizing_the_whole() {
-        let (w, h) = (1501u32, 1003u32);
-        let src = image::RgbImage::from_fn(w, h, |x, y| {
+    /// A busy 1501×1003 RGB source for the arriving-rows tests.
+    fn pattern_1501x1003() -> image::RgbImage {
+        image::RgbImage::from_fn(1501, 1003, |x, y| {
             image::Rgb([
                 (x * 13 % 256) as u8,
                 (y * 7 % 256) as u8,
                 ((x ^ y) % 256) as u8,
             ])
-        });
+        })
+    }
+
+    #[test]
+    fn resizing_rows_as_they_arrive_equals_resizing_the_whole() {
+        let src = pattern_1501x1003();
+        let (w, h) = src.dimensions();
         let whole = resize_image(&DynamicImage::ImageRgb8(src.clone()), 700, 468, false).unwrap();
         // Each band gets exactly the rows it asks for, as if the decoder had just made them.
         let stride = w as usize * 3;
@@ -621,14 +626,8 @@ mod tests {
     #[test]
     fn a_windowed_destination_hands_on_the_same_rows_and_keeps_what_the_cascade_needs() {
         use fast_image_resize::pixels::U8x3;
-        let (w, h) = (1501u32, 1003u32);
-        let src = image::RgbImage::from_fn(w, h, |x, y| {
-            image::Rgb([
-                (x * 13 % 256) as u8,
-                (y * 7 % 256) as u8,
-                ((x ^ y) % 256) as u8,
-            ])
-        });
+        let src = pattern_1501x1003();
+        let (w, h) = src.dimensions();
         let large = resize_image(&DynamicImage::ImageRgb8(src.clone()), 700, 468, false).unwrap();
         let medium = resize_image(&large, 300, 200, false).unwrap();
         let stride = w as usize * 3;

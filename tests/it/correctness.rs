@@ -661,6 +661,18 @@ fn noise_at_quality_20(mut seed: u32, red: u32) -> Vec<u8> {
     bytes
 }
 
+/// The mean colour of the 150×150 block of `img` from (`x0`, `y0`).
+fn mean_of_150(img: &image::RgbImage, x0: u32, y0: u32) -> [u32; 3] {
+    let mut sum = [0u32; 3];
+    for y in y0..y0 + 150 {
+        for x in x0..x0 + 150 {
+            let p = img.get_pixel(x, y);
+            (0..3).for_each(|c| sum[c] += u32::from(p[c]));
+        }
+    }
+    sum.map(|s| s / (150 * 150))
+}
+
 #[test]
 fn a_heavily_compressed_original_is_not_outgrown_by_large() {
     // Noise at JPEG quality 20: a fresh `large` at quality 80 would be far bigger.
@@ -705,16 +717,7 @@ fn a_heavily_compressed_turned_original_has_large_encoded_again_upright() {
         .to_rgb8();
     assert_eq!((large.width(), large.height()), (1569, 2400));
     // Turned a quarter clockwise, the stored top-left is shown at the top-right.
-    let mean = |x0: u32, y0: u32| {
-        let mut sum = [0u32; 3];
-        for y in y0..y0 + 150 {
-            for x in x0..x0 + 150 {
-                let p = large.get_pixel(x, y);
-                (0..3).for_each(|c| sum[c] += u32::from(p[c]));
-            }
-        }
-        sum.map(|s| s / (150 * 150))
-    };
+    let mean = |x0, y0| mean_of_150(&large, x0, y0);
     let top_right = mean(1569 - 200, 50);
     assert!(
         top_right[0] > 170 && top_right[1] < 80 && top_right[2] < 80,
@@ -741,16 +744,7 @@ fn a_heavily_compressed_upright_original_has_large_encoded_again_from_its_pixels
         .unwrap()
         .to_rgb8();
     assert_eq!((large.width(), large.height()), (2400, 1569));
-    let mean = |x0: u32, y0: u32| {
-        let mut sum = [0u32; 3];
-        for y in y0..y0 + 150 {
-            for x in x0..x0 + 150 {
-                let p = large.get_pixel(x, y);
-                (0..3).for_each(|c| sum[c] += u32::from(p[c]));
-            }
-        }
-        sum.map(|s| s / (150 * 150))
-    };
+    let mean = |x0, y0| mean_of_150(&large, x0, y0);
     let top_left = mean(50, 50);
     assert!(
         top_left[0] > 170 && top_left[1] < 80 && top_left[2] < 80,
