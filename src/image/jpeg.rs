@@ -521,11 +521,13 @@ impl<P: fast_image_resize::PixelTrait> super::arriving::RowSink for Along<P> {
         Ok(keep)
     }
 
-    /// The largest variant is taken band by band (encoded, and resized to the next size):
-    /// not kept whole. The pipeline decodes again in the rare case it needs those pixels
-    /// (`pipeline::Big`).
+    /// With a next size, the largest variant is taken band by band (encoded, and resized to
+    /// the next size) and not kept whole: the placeholder comes from a smaller variant, and
+    /// the pipeline decodes again only in the rare case it needs those pixels (`pipeline::Big`).
+    /// Without one (a photo of 401–1200 px, whose only variant is `thumb`), the placeholder is
+    /// made from the largest variant's pixels, so they are kept.
     fn window(&self) -> Option<u32> {
-        Some(self.window)
+        self.next.as_ref().map(|_| self.window)
     }
 }
 

@@ -6,7 +6,8 @@
 //! smaller variant is made from the next size up, on a second thread, in the input's format.
 //! An upright baseline JPEG has its two largest variants made and encoded while it decodes
 //! (`encodes_along`), the largest taken band by band and never held whole (decoded again in
-//! the rare case a second encoding needs it: `Big`). An opaque lossy WebP stays in its 4:2:0 planes throughout.
+//! the rare case a second encoding needs it: `Big`). An opaque lossy WebP stays in its 4:2:0
+//! planes throughout.
 
 use image::metadata::Orientation;
 
@@ -126,8 +127,13 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                 .unwrap_or_else(|_| Err(ImageError::Internal("original thread panicked".into()))),
             None => original(),
         };
-        // The largest variant's pixels decoded again, for when they were not kept (`Big`).
-        let again = || contain(|| decode_largest_again(&bytes, &probe, &plan));
+        // The largest variant's pixels decoded again, for when they were not kept (`Big`);
+        // timed, so that a use outside the rare cases shows.
+        let again = || {
+            phases.time("decode largest again", || {
+                contain(|| decode_largest_again(&bytes, &probe, &plan))
+            })
+        };
         let decoded = phases.time(decode_phase(&decoder, &probe, &plan), || {
             contain(|| decode(decoder, &probe, &bytes, &plan, settings, &mut warnings))
         })?;
@@ -431,6 +437,8 @@ fn colour<'p>(
     let encoded = decoded
         .encoded
         .filter(|e| e.icc == icc && !converted && !premultiplied);
+    // Pixels not kept come with their encoding (the same decisions, made along the decode).
+    debug_assert!(pixels.is_some() || encoded.is_some());
     Ok(Coloured {
         pixels,
         size: decoded.size,
@@ -734,7 +742,8 @@ fn original(bytes: &Source<'_>, probe: &Probe, plan: &Plan) -> Result<Option<Var
 /// again, at lower quality for lossy formats or with the strongest compression for lossless
 /// ones (unless it is over 1.3× the limit, beyond what that can gain); if it is still larger,
 /// the smallest encoding is kept and a warning says so.
-/// `made` is smallest first; `big` holds the pixels of its last entry.
+/// `made` is smallest first; `big` gives the pixels of its last entry (decoded again if they
+/// were not kept).
 /// A smaller variant encoded again here is resized from `big` (made the first time from the
 /// next size up: the same picture, within Lanczos's rounding); this is rare, and keeping every
 /// size's pixels for it would hold them all to the end.

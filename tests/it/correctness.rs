@@ -753,6 +753,50 @@ fn a_heavily_compressed_upright_original_has_large_encoded_again_from_its_pixels
     let elsewhere = mean(1200, 700);
     assert!(elsewhere[1] > 90, "{elsewhere:?}");
     assert_eq!(summary["warnings"], serde_json::json!([]), "it fits");
+    assert!(phase_names(&summary).contains(&"decode largest again".to_string()));
+}
+
+/// The names in a `variants` summary's `phases_ms`.
+fn phase_names(summary: &serde_json::Value) -> Vec<String> {
+    summary["phases_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn an_upright_baseline_jpeg_is_decoded_once() {
+    // Its largest variant is encoded band by band and not kept; only a second encoding may
+    // decode the file again. An 800x600 photo (thumb only: the placeholder comes from it) and
+    // a 2600x1700 one (large, medium, thumb) need no second decode.
+    let dir = tempfile::tempdir().unwrap();
+    let smooth = image::RgbImage::from_fn(2600, 1700, |x, y| {
+        image::Rgb([(x / 11) as u8, (y / 7) as u8, ((x + y) / 17) as u8])
+    });
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
+        .encode_image(&smooth)
+        .unwrap();
+    let big = dir.path().join("smooth_2600x1700.jpg");
+    std::fs::write(&big, &bytes).unwrap();
+    let small = testdata("jpeg_thumb_band_800x600.jpg");
+    for path in [big.to_str().unwrap(), small.to_str().unwrap()] {
+        let (outs, summary) = variants(path);
+        assert_sizes_ascend(path, &outs);
+        let names = phase_names(&summary);
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with("decode + resize + encode")),
+            "{path}: encoded along the decode: {names:?}"
+        );
+        assert!(
+            !names.contains(&"decode largest again".to_string()),
+            "{path}: {names:?}"
+        );
+    }
 }
 
 #[test]
