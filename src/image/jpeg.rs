@@ -362,6 +362,29 @@ pub(super) fn decode(
     })
 }
 
+/// Opens `source` and decodes it as `decode` does, without encoders: the pixels, resized to
+/// `to` when `resized` (the header's profile for CMYK; warnings dropped: the first decode of the
+/// same file reported them).
+pub(super) fn decode_whole(
+    source: &Source<'_>,
+    min_long_side: u32,
+    to: Option<(u32, u32)>,
+) -> Result<(DynamicImage, bool), ImageError> {
+    let (decoder, h) = open(source)?;
+    let d = decode(
+        decoder,
+        h.icc.as_deref(),
+        min_long_side,
+        to,
+        None,
+        &mut Vec::new(),
+    )?;
+    let image = d
+        .image
+        .ok_or_else(|| ImageError::Internal("a JPEG decoded without pixels".into()))?;
+    Ok((image, d.resized))
+}
+
 /// A JPEG encoding with every row written: `finish` runs the entropy coder's passes (optimised
 /// Huffman tables: statistics, then output), a third of the encode, wherever the caller has a
 /// free core.
@@ -929,17 +952,7 @@ mod tests {
         min_long_side: u32,
         to: Option<(u32, u32)>,
     ) -> Result<(DynamicImage, bool), ImageError> {
-        let source = Source::Downloaded(bytes);
-        let (decoder, h) = open(&source)?;
-        super::decode(
-            decoder,
-            h.icc.as_deref(),
-            min_long_side,
-            to,
-            None,
-            &mut Vec::new(),
-        )
-        .map(|d| (d.image.expect("decoded without encoders: kept"), d.resized))
+        decode_whole(&Source::Downloaded(bytes), min_long_side, to)
     }
 
     fn header(bytes: &[u8]) -> Result<Header, ImageError> {

@@ -27,12 +27,13 @@
 // note).
 #![allow(unsafe_code)]
 
+#[cfg(test)]
 use std::cell::Cell;
 use std::os::raw::c_void;
 
 use mozjpeg_sys::{
     boolean, jpeg_c_get_bool_param, jpeg_common_struct, jpeg_compress_struct, jvirt_barray_control,
-    JBLOCK, JBLOCKARRAY, JDIMENSION, JPOOL_IMAGE, JPOOL_PERMANENT, J_BOOLEAN_PARAM,
+    JBLOCKARRAY, JDIMENSION, JPOOL_IMAGE, JPOOL_PERMANENT, J_BOOLEAN_PARAM,
 };
 
 /// libjpeg's limit on components in an image (jmorecfg.h).
@@ -79,6 +80,7 @@ struct Scratch {
     next_row: JDIMENSION,
 }
 
+#[cfg(test)]
 thread_local! {
     /// Bytes of `whole_image_uq` not allocated by encoders on this thread (for the tests).
     static SPARED: Cell<u64> = const { Cell::new(0) };
@@ -207,8 +209,11 @@ unsafe extern "C-unwind" fn request_barray(
         );
         let hooks = &mut *cinfo.client_data.cast::<Hooks>();
         hooks.scratch[n / 2] = scratch;
-        let whole = u64::from(blocks_per_row) * u64::from(rows);
-        SPARED.with(|s| s.set(s.get() + whole * std::mem::size_of::<JBLOCK>() as u64));
+        #[cfg(test)]
+        SPARED.with(|s| {
+            let whole = u64::from(blocks_per_row) * u64::from(rows);
+            s.set(s.get() + whole * std::mem::size_of::<mozjpeg_sys::JBLOCK>() as u64)
+        });
         scratch.cast()
     }
 }
@@ -296,22 +301,34 @@ mod tests {
         }
     }
 
+    /// `img` (RGB) through a compressor with the hook or without, set up by `settings` (after
+    /// mozjpeg's defaults, before the size is set).
+    fn encode_rgb(
+        img: &DynamicImage,
+        hooked: bool,
+        settings: impl FnOnce(&mut mozjpeg::Compress),
+    ) -> Vec<u8> {
+        let err = Box::new(encoder_error_manager(hooked));
+        let mut c = mozjpeg::Compress::new_err(err, mozjpeg::ColorSpace::JCS_RGB);
+        settings(&mut c);
+        c.set_size(img.width() as usize, img.height() as usize);
+        let mut s = c.start_compress(Vec::new()).unwrap();
+        s.write_scanlines(img.as_bytes()).unwrap();
+        s.finish().unwrap()
+    }
+
     /// A progressive encode (the same first pass, then one output pass per scan) gives the
     /// same file with the hook as without.
     #[test]
     fn a_progressive_encode_is_the_same_file() {
         let img = busy(333, 257);
         let encode = |hooked| {
-            let err = Box::new(encoder_error_manager(hooked));
-            let mut c = mozjpeg::Compress::new_err(err, mozjpeg::ColorSpace::JCS_RGB);
-            c.set_fastest_defaults();
-            c.set_size(333, 257);
-            c.set_quality(80.0);
-            c.set_progressive_mode();
-            c.set_optimize_coding(true);
-            let mut s = c.start_compress(Vec::new()).unwrap();
-            s.write_scanlines(img.as_bytes()).unwrap();
-            s.finish().unwrap()
+            encode_rgb(&img, hooked, |c| {
+                c.set_fastest_defaults();
+                c.set_quality(80.0);
+                c.set_progressive_mode();
+                c.set_optimize_coding(true);
+            })
         };
         let before = spared_bytes();
         let hooked = encode(true);
@@ -324,15 +341,7 @@ mod tests {
     #[test]
     fn with_trellis_quantisation_both_arrays_are_kept() {
         let img = busy(300, 200);
-        let encode = |hooked| {
-            let err = Box::new(encoder_error_manager(hooked));
-            let mut c = mozjpeg::Compress::new_err(err, mozjpeg::ColorSpace::JCS_RGB);
-            c.set_size(300, 200);
-            c.set_quality(80.0);
-            let mut s = c.start_compress(Vec::new()).unwrap();
-            s.write_scanlines(img.as_bytes()).unwrap();
-            s.finish().unwrap()
-        };
+        let encode = |hooked| encode_rgb(&img, hooked, |c| c.set_quality(80.0));
         let before = spared_bytes();
         let hooked = encode(true);
         assert_eq!(spared_bytes(), before);

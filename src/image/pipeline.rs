@@ -370,19 +370,8 @@ fn decode_largest_again(
     probe: &Probe,
     plan: &Plan,
 ) -> Result<Pixels, ImageError> {
-    let (decoder, _) = jpeg::open(bytes)?;
     let (largest, long) = jpeg_largest(probe, plan);
-    let d = jpeg::decode(
-        decoder,
-        probe.icc.as_deref(),
-        long,
-        largest,
-        None,
-        &mut Vec::new(),
-    )?;
-    let image = d
-        .image
-        .ok_or_else(|| ImageError::Internal("a JPEG decoded without pixels".into()))?;
+    let (image, _) = jpeg::decode_whole(bytes, long, largest)?;
     Ok(Pixels::Image(normalize(image, probe.format)))
 }
 

@@ -174,7 +174,7 @@ pub(super) struct Reach {
 /// A window or prefix needs an integer extent: with a fractional one (a padded plane) the last
 /// band's filter may reach a row past it, which only a whole source has.
 pub(super) struct Banded<P> {
-    /// The destination, or with `window`, its rows from `top` on.
+    /// The destination, or a window of its rows from `top` on (`Banded::windowed`).
     dst: DynamicImage,
     /// Bytes per row of `dst`.
     stride: usize,
@@ -182,8 +182,6 @@ pub(super) struct Banded<P> {
     height: u32,
     /// Rows of the destination made so far.
     done: u32,
-    /// A destination held as a window of `dst`'s rows (see `Banded::windowed`).
-    window: bool,
     /// The destination row `dst`'s first row is.
     top: u32,
     /// The first row the consumer still needs (`BandMade`'s answer).
@@ -204,30 +202,11 @@ impl<P: PixelTrait> Banded<P> {
     /// multiplies alpha in on a copy (not needed for premultiplied or opaque pixels).
     pub(super) fn new(
         src: (f64, f64),
-        mut dst: DynamicImage,
+        dst: DynamicImage,
         use_alpha: bool,
     ) -> Result<Banded<P>, ImageError> {
-        let stride = dst.width() as usize * std::mem::size_of::<P>();
-        let rows = dst.height() as usize;
-        bytes_mut(&mut dst)
-            .filter(|b| b.len() == stride * rows)
-            .ok_or_else(|| resize_failed(&"pixel layout"))?;
-        let scale = src.1 / f64::from(dst.height().max(1));
-        Ok(Banded {
-            height: dst.height(),
-            dst,
-            stride,
-            done: 0,
-            window: false,
-            top: 0,
-            keep: 0,
-            src,
-            scale,
-            reach: 3.0 * scale.max(1.0),
-            use_alpha,
-            resizer: Resizer::new(),
-            pixel: std::marker::PhantomData,
-        })
+        let height = dst.height();
+        Banded::held(src, dst, height, use_alpha)
     }
 
     /// A `size` destination of which only `rows` rows are held at a time: each band is
@@ -239,16 +218,37 @@ impl<P: PixelTrait> Banded<P> {
         color: ColorType,
         rows: u32,
     ) -> Result<Banded<P>, ImageError> {
-        let mut banded = Banded::new(
+        let window = DynamicImage::new(w, rows.clamp(1, h.max(1)), color);
+        Banded::held(src, window, h, false)
+    }
+
+    /// A destination `height` rows high held in `dst` (all of it, or a window of its rows).
+    fn held(
+        src: (f64, f64),
+        mut dst: DynamicImage,
+        height: u32,
+        use_alpha: bool,
+    ) -> Result<Banded<P>, ImageError> {
+        let stride = dst.width() as usize * std::mem::size_of::<P>();
+        let rows = dst.height() as usize;
+        bytes_mut(&mut dst)
+            .filter(|b| b.len() == stride * rows)
+            .ok_or_else(|| resize_failed(&"pixel layout"))?;
+        let scale = src.1 / f64::from(height.max(1));
+        Ok(Banded {
+            height,
+            dst,
+            stride,
+            done: 0,
+            top: 0,
+            keep: 0,
             src,
-            DynamicImage::new(w, rows.clamp(1, h.max(1)), color),
-            false,
-        )?;
-        banded.scale = src.1 / f64::from(h.max(1));
-        banded.reach = 3.0 * banded.scale.max(1.0);
-        banded.height = h;
-        banded.window = true;
-        Ok(banded)
+            scale,
+            reach: 3.0 * scale.max(1.0),
+            use_alpha,
+            resizer: Resizer::new(),
+            pixel: std::marker::PhantomData,
+        })
     }
 
     /// The next band's rows (`done..done + band`) and where they come from in the source
@@ -284,7 +284,8 @@ impl<P: PixelTrait> Banded<P> {
         let (dst_w, stride, first) = (self.dst.width(), self.stride, self.done);
         let held = self.dst.height();
         let bytes = bytes_mut(&mut self.dst).ok_or_else(|| resize_failed(&"pixel layout"))?;
-        if self.window && first + band - self.top > held {
+        // Only a window runs out of rows.
+        if first + band - self.top > held {
             // Rows above the first one still needed go; the rest move to the window's top.
             let drop = self.keep.clamp(self.top, first) - self.top;
             let kept = (first - self.top - drop) as usize * stride;
@@ -331,7 +332,7 @@ impl<P: PixelTrait> Banded<P> {
 
     /// The resized image (complete once `next()` is `None`; not for a windowed one).
     pub(super) fn into_image(self) -> DynamicImage {
-        debug_assert!(!self.window);
+        debug_assert_eq!(self.dst.height(), self.height);
         self.dst
     }
 }

@@ -706,10 +706,7 @@ fn a_heavily_compressed_turned_original_has_large_encoded_again_upright() {
     bytes.extend_from_slice(&(app1.len() as u16 + 2).to_be_bytes());
     bytes.extend_from_slice(&app1);
     bytes.extend_from_slice(&jpeg[2..]);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("low_quality_turned_2600x1700.jpg");
-    std::fs::write(&path, &bytes).unwrap();
-    let (outs, summary) = variants(path.to_str().unwrap());
+    let (outs, summary) = variants_of("low_quality_turned_2600x1700.jpg", &bytes);
     assert_sizes_ascend("low_quality_turned_2600x1700.jpg", &outs);
     assert_eq!(summary["source"]["orientation_applied"], 6);
     let large = image::load_from_memory(&by_name(&outs, "large").data)
@@ -734,10 +731,10 @@ fn a_heavily_compressed_upright_original_has_large_encoded_again_from_its_pixels
     // pixels are not kept. Bigger than the original, it is encoded again at lower quality
     // from the pixels decoded a second time, which must be the same picture: the red block
     // at the top-left, noise elsewhere.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("low_quality_upright_2600x1700.jpg");
-    std::fs::write(&path, noise_at_quality_20(13, 400)).unwrap();
-    let (outs, summary) = variants(path.to_str().unwrap());
+    let (outs, summary) = variants_of(
+        "low_quality_upright_2600x1700.jpg",
+        &noise_at_quality_20(13, 400),
+    );
     assert_sizes_ascend("low_quality_upright_2600x1700.jpg", &outs);
     assert_eq!(summary["source"]["orientation_applied"], 1);
     let large = image::load_from_memory(&by_name(&outs, "large").data)
@@ -771,7 +768,6 @@ fn an_upright_baseline_jpeg_is_decoded_once() {
     // Its largest variant is encoded band by band and not kept; only a second encoding may
     // decode the file again. An 800x600 photo (thumb only: the placeholder comes from it) and
     // a 2600x1700 one (large, medium, thumb) need no second decode.
-    let dir = tempfile::tempdir().unwrap();
     let smooth = image::RgbImage::from_fn(2600, 1700, |x, y| {
         image::Rgb([(x / 11) as u8, (y / 7) as u8, ((x + y) / 17) as u8])
     });
@@ -779,11 +775,9 @@ fn an_upright_baseline_jpeg_is_decoded_once() {
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
         .encode_image(&smooth)
         .unwrap();
-    let big = dir.path().join("smooth_2600x1700.jpg");
-    std::fs::write(&big, &bytes).unwrap();
-    let small = testdata("jpeg_thumb_band_800x600.jpg");
-    for path in [big.to_str().unwrap(), small.to_str().unwrap()] {
-        let (outs, summary) = variants(path);
+    let small = "jpeg_thumb_band_800x600.jpg";
+    for (path, bytes) in [("smooth_2600x1700.jpg", bytes), (small, fixture(small))] {
+        let (outs, summary) = variants_of(path, &bytes);
         assert_sizes_ascend(path, &outs);
         let names = phase_names(&summary);
         assert!(
