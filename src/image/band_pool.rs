@@ -48,6 +48,12 @@ impl std::ops::Deref for Band {
     }
 }
 
+impl AsRef<[u8]> for Band {
+    fn as_ref(&self) -> &[u8] {
+        &self.rows
+    }
+}
+
 impl Drop for Band {
     fn drop(&mut self) {
         // The pool may be gone (the producer finished or failed): the buffer is then freed.

@@ -71,25 +71,15 @@ impl Job<'_> {
     }
 
     /// Encodes a JPEG variant from its upright rows in `bands` (whole rows of `target`'s size,
-    /// top to bottom, as another thread turns them from `stored`, its 8-bit gray or RGB pixels
-    /// as stored): the bytes `finish` gives for the upright pixels. An error when the bands stop
-    /// short.
+    /// top to bottom, 8-bit `gray` or RGB, as another thread turns them:
+    /// `turning::turn_bands`): the bytes `finish` gives for the upright pixels. An error when
+    /// the bands stop short.
     pub fn finish_bands(
         &self,
-        stored: &Pixels,
-        bands: impl IntoIterator<Item = Vec<u8>>,
+        gray: bool,
+        bands: impl IntoIterator<Item = impl AsRef<[u8]>>,
         target: &Target,
     ) -> Result<Variant, ImageError> {
-        use image::DynamicImage as D;
-        let gray = match stored {
-            Pixels::Image(D::ImageLuma8(_)) => true,
-            Pixels::Image(D::ImageRgb8(_)) => false,
-            _ => {
-                return Err(ImageError::Internal(
-                    "a JPEG variant turned while encoded from other than 8-bit gray or RGB".into(),
-                ))
-            }
-        };
         let size = (target.width, target.height);
         let quality = self.settings.jpeg_quality;
         let data = jpeg::encode_bands(size, gray, quality, self.icc, bands)?;

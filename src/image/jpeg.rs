@@ -32,6 +32,7 @@ use super::error::{invalid, ImageError};
 use super::probe::ColourModel;
 use super::resize::{Cascade, MadeBand};
 use super::source::Source;
+use super::turning::{Splitter, Strips};
 
 /// What the header says.
 pub(super) struct Header {
@@ -329,14 +330,28 @@ fn scale_for(width: u32, height: u32, min_long_side: u32) -> u8 {
 /// What `decode` hands back.
 pub(super) struct Decoded {
     /// The pixels, resized to `to` when `resized`, otherwise at the DCT-scaled size; `None`
-    /// with `encode_along`, whose encoders took them band by band (see `Along`).
+    /// with `RowsAlong`, which took them band by band: encoded (`Along`) or split into
+    /// `strips`.
     pub image: Option<DynamicImage>,
     pub resized: bool,
-    /// With `encode_along`: `image` encoded as a JPEG while it was being resized, all but
+    /// With `RowsAlong::Encode`: `image` encoded as a JPEG while it was being resized, all but
     /// the encoder's last pass (`Encoding::finish`).
     pub encoded: Option<Encoding>,
-    /// With `encode_along`'s `then`: that size, resized from `image` and encoded likewise.
+    /// With `RowsAlong::Encode`'s `then`: that size, resized from `image` and encoded likewise.
     pub next: Option<(DynamicImage, Encoding)>,
+    /// With `RowsAlong::Turn`: `image` (resized, as stored) in the strips that each turn into a
+    /// band of the upright image.
+    pub strips: Option<Strips>,
+}
+
+/// What the resizing thread does with the resized rows as they are made (`decode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RowsAlong<'a> {
+    /// Encodes them, and makes and encodes the next size (an upright image: `Along`).
+    Encode(EncodeAlong<'a>),
+    /// Writes them into strips for turning upright by this EXIF orientation
+    /// (`turning::Splitter`).
+    Turn(image::metadata::Orientation),
 }
 
 /// Decodes at the smallest DCT scale that leaves at least `min_long_side` pixels on the
@@ -344,9 +359,10 @@ pub(super) struct Decoded {
 ///
 /// With `to` (a size in the stored orientation), gray and RGB pixels come back resized to it
 /// (`resized`): a second thread resizes the rows while the rest are still being decoded, and
-/// with `encode_along` it also encodes the resized rows as they are made (the largest variant,
-/// when it needs no turning). A progressive file's last pass (inverse DCT, colour conversion)
-/// and a baseline file's whole decode then overlap the resize and the encode. CMYK and YCCK
+/// with `along` it also encodes the resized rows as they are made (`RowsAlong::Encode`: the
+/// largest variant, when it needs no turning) or splits them into strips to be turned
+/// (`RowsAlong::Turn`). A progressive file's last pass (inverse DCT, colour conversion) and a
+/// baseline file's whole decode then overlap the resize and the encode. CMYK and YCCK
 /// come back as sRGB at the decoded size, converted through `icc` (the file's profile) by
 /// `colour::cmyk_to_srgb`, whose warning, if any, is pushed to `warnings`.
 pub(super) fn decode(
@@ -354,11 +370,11 @@ pub(super) fn decode(
     icc: Option<&[u8]>,
     min_long_side: u32,
     to: Option<(u32, u32)>,
-    encode_along: Option<EncodeAlong<'_>>,
+    along: Option<RowsAlong<'_>>,
     warnings: &mut Vec<String>,
 ) -> Result<Decoded, ImageError> {
     guard(invalid, || {
-        decode_scaled(decoder, icc, min_long_side, to, encode_along, warnings)
+        decode_scaled(decoder, icc, min_long_side, to, along, warnings)
     })
 }
 
@@ -481,14 +497,21 @@ impl<P: fast_image_resize::PixelTrait> Along<P> {
             .unwrap_or_else(|_| Err(ImageError::Internal("encoding thread panicked".into())))
     }
 
-    /// The largest variant's encoding, and the next size's pixels and encoding.
-    fn finish(mut self) -> Result<(Encoding, Option<(DynamicImage, Encoding)>), ImageError> {
+    /// The largest variant's encoding (and its pixels, `image`, when they were kept whole:
+    /// `window`), and the next size's pixels and encoding.
+    fn finish(mut self, image: Option<DynamicImage>) -> Result<Decoded, ImageError> {
         let (largest, next_encoder) = self.join()?;
         let next = match (self.next.take(), next_encoder) {
             (Some((cascade, _)), Some(encoder)) => Some((cascade.finish()?, Encoding(encoder))),
             _ => None,
         };
-        Ok((Encoding(largest), next))
+        Ok(Decoded {
+            image,
+            resized: true,
+            encoded: Some(Encoding(largest)),
+            next,
+            strips: None,
+        })
     }
 
     /// The encoding thread's error, after it stopped taking rows.
@@ -554,26 +577,66 @@ impl<P: fast_image_resize::PixelTrait> super::arriving::RowSink for Along<P> {
     }
 }
 
+/// The resizing thread's sink for `RowsAlong`.
+enum Sink<P> {
+    Encode(Box<Along<P>>),
+    Turn(Splitter),
+}
+
+impl<P: fast_image_resize::PixelTrait> super::arriving::RowSink for Sink<P> {
+    fn rows(&mut self, band: MadeBand<'_>) -> Result<u32, ImageError> {
+        match self {
+            Sink::Encode(along) => along.rows(band),
+            Sink::Turn(splitter) => splitter.rows(band),
+        }
+    }
+
+    fn window(&self) -> Option<u32> {
+        match self {
+            Sink::Encode(along) => along.window(),
+            Sink::Turn(splitter) => splitter.window(),
+        }
+    }
+}
+
 /// Gray (`P` = U8) or RGB (`P` = U8x3) rows read by `read`, resized to `to` while they arrive
-/// and, with `along`, encoded as they are made (see `decode`); `progressive`: see `scanlines`.
+/// and, with `along`, encoded or split into strips as they are made (see `decode`);
+/// `progressive`: see `scanlines`.
 fn rows_in_flight<P: fast_image_resize::PixelTrait>(
     size: (u32, u32),
     color: ColorType,
     to: Option<(u32, u32)>,
     progressive: bool,
-    along: Option<(EncodeAlong<'_>, (u32, u32))>,
+    along: Option<(RowsAlong<'_>, (u32, u32))>,
     read: impl FnMut(&mut [u8]) -> Result<(), ImageError>,
 ) -> Result<Decoded, ImageError> {
     let gray = color == ColorType::L8;
-    let sink = along.map(|(e, to)| move || Along::<P>::start(e, to, gray));
-    let (image, along) = scanlines::<P, _>(size, color, to, progressive, sink, read)?;
-    let (encoded, next) = along.map(Along::finish).transpose()?.unzip();
-    Ok(Decoded {
-        image,
-        resized: to.is_some(),
-        encoded,
-        next: next.flatten(),
-    })
+    let sink = along.map(|(along, to)| {
+        move || match along {
+            RowsAlong::Encode(e) => {
+                Along::<P>::start(e, to, gray).map(|a| Sink::Encode(Box::new(a)))
+            }
+            RowsAlong::Turn(orientation) => Splitter::start(to, color, orientation).map(Sink::Turn),
+        }
+    });
+    let (image, sink) = scanlines::<P, _>(size, color, to, progressive, sink, read)?;
+    match sink {
+        Some(Sink::Encode(along)) => along.finish(image),
+        Some(Sink::Turn(splitter)) => Ok(Decoded {
+            image: None,
+            resized: true,
+            encoded: None,
+            next: None,
+            strips: Some(splitter.finish()?),
+        }),
+        None => Ok(Decoded {
+            image,
+            resized: to.is_some(),
+            encoded: None,
+            next: None,
+            strips: None,
+        }),
+    }
 }
 
 fn decode_scaled(
@@ -581,7 +644,7 @@ fn decode_scaled(
     icc: Option<&[u8]>,
     min_long_side: u32,
     to: Option<(u32, u32)>,
-    encode_along: Option<EncodeAlong<'_>>,
+    along: Option<RowsAlong<'_>>,
     warnings: &mut Vec<String>,
 ) -> Result<Decoded, ImageError> {
     use fast_image_resize::pixels::{U8x3, U8};
@@ -593,7 +656,7 @@ fn decode_scaled(
     let n = scale_for(w as u32, h as u32, min_long_side);
     d.scale(n);
     // What works on the resized rows, started on the resizing thread.
-    let along = encode_along.zip(to);
+    let along = along.zip(to);
     let out = match d.image().map_err(invalid)? {
         mozjpeg::Format::Gray(mut s) => {
             let size = (s.width() as u32, s.height() as u32);
@@ -625,6 +688,7 @@ fn decode_scaled(
                 resized: false,
                 encoded: None,
                 next: None,
+                strips: None,
             }
         }
     };
@@ -717,7 +781,7 @@ pub(super) fn encoder_error_manager(hooked: bool) -> mozjpeg_sys::jpeg_error_mgr
 }
 
 /// The largest variant's JPEG encoding, done on an encoding thread as its rows are made
-/// (`decode`'s `encode_along`): the same settings and bytes as `encode` on the whole image.
+/// (`decode`'s `RowsAlong::Encode`): the same settings and bytes as `encode` on the whole image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct EncodeAlong<'a> {
     pub quality: u8,
@@ -1041,28 +1105,8 @@ mod tests {
     }
 
     #[test]
-    fn turned_band_by_band_while_encoded_equals_encoding_the_upright_image() {
-        use image::metadata::Orientation;
-        // 150 rows once turned a quarter: two full bands of `orient::turned_bands` and a short one.
-        let rgb = image::RgbImage::from_fn(150, 97, |x, y| {
-            image::Rgb([(x * 7) as u8, (y * 5) as u8, ((x * y) % 251) as u8])
-        });
-        let rgb = DynamicImage::ImageRgb8(rgb);
-        let icc = Some(&b"not really a profile"[..]);
-        for stored in [DynamicImage::ImageLuma8(rgb.to_luma8()), rgb] {
-            let gray = stored.color() == ColorType::L8;
-            for value in 1..=8 {
-                let orientation = Orientation::from_exif(value).unwrap();
-                let mut upright = stored.clone();
-                upright.apply_orientation(orientation);
-                let want = encode(&upright, 80, icc).unwrap();
-                let size = (upright.width(), upright.height());
-                let bands = super::super::orient::turned_bands(&stored, orientation);
-                let got = encode_bands(size, gray, 80, icc, bands).unwrap();
-                assert!(got == want, "orientation {value}, {:?}", stored.color());
-            }
-        }
-        // Bands that stop short (a turning thread that ended early) are an error.
+    fn bands_that_stop_short_are_an_error() {
+        // A turning thread that ended early.
         let short = encode_bands((10, 10), false, 80, None, [vec![0u8; 10 * 3 * 5]]);
         assert!(matches!(short, Err(ImageError::Invalid(_))), "{short:?}");
         let rgba = DynamicImage::new_rgba8(8, 8);
@@ -1092,8 +1136,15 @@ mod tests {
                 then: Some((200, 150)),
             };
             let (decoder, _) = open(&Source::Downloaded(&bytes)).unwrap();
-            let made =
-                super::decode(decoder, None, 700, Some(to), Some(along), &mut Vec::new()).unwrap();
+            let made = super::decode(
+                decoder,
+                None,
+                700,
+                Some(to),
+                Some(RowsAlong::Encode(along)),
+                &mut Vec::new(),
+            )
+            .unwrap();
             assert!(made.image.is_none(), "taken band by band, not kept");
             let want_file = encode(&got, 80, Some(b"profile")).unwrap();
             let file = made.encoded.map(|e| e.finish().unwrap());
@@ -1125,7 +1176,14 @@ mod tests {
             let err = decode(&bytes[..bytes.len() / 2], 700, Some(to)).unwrap_err();
             assert!(matches!(err, ImageError::Invalid(_)), "{err:?}");
             let (decoder, _) = open(&Source::Downloaded(&bytes[..bytes.len() / 2])).unwrap();
-            let err = super::decode(decoder, None, 700, Some(to), Some(along), &mut Vec::new());
+            let err = super::decode(
+                decoder,
+                None,
+                700,
+                Some(to),
+                Some(RowsAlong::Encode(along)),
+                &mut Vec::new(),
+            );
             assert!(
                 matches!(err, Err(ImageError::Invalid(_))),
                 "{:?}",

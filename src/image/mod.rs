@@ -26,10 +26,12 @@ mod pixels;
 mod placeholder;
 mod png;
 mod probe;
+mod release;
 mod resize;
 mod settings;
 mod source;
 mod targets;
+mod turning;
 mod webp;
 mod yuv;
 

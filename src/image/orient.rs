@@ -56,7 +56,7 @@ fn typed<const N: usize>(
 }
 
 /// The upright (width, height) of a `w`×`h` stored image: swapped by the quarter turns.
-fn upright_size((w, h): (usize, usize), orientation: Orientation) -> (usize, usize) {
+pub(super) fn upright_size((w, h): (usize, usize), orientation: Orientation) -> (usize, usize) {
     use Orientation as O;
     match orientation {
         O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH => (h, w),
@@ -64,32 +64,11 @@ fn upright_size((w, h): (usize, usize), orientation: Orientation) -> (usize, usi
     }
 }
 
-/// Upright rows per band of `turned_bands`: a band of a 2400 px RGB image is 460 KB, in the
-/// core's cache while an encoder reads it.
-const BAND_ROWS: usize = 64;
-
-/// The upright image of `stored` (8-bit gray or RGB) turned by `orientation`, as bands of
-/// `BAND_ROWS` whole rows, top to bottom, each turned when it is asked for: an encoder takes
-/// the picture upright without it ever being whole. Nothing for other layouts.
-pub(super) fn turned_bands(
-    stored: &DynamicImage,
-    orientation: Orientation,
-) -> impl Iterator<Item = Vec<u8>> + Send + '_ {
-    let size = (stored.width() as usize, stored.height() as usize);
-    let (w, h) = upright_size(size, orientation);
-    let stride = w * stored.color().bytes_per_pixel() as usize;
-    (0..h).step_by(BAND_ROWS).map_while(move |top| {
-        let end = (top + BAND_ROWS).min(h);
-        let mut rows = vec![0u8; (end - top) * stride];
-        band(stored, orientation, top..end, &mut rows).then_some(rows)
-    })
-}
-
 /// A band of the upright image: its rows `band` (of the upright height), turned from
 /// `stored` (an 8-bit gray or RGB image as stored) into `out`, which holds at least that many
 /// upright rows. Lets an encoder take the upright image band by band without it ever being
-/// whole (`turned_bands`). Returns false for other layouts.
-fn band(
+/// whole (`turning::turn_bands`). Returns false for other layouts.
+pub(super) fn band(
     stored: &DynamicImage,
     orientation: Orientation,
     band: std::ops::Range<usize>,
@@ -102,6 +81,24 @@ fn band(
         _ => return false,
     }
     true
+}
+
+/// `src`, a `w`×`h` image of 8-bit gray (`n` = 1) or RGB (`n` = 3) pixels as stored, turned
+/// upright by `orientation` into `out` (as many bytes): a strip of a stored image that turns
+/// into one band of the upright one (`turning::Strips`). Nothing is written for another `n`.
+pub(super) fn turn_into(
+    src: &[u8],
+    (w, h): (usize, usize),
+    n: usize,
+    orientation: Orientation,
+    out: &mut [u8],
+) {
+    let (_, oh) = upright_size((w, h), orientation);
+    match n {
+        1 => rows::<1>(src, (w, h), orientation, 0..oh, out),
+        3 => rows::<3>(src, (w, h), orientation, 0..oh, out),
+        _ => {}
+    }
 }
 
 /// Fills `out` with the upright rows `band` of `src` (`w`×`h` stored pixels of `N` bytes).
@@ -183,25 +180,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn bands_of_rows_join_into_the_whole_upright_image() {
-        // 150 rows once turned a quarter: two full bands and a short one.
-        let rgb = image::RgbImage::from_fn(150, 67, |x, y| {
-            image::Rgb([(x * 3) as u8, (y * 5) as u8, (x ^ y) as u8])
-        });
-        let rgb = DynamicImage::ImageRgb8(rgb);
-        for img in [DynamicImage::ImageLuma8(rgb.to_luma8()), rgb] {
-            for value in 1..=8 {
-                let orientation = Orientation::from_exif(value).unwrap();
-                let mut want = img.clone();
-                want.apply_orientation(orientation);
-                let joined: Vec<u8> = turned_bands(&img, orientation).flatten().collect();
-                assert!(joined == want.as_bytes(), "orientation {value}");
-            }
-        }
-        let rgba = DynamicImage::new_rgba8(8, 8);
-        assert_eq!(turned_bands(&rgba, Orientation::Rotate90).count(), 0);
     }
 }

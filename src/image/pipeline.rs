@@ -6,8 +6,9 @@
 //! smaller variant is made from the next size up, on a second thread, in the input's format.
 //! An upright baseline JPEG has its two largest variants made and encoded while it decodes
 //! (`encodes_along`), the largest taken band by band and never held whole (decoded again in
-//! the rare case a second encoding needs it: `Big`). An opaque lossy WebP stays in its 4:2:0
-//! planes throughout.
+//! the rare case a second encoding needs it: `Big`). A turned one keeps its largest variant in
+//! strips that each turn into one band of the upright image, each handed back once turned
+//! (`turns_along`, `turning`). An opaque lossy WebP stays in its 4:2:0 planes throughout.
 
 use image::metadata::Orientation;
 
@@ -23,6 +24,7 @@ use super::probe::{contain, upright, ColourModel, Decoder, Facts, Opened, Probe}
 use super::settings::ImageSettings;
 use super::source::Source;
 use super::targets::{targets, Target};
+use super::turning::{turn_bands, Stored, Strips};
 use super::{jpeg, png, webp};
 
 /// The plan step: the variants to make, computed once from the header.
@@ -58,6 +60,9 @@ struct Decoded<'p> {
     size: Size,
     /// The largest variant, already encoded (a JPEG, while it was decoded and resized).
     encoded: Option<Encoded<'p>>,
+    /// The largest variant, as stored, in the strips that turn into its upright bands (a
+    /// turned JPEG, while it was decoded and resized: `turns_along`).
+    strips: Option<Strips>,
 }
 
 /// Variants encoded ahead of the colour step, while the file was decoded (all but the
@@ -92,6 +97,8 @@ struct Coloured<'p> {
     /// The largest variant (and the next size) already encoded, but for the last pass, from
     /// exactly these pixels and this profile.
     encoded: Option<Encoded<'p>>,
+    /// As `Decoded::strips`.
+    strips: Option<Strips>,
 }
 
 /// Inputs up to this size have their metadata-free `original` made on its own thread while the
@@ -176,7 +183,7 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
             Some((largest, _)) => {
                 let big = largest_upright(
                     &job,
-                    coloured.pixels,
+                    (coloured.pixels, coloured.strips.is_some()),
                     coloured.size,
                     largest,
                     &probe,
@@ -190,6 +197,7 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                     target: largest,
                     encoded,
                     next: next.flatten(),
+                    strips: coloured.strips,
                 };
                 let (made, placeholder) =
                     encode_all(&job, &big, largest, &resized, cap, &phases, &mut warnings)?;
@@ -219,6 +227,9 @@ fn decode_phase(decoder: &Decoder<'_>, probe: &Probe, plan: &Plan) -> String {
             Some(next) => format!("decode + resize + encode {}, {}", largest.name, next.name),
             None => format!("decode + resize + encode {}", largest.name),
         },
+        (Decoder::Jpeg(_), Some((largest, rest))) if turns_along(probe, rest) => {
+            format!("decode + resize + split {}", largest.name)
+        }
         // CMYK is converted at the decoded size, then resized ("resize large").
         (Decoder::Jpeg(_), Some((largest, _)))
             if !matches!(
@@ -270,6 +281,24 @@ fn encodes_along(probe: &Probe) -> bool {
         )
 }
 
+/// Whether a JPEG's largest variant is split into strips while the file is decoded, each
+/// turned upright and handed back in turn (`jpeg::RowsAlong::Turn`, `turning`): a baseline
+/// file turned by its EXIF orientation (a phone's portrait photo) whose pixels keep their
+/// colours, as for `encodes_along`, and with smaller variants (`smaller`: otherwise the
+/// placeholder is made from the largest's pixels, which are then kept whole). A progressive
+/// file is decoded into a whole image and turned band by band from it (its coefficients make
+/// its peak).
+fn turns_along(probe: &Probe, smaller: &[&Target]) -> bool {
+    !probe.source.progressive
+        && probe.orientation > 1
+        && !smaller.is_empty()
+        && !applies_profile(probe)
+        && !matches!(
+            probe.source.colour_model,
+            ColourModel::Cmyk | ColourModel::Ycck
+        )
+}
+
 /// The profile a JPEG's variants will carry, as the colour step decides it: the file's, when
 /// it describes the decoded pixels (RGB for colour, GRAY for gray).
 fn carried_icc(probe: &Probe) -> Option<&[u8]> {
@@ -296,17 +325,24 @@ fn decode<'p>(
         Decoder::Jpeg(decoder) => {
             let (largest, long) = jpeg_largest(probe, plan);
             let icc = probe.icc.as_deref();
-            // The next size down, made from the largest's rows (no turning: stored = upright).
+            // The next size down, made from the largest's rows when it needs no turning.
             let resized = plan.resized();
             let then = resized
                 .len()
                 .checked_sub(2)
                 .map(|i| (resized[i].width, resized[i].height));
-            let along = encodes_along(probe).then(|| jpeg::EncodeAlong {
-                quality: settings.jpeg_quality,
-                icc: carried_icc(probe),
-                then,
-            });
+            let carried = carried_icc(probe);
+            let turn = Orientation::from_exif(probe.orientation)
+                .filter(|_| turns_along(probe, &resized[..resized.len().saturating_sub(1)]));
+            let along = if encodes_along(probe) {
+                Some(jpeg::RowsAlong::Encode(jpeg::EncodeAlong {
+                    quality: settings.jpeg_quality,
+                    icc: carried,
+                    then,
+                }))
+            } else {
+                turn.map(jpeg::RowsAlong::Turn)
+            };
             let d = jpeg::decode(*decoder, icc, long, largest, along, warnings)?;
             let size = if d.resized { Size::Largest } else { Size::Full };
             Ok(Decoded {
@@ -315,8 +351,9 @@ fn decode<'p>(
                 encoded: d.encoded.map(|largest| Encoded {
                     largest,
                     next: d.next.map(|(image, e)| (Pixels::Image(image), e)),
-                    icc: along.and_then(|a| a.icc),
+                    icc: carried,
                 }),
+                strips: d.strips,
             })
         }
         Decoder::WebP(decoder) => {
@@ -340,12 +377,14 @@ fn decode<'p>(
                 pixels: Some(pixels),
                 size: Size::Full,
                 encoded: None,
+                strips: None,
             })
         }
         Decoder::Png(reader) => Ok(Decoded {
             pixels: Some(Pixels::Image(png::decode(*reader)?)),
             size: Size::Full,
             encoded: None,
+            strips: None,
         }),
     }
 }
@@ -426,8 +465,9 @@ fn colour<'p>(
     let encoded = decoded
         .encoded
         .filter(|e| e.icc == icc && !converted && !premultiplied);
-    // Pixels not kept come with their encoding (the same decisions, made along the decode).
-    debug_assert!(pixels.is_some() || encoded.is_some());
+    // Pixels not kept come with their encoding (the same decisions, made along the decode) or
+    // in strips (pixels no decision changes: `turns_along`).
+    debug_assert!(pixels.is_some() || encoded.is_some() || decoded.strips.is_some());
     Ok(Coloured {
         pixels,
         size: decoded.size,
@@ -435,6 +475,7 @@ fn colour<'p>(
         converted,
         premultiplied,
         encoded,
+        strips: decoded.strips,
     })
 }
 
@@ -482,16 +523,17 @@ impl Big<'_> {
     }
 }
 
-/// The resize and orient steps for the largest variant, made from the original.
+/// The resize and orient steps for the largest variant, made from the original (`pixels`;
+/// `split`: instead in strips, `Made::strips`).
 ///
 /// The pixels are as stored; the orientation is applied to the resized ones (the same picture:
 /// flips and quarter turns commute with a separable filter), so a phone photo is not turned at
-/// full size, in a second full-size buffer. A JPEG comes already resized, and stays as stored:
-/// it is turned band by band as its encoder takes it, and the next size is resized from it
-/// and then turned.
+/// full size, in a second full-size buffer. A JPEG comes already resized, and stays as stored
+/// (or in strips): it is turned band by band as its encoder takes it, and the next size is
+/// resized from the upright bands (`encode_all`).
 fn largest_upright<'a>(
     job: &Job,
-    pixels: Option<Pixels>,
+    (pixels, split): (Option<Pixels>, bool),
     size: Size,
     largest: &Target,
     probe: &Probe,
@@ -501,8 +543,9 @@ fn largest_upright<'a>(
     let orientation =
         Orientation::from_exif(probe.orientation).unwrap_or(Orientation::NoTransforms);
     let Some(pixels) = pixels else {
-        // Encoded while decoded, which only an upright JPEG is (`encodes_along`): not kept.
-        if orientation != Orientation::NoTransforms {
+        // Encoded while decoded, which only an upright JPEG is (`encodes_along`), or split into
+        // strips: not kept.
+        if orientation != Orientation::NoTransforms && !split {
             return Err(ImageError::Internal(
                 "a turned JPEG's largest variant was not kept".into(),
             ));
@@ -559,6 +602,9 @@ struct Made<'t> {
     target: &'t Target,
     encoded: Option<jpeg::Encoding>,
     next: Option<(Pixels, jpeg::Encoding)>,
+    /// Its pixels, as stored, in the strips that turn into its upright bands (`Big` does not
+    /// keep them).
+    strips: Option<Strips>,
 }
 
 /// The encode step: `big` (the largest of `resized`, upright) encoded, unless it already is,
@@ -579,31 +625,51 @@ fn encode_all(
     let smaller = &resized[..resized.len().saturating_sub(1)];
     let t = largest.target;
     std::thread::scope(|scope| {
+        // A turned largest variant (in strips, or whole as stored): the second thread turns it
+        // upright band by band, each band going to this thread's encoder (at most a few bands
+        // ahead of it) and to the next size's resize, then makes the smaller variants. For the
+        // 9.8 MP wine photo's `large`, 13 ms of turning and 15 of resizing `medium` beside a
+        // 40 ms encode (turning on the encoding thread: 10 % slower overall).
+        let stored = match (largest.strips, &big.pixels) {
+            (Some(strips), _) => Some(Stored::Strips(strips)),
+            (None, Some(Pixels::Image(img))) if big.turn != Orientation::NoTransforms => {
+                Some(Stored::Whole(img, big.turn))
+            }
+            _ => None,
+        };
+        let turning = stored.as_ref().map(Stored::gray);
+        let (bands, upright_bands) = std::sync::mpsc::sync_channel(super::turning::QUEUED_BANDS);
         let next = largest.next;
-        // A turned largest variant: the second thread first turns it upright band by band
-        // while this one encodes the bands as they come, then makes the smaller variants. For
-        // the 9.8 MP wine photo's `large`, 16 ms of turning and 33 of smaller variants beside a
-        // 48 ms encode (turning on the encoding thread: 64 ms there, 10 % slower overall).
-        let turning = big.turn != Orientation::NoTransforms;
-        let (bands, upright_bands) = std::sync::mpsc::channel::<Vec<u8>>();
         let chain = scope.spawn(move || {
-            if let (true, Some(Pixels::Image(img))) = (turning, &big.pixels) {
-                // Sending stops only when the encode has failed (its error is the one told).
-                phases.time(format!("orient {}", t.name), || {
-                    super::orient::turned_bands(img, big.turn)
-                        .try_for_each(|band| bands.send(band))
-                        .ok()
-                });
+            let mut made_ahead = next.map(|(pixels, encoding)| (pixels, Some(encoding)));
+            if let Some(stored) = stored {
+                let then = smaller.last();
+                let name = match then {
+                    Some(n) => format!("orient {}, resize {}", t.name, n.name),
+                    None => format!("orient {}", t.name),
+                };
+                let mut stopped = false;
+                let next = phases.time(name, || {
+                    turn_bands(stored, then.map(|n| (n.width, n.height)), |band| {
+                        stopped = bands.send(band).is_err();
+                        !stopped
+                    })
+                })?;
+                if stopped {
+                    // The encode failed: its error is the one told.
+                    return Ok((Vec::new(), None));
+                }
+                made_ahead = next.map(|pixels| (Pixels::Image(pixels), None));
             }
             drop(bands);
-            smaller_variants(job, big, smaller, next, phases)
+            smaller_variants(job, big, smaller, made_ahead, phases)
         });
         let big_variant = match largest.encoded {
-            None if turning => phases.time(format!("encode {}", t.name), || {
-                job.finish_bands(big.stored()?, upright_bands, t)
-            }),
             // Encoded while decoded: its pixels are not needed (and may not be kept).
             Some(encoding) => last_pass(job, t, encoding, phases),
+            None if turning.is_some() => phases.time(format!("encode {}", t.name), || {
+                job.finish_bands(turning == Some(true), upright_bands, t)
+            }),
             None => big
                 .upright()
                 .and_then(|upright| job.shown(upright))
@@ -625,13 +691,14 @@ fn encode_all(
 }
 
 /// The variants below the largest (`smaller`, smallest first), each resized from the next
-/// larger one, largest first (the first one's pixels and encoding given as `made`, when the
-/// decode step made them); the placeholder from the smallest. Returned smallest first.
+/// larger one, largest first (the first one's upright pixels, and its encoding when there is
+/// one, given as `made_ahead` when made with the largest); the placeholder from the smallest.
+/// Returned smallest first.
 fn smaller_variants(
     job: &Job,
     big: &Big,
     smaller: &[&Target],
-    mut made_ahead: Option<(Pixels, jpeg::Encoding)>,
+    mut made_ahead: Option<(Pixels, Option<jpeg::Encoding>)>,
     phases: &Phases,
 ) -> Result<(Vec<Variant>, Option<Placeholder>), ImageError> {
     debug_panic_in_resizing_thread();
@@ -640,7 +707,7 @@ fn smaller_variants(
     let mut above: Option<Pixels> = None;
     for (i, t) in smaller.iter().enumerate().rev() {
         let (pixels, ahead) = match (made_ahead.take(), &above) {
-            (Some((pixels, encoding)), _) => (pixels, Some(encoding)),
+            (Some((pixels, encoding)), _) => (pixels, encoding),
             (None, Some(from)) => {
                 let pixels = phases.time(format!("resize {}", t.name), || {
                     job.resized(from, t.width, t.height)
