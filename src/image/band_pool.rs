@@ -10,6 +10,11 @@
 
 use std::sync::mpsc::{channel, Receiver, Sender};
 
+/// Bands queued for an encoding thread (about 1 MB each for a 2400 px RGB `large` from
+/// `jpeg::Along`, 300 KB for a turned 1600 px one from `turning::turn_bands`): the producer
+/// waits when the encoder is that many behind.
+pub(super) const QUEUED_BANDS: usize = 4;
+
 /// The producer's side: makes bands, from buffers handed back when there are some.
 pub(super) struct BandPool {
     spare: Receiver<Vec<u8>>,

@@ -25,7 +25,7 @@ use mozjpeg::{ColorSpace, Decompress, Marker};
 use mozjpeg_sys::jpeg_common_struct;
 
 use super::arriving::{scanlines, short};
-use super::band_pool::{Band, BandPool};
+use super::band_pool::{Band, BandPool, QUEUED_BANDS};
 use super::colour::cmyk_to_srgb;
 use super::count;
 use super::error::{invalid, ImageError};
@@ -330,8 +330,8 @@ fn scale_for(width: u32, height: u32, min_long_side: u32) -> u8 {
 /// What `decode` hands back.
 pub(super) struct Decoded {
     /// The pixels, resized to `to` when `resized`, otherwise at the DCT-scaled size; `None`
-    /// with `RowsAlong`, which took them band by band: encoded (`Along`) or split into
-    /// `strips`.
+    /// when `RowsAlong` took them band by band: encoded (`Along`, unless it keeps them: its
+    /// `window`) or split into `strips`.
     pub image: Option<DynamicImage>,
     pub resized: bool,
     /// With `RowsAlong::Encode`: `image` encoded as a JPEG while it was being resized, all but
@@ -434,10 +434,6 @@ struct Along<P> {
 /// The encoding thread's result: the largest variant's encoder and the next size's, each with
 /// every row written.
 type Encoders = Result<(RowEncoder, Option<RowEncoder>), ImageError>;
-
-/// Row batches queued for the encoding thread (a band each: about 1 MB for a 2400 px RGB
-/// `large`); the resizer waits when the encoder is that far behind.
-const QUEUED_BANDS: usize = 4;
 
 impl<P: fast_image_resize::PixelTrait> Along<P> {
     /// Starts the encoding thread for `size` (and `e.then`), `gray` or RGB pixels.

@@ -12,6 +12,7 @@
 
 use image::metadata::Orientation;
 
+use super::band_pool::QUEUED_BANDS;
 use super::colour::{apply_profile, MAX_CARRIED_ICC_BYTES};
 use super::encode::Job;
 use super::error::ImageError;
@@ -400,10 +401,11 @@ fn jpeg_largest(probe: &Probe, plan: &Plan) -> (Option<(u32, u32)>, u32) {
     (largest, largest.map_or(0, |(w, h)| w.max(h)))
 }
 
-/// The largest variant's pixels of a JPEG whose decode step encoded them band by band and did
-/// not keep them (`Decoded::pixels`): the same decode again, without the encoding, and the
-/// colour step's layout. Needed only when a variant is encoded a second time
-/// (`keep_sizes_in_order`) or the placeholder has no smaller variant to come from.
+/// The largest variant's pixels (as stored) of a JPEG whose decode step encoded them band by
+/// band or split them into strips, and did not keep them (`Decoded::pixels`): the same decode
+/// again, without the encoding, and the colour step's layout. Needed only when a variant is
+/// encoded a second time (`keep_sizes_in_order`) or the placeholder has no smaller variant to
+/// come from.
 fn decode_largest_again(
     bytes: &Source<'_>,
     probe: &Probe,
@@ -481,8 +483,9 @@ fn colour<'p>(
 
 /// The largest variant's pixels, upright or, for a JPEG whose encoder takes them upright band
 /// by band as a second thread turns them (`encode_all`), as stored with the turn to make. A
-/// JPEG whose largest variant was encoded while it was decoded has none kept: they are
-/// decoded again the first time something asks (`again`).
+/// JPEG whose largest variant was encoded while it was decoded, or split into strips
+/// (`turns_along`), has none kept: they are decoded again the first time something asks
+/// (`again`), as stored, and turned here.
 struct Big<'a> {
     pixels: Option<Pixels>,
     /// The EXIF orientation still to apply to `pixels` (`NoTransforms`: they are upright).
@@ -586,7 +589,7 @@ fn largest_upright<'a>(
     })
 }
 
-/// Whether a variant's encoder takes these pixels turned band by band (`orient::turned_bands`,
+/// Whether a variant's encoder takes these pixels turned band by band (`turning::turn_bands`,
 /// `Job::finish_bands`): 8-bit gray or RGB pixels for a JPEG.
 fn turned_while_encoded(job: &Job, pixels: &Pixels) -> bool {
     job.format == super::format::Format::Jpeg
@@ -637,19 +640,23 @@ fn encode_all(
             }
             _ => None,
         };
-        let turning = stored.as_ref().map(Stored::gray);
-        let (bands, upright_bands) = std::sync::mpsc::sync_channel(super::turning::QUEUED_BANDS);
-        let next = largest.next;
+        // The queue of upright bands, and whether they are gray, when there is a turn.
+        let (gray, queue) = stored
+            .as_ref()
+            .map(|s| (s.gray(), std::sync::mpsc::sync_channel(QUEUED_BANDS)))
+            .unzip();
+        let (bands, upright_bands) = queue.unzip();
+        let made_ahead = largest.next;
         let chain = scope.spawn(move || {
-            let mut made_ahead = next.map(|(pixels, encoding)| (pixels, Some(encoding)));
-            if let Some(stored) = stored {
+            let mut made_ahead = made_ahead.map(|(pixels, encoding)| (pixels, Some(encoding)));
+            if let (Some(stored), Some(bands)) = (stored, bands) {
                 let then = smaller.last();
                 let name = match then {
                     Some(n) => format!("orient {}, resize {}", t.name, n.name),
                     None => format!("orient {}", t.name),
                 };
                 let mut stopped = false;
-                let next = phases.time(name, || {
+                let resized = phases.time(name, || {
                     turn_bands(stored, then.map(|n| (n.width, n.height)), |band| {
                         stopped = bands.send(band).is_err();
                         !stopped
@@ -659,18 +666,17 @@ fn encode_all(
                     // The encode failed: its error is the one told.
                     return Ok((Vec::new(), None));
                 }
-                made_ahead = next.map(|pixels| (Pixels::Image(pixels), None));
+                made_ahead = resized.map(|pixels| (Pixels::Image(pixels), None));
             }
-            drop(bands);
             smaller_variants(job, big, smaller, made_ahead, phases)
         });
-        let big_variant = match largest.encoded {
+        let big_variant = match (largest.encoded, gray.zip(upright_bands)) {
             // Encoded while decoded: its pixels are not needed (and may not be kept).
-            Some(encoding) => last_pass(job, t, encoding, phases),
-            None if turning.is_some() => phases.time(format!("encode {}", t.name), || {
-                job.finish_bands(turning == Some(true), upright_bands, t)
+            (Some(encoding), _) => last_pass(job, t, encoding, phases),
+            (None, Some((gray, bands))) => phases.time(format!("encode {}", t.name), || {
+                job.finish_bands(gray, bands, t)
             }),
-            None => big
+            (None, None) => big
                 .upright()
                 .and_then(|upright| job.shown(upright))
                 .and_then(|shown| encode(job, &shown, t, None, phases)),
@@ -714,18 +720,11 @@ fn smaller_variants(
                 })?;
                 (pixels, None)
             }
-            // From the largest as stored when its encoder turns it: resized as stored, then
-            // turned (a quarter of the pixels to turn).
+            // From the largest (a turned one's next size is made with it: `turn_bands`).
             (None, None) => {
-                let (w, h) = super::probe::upright((t.width, t.height), big.turn.to_exif());
-                let mut pixels = phases.time(format!("resize {}", t.name), || {
-                    job.resized(big.stored()?, w, h)
+                let pixels = phases.time(format!("resize {}", t.name), || {
+                    job.resized(big.upright()?, t.width, t.height)
                 })?;
-                if big.turn != Orientation::NoTransforms {
-                    phases.time(format!("orient {}", t.name), || {
-                        pixels.apply_orientation(big.turn)
-                    });
-                }
                 (pixels, None)
             }
         };

@@ -6,8 +6,9 @@
 //! each row it makes into the strips of the stored image that turn into the upright image's
 //! bands (64 stored columns each for a quarter turn, 64 rows for a flip). Each strip's memory
 //! is handed back once it is turned (`release`), while the encoder's DCT coefficients grow
-//! by about as many bytes: the two are never whole together. Otherwise (the pixels were
-//! converted after the decode) the bands are turned from the whole stored image.
+//! by about as many bytes: the two are never whole together. Otherwise (a progressive file,
+//! or pixels converted after the decode: CMYK, an applied profile) the bands are turned from
+//! the whole stored image.
 
 use fast_image_resize::pixels::{U8x3, U8};
 use fast_image_resize::PixelTrait;
@@ -22,9 +23,6 @@ use super::resize::{band_reach, Cascade, MadeBand, BAND_ROWS};
 
 /// Upright rows per band (and so per strip): a band of a 1600 px RGB `large` is 300 KB.
 const STRIP_ROWS: usize = 64;
-
-/// Bands queued for the encoder: the turning thread stays at most this far ahead of it.
-pub(super) const QUEUED_BANDS: usize = 4;
 
 /// A stored image of 8-bit gray or RGB pixels kept as the strips that each turn into one band
 /// of `STRIP_ROWS` upright rows, one after the other in one buffer.
@@ -398,6 +396,31 @@ mod tests {
                         "next size, orientation {value}, gray {gray}"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn bands_turned_from_strips_encode_to_the_upright_images_bytes() {
+        use crate::image::jpeg::{encode, encode_bands};
+        let icc = Some(&b"not really a profile"[..]);
+        for gray in [true, false] {
+            let image = stored(gray);
+            for value in [3, 6, 8] {
+                let orientation = Orientation::from_exif(value).unwrap();
+                let mut upright = image.clone();
+                upright.apply_orientation(orientation);
+                let want = encode(&upright, 80, icc).unwrap();
+                let mut bands = Vec::new();
+                let from = Stored::Strips(split(&image, orientation));
+                turn_bands(from, None, |band| {
+                    bands.push(band);
+                    true
+                })
+                .unwrap();
+                let size = (upright.width(), upright.height());
+                let got = encode_bands(size, gray, 80, icc, bands).unwrap();
+                assert!(got == want, "orientation {value}, gray {gray}");
             }
         }
     }
