@@ -1131,16 +1131,12 @@ mod tests {
                 icc: Some(b"profile"),
                 then: Some((200, 150)),
             };
+            let decode_along = |decoder| {
+                let along = Some(RowsAlong::Encode(along));
+                super::decode(decoder, None, 700, Some(to), along, &mut Vec::new())
+            };
             let (decoder, _) = open(&Source::Downloaded(&bytes)).unwrap();
-            let made = super::decode(
-                decoder,
-                None,
-                700,
-                Some(to),
-                Some(RowsAlong::Encode(along)),
-                &mut Vec::new(),
-            )
-            .unwrap();
+            let made = decode_along(decoder).unwrap();
             assert!(made.image.is_none(), "taken band by band, not kept");
             let want_file = encode(&got, 80, Some(b"profile")).unwrap();
             let file = made.encoded.map(|e| e.finish().unwrap());
@@ -1172,14 +1168,7 @@ mod tests {
             let err = decode(&bytes[..bytes.len() / 2], 700, Some(to)).unwrap_err();
             assert!(matches!(err, ImageError::Invalid(_)), "{err:?}");
             let (decoder, _) = open(&Source::Downloaded(&bytes[..bytes.len() / 2])).unwrap();
-            let err = super::decode(
-                decoder,
-                None,
-                700,
-                Some(to),
-                Some(RowsAlong::Encode(along)),
-                &mut Vec::new(),
-            );
+            let err = decode_along(decoder);
             assert!(
                 matches!(err, Err(ImageError::Invalid(_))),
                 "{:?}",
