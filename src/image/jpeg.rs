@@ -32,7 +32,7 @@ use super::error::{invalid, ImageError};
 use super::probe::ColourModel;
 use super::resize::{Cascade, MadeBand};
 use super::source::Source;
-use super::turning::{Splitter, Strips};
+use super::turning::Strips;
 
 /// What the header says.
 pub(super) struct Header {
@@ -350,7 +350,7 @@ pub(super) enum RowsAlong<'a> {
     /// Encodes them, and makes and encodes the next size (an upright image: `Along`).
     Encode(EncodeAlong<'a>),
     /// Writes them into strips for turning upright by this EXIF orientation
-    /// (`turning::Splitter`).
+    /// (`turning::Strips`).
     Turn(image::metadata::Orientation),
 }
 
@@ -576,21 +576,21 @@ impl<P: fast_image_resize::PixelTrait> super::arriving::RowSink for Along<P> {
 /// The resizing thread's sink for `RowsAlong`.
 enum Sink<P> {
     Encode(Box<Along<P>>),
-    Turn(Splitter),
+    Turn(Strips),
 }
 
 impl<P: fast_image_resize::PixelTrait> super::arriving::RowSink for Sink<P> {
     fn rows(&mut self, band: MadeBand<'_>) -> Result<u32, ImageError> {
         match self {
             Sink::Encode(along) => along.rows(band),
-            Sink::Turn(splitter) => splitter.rows(band),
+            Sink::Turn(strips) => strips.rows(band),
         }
     }
 
     fn window(&self) -> Option<u32> {
         match self {
             Sink::Encode(along) => along.window(),
-            Sink::Turn(splitter) => splitter.window(),
+            Sink::Turn(strips) => strips.window(),
         }
     }
 }
@@ -612,18 +612,18 @@ fn rows_in_flight<P: fast_image_resize::PixelTrait>(
             RowsAlong::Encode(e) => {
                 Along::<P>::start(e, to, gray).map(|a| Sink::Encode(Box::new(a)))
             }
-            RowsAlong::Turn(orientation) => Splitter::start(to, color, orientation).map(Sink::Turn),
+            RowsAlong::Turn(orientation) => Strips::new(to, color, orientation).map(Sink::Turn),
         }
     });
     let (image, sink) = scanlines::<P, _>(size, color, to, progressive, sink, read)?;
     match sink {
         Some(Sink::Encode(along)) => along.finish(image),
-        Some(Sink::Turn(splitter)) => Ok(Decoded {
+        Some(Sink::Turn(strips)) => Ok(Decoded {
             image: None,
             resized: true,
             encoded: None,
             next: None,
-            strips: Some(splitter.finish()?),
+            strips: Some(strips.complete()?),
         }),
         None => Ok(Decoded {
             image,

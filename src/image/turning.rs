@@ -24,6 +24,12 @@ use super::resize::{band_reach, Cascade, MadeBand, BAND_ROWS};
 /// Upright rows per band (and so per strip): a band of a 1600 px RGB `large` is 300 KB.
 const STRIP_ROWS: usize = 64;
 
+/// The upright rows of band `k` of an image `height` rows high: `STRIP_ROWS` of them, the
+/// last band fewer.
+fn band_rows(k: usize, height: usize) -> std::ops::Range<usize> {
+    k * STRIP_ROWS..((k + 1) * STRIP_ROWS).min(height)
+}
+
 /// A stored image of 8-bit gray or RGB pixels kept as the strips that each turn into one band
 /// of `STRIP_ROWS` upright rows, one after the other in one buffer.
 pub(super) struct Strips {
@@ -80,13 +86,23 @@ impl Strips {
         self.upright().1.div_ceil(STRIP_ROWS)
     }
 
+    /// The strips, once every stored row has been written; an error if rows are missing.
+    pub(super) fn complete(self) -> Result<Strips, ImageError> {
+        if self.written != self.stored.1 {
+            return Err(ImageError::Internal(format!(
+                "{} of {} rows split into strips",
+                self.written, self.stored.1
+            )));
+        }
+        Ok(self)
+    }
+
     /// The stored columns and rows of strip `k` (band `k` of the upright image, its rows
     /// `a..b`): where `orient`'s maps take those upright rows from.
     fn extent(&self, k: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
         use Orientation as O;
         let (w, h) = self.stored;
-        let a = k * STRIP_ROWS;
-        let b = (a + STRIP_ROWS).min(self.upright().1);
+        let std::ops::Range { start: a, end: b } = band_rows(k, self.upright().1);
         match self.orientation {
             O::Rotate90 | O::Rotate90FlipH => (a..b, 0..h),
             O::Rotate270 | O::Rotate270FlipH => (w - b..w - a, 0..h),
@@ -128,9 +144,12 @@ impl Strips {
                         .copy_from_slice(&row[cols.start * n..cols.end * n]);
                 }
             } else {
-                let k = (0..self.count())
-                    .find(|&k| self.extent(k).1.contains(&y))
-                    .ok_or_else(|| ImageError::Internal(format!("no strip for row {y}")))?;
+                // The upright row this stored row becomes, and so its strip.
+                let upright = match self.orientation {
+                    Orientation::Rotate180 | Orientation::FlipVertical => self.stored.1 - 1 - y,
+                    _ => y,
+                };
+                let k = upright / STRIP_ROWS;
                 let at = self.offset(k) + (y - self.extent(k).1.start) * stride;
                 self.bytes[at..at + stride].copy_from_slice(row);
             }
@@ -161,40 +180,12 @@ impl Strips {
     }
 }
 
-/// The resizing thread's sink (`arriving::RowSink`) that writes the largest variant's rows
-/// into `Strips` as they are made, holding none of them itself.
-pub(super) struct Splitter {
-    strips: Strips,
-}
-
-impl Splitter {
-    pub(super) fn start(
-        stored: (u32, u32),
-        color: ColorType,
-        orientation: Orientation,
-    ) -> Result<Splitter, ImageError> {
-        Ok(Splitter {
-            strips: Strips::new(stored, color, orientation)?,
-        })
-    }
-
-    /// The strips, once every row has come; an error if rows are missing.
-    pub(super) fn finish(self) -> Result<Strips, ImageError> {
-        if self.strips.written != self.strips.stored.1 {
-            return Err(ImageError::Internal(format!(
-                "{} of {} rows split into strips",
-                self.strips.written, self.strips.stored.1
-            )));
-        }
-        Ok(self.strips)
-    }
-}
-
-impl RowSink for Splitter {
+/// The resizing thread's sink for the largest variant's rows as they are made: each written
+/// into its strips, none held by the resize itself.
+impl RowSink for Strips {
     fn rows(&mut self, band: MadeBand<'_>) -> Result<u32, ImageError> {
-        let stride = self.strips.stored.0 * self.strips.n;
-        self.strips
-            .write_rows(band.first as usize, band.band(stride))?;
+        let stride = self.stored.0 * self.n;
+        self.write_rows(band.first as usize, band.band(stride))?;
         Ok(u32::MAX)
     }
 
@@ -232,9 +223,9 @@ impl Stored<'_> {
         }
     }
 
-    /// The upright rows of band `k`: `STRIP_ROWS` of them, the last band fewer.
+    /// The upright rows of band `k`.
     fn rows(&self, k: usize) -> std::ops::Range<usize> {
-        k * STRIP_ROWS..((k + 1) * STRIP_ROWS).min(self.upright().1)
+        band_rows(k, self.upright().1)
     }
 
     /// Band `k` (`rows(k)`), turned into `out` (its size).
@@ -354,13 +345,13 @@ mod tests {
     /// `image`'s rows written into strips in uneven bands, as the resizer hands them on.
     fn split(image: &DynamicImage, orientation: Orientation) -> Strips {
         let size = (image.width(), image.height());
-        let mut s = Splitter::start(size, image.color(), orientation).unwrap();
+        let mut s = Strips::new(size, image.color(), orientation).unwrap();
         let stride = image.width() as usize * usize::from(image.color().bytes_per_pixel());
         for (top, end) in [(0usize, 5usize), (5, 70), (70, 97)] {
             let rows = &image.as_bytes()[top * stride..end * stride];
-            s.strips.write_rows(top, rows).unwrap();
+            s.write_rows(top, rows).unwrap();
         }
-        s.finish().unwrap()
+        s.complete().unwrap()
     }
 
     #[test]
@@ -445,10 +436,10 @@ mod tests {
     fn rows_out_of_order_or_missing_are_an_error() {
         let image = stored(false);
         let stride = 700 * 3;
-        let mut s = Splitter::start((700, 97), ColorType::Rgb8, Orientation::Rotate90).unwrap();
-        assert!(s.strips.write_rows(5, &image.as_bytes()[..stride]).is_err());
-        s.strips.write_rows(0, &image.as_bytes()[..stride]).unwrap();
-        assert!(s.finish().is_err());
+        let mut s = Strips::new((700, 97), ColorType::Rgb8, Orientation::Rotate90).unwrap();
+        assert!(s.write_rows(5, &image.as_bytes()[..stride]).is_err());
+        s.write_rows(0, &image.as_bytes()[..stride]).unwrap();
+        assert!(s.complete().is_err());
         let rgba = Strips::new((4, 4), ColorType::Rgba8, Orientation::Rotate90);
         assert!(rgba.is_err());
     }
