@@ -64,6 +64,8 @@ struct Decoded<'p> {
     /// The largest variant, as stored, in the strips that turn into its upright bands (a
     /// turned JPEG, while it was decoded and resized: `turns_along`).
     strips: Option<Strips>,
+    /// A JPEG's bytes libjpeg skipped at the end of scans' data (`jpeg::trim_scan_junk`).
+    scan_junk: Vec<(u32, u32)>,
 }
 
 /// Variants encoded ahead of the colour step, while the file was decoded (all but the
@@ -142,17 +144,22 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                 contain(|| decode_largest_again(&bytes, &probe, &plan))
             })
         };
-        let decoded = phases.time(decode_phase(&decoder, &probe, &plan), || {
+        let mut decoded = phases.time(decode_phase(&decoder, &probe, &plan), || {
             contain(|| decode(decoder, &probe, &bytes, &plan, settings, &mut warnings))
         })?;
+        let scan_junk = std::mem::take(&mut decoded.scan_junk);
+        if probe.source.frames > 1 {
+            warnings.push(format!(
+                "animated {}: {} frames; the variants show the first frame a browser shows",
+                probe.format.extension().to_uppercase(),
+                probe.source.frames
+            ));
+        }
         let (lossy, palette, chunks) = match &probe.facts {
-            Facts::WebP(kind) => {
-                if kind.animated {
-                    warnings.push("animated WebP: variants show the first frame only".to_string());
-                }
-                (kind.lossy, None, &[][..])
-            }
-            Facts::Png { palette, colour } => (true, palette.as_ref(), &colour[..]),
+            Facts::WebP(kind) => (kind.lossy, None, &[][..]),
+            Facts::Png {
+                palette, colour, ..
+            } => (true, palette.as_ref(), &colour[..]),
             Facts::Jpeg => (true, None, &[][..]),
         };
         let coloured = phases.time("colour", || colour(decoded, &probe, &mut warnings))?;
@@ -179,7 +186,8 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                 let placeholder = phases.time("placeholder", || {
                     placeholder_of_stored(&job, pixels, &probe)
                 })?;
-                (Vec::new(), original()?, placeholder)
+                let original = finish_original(original(), &scan_junk, &mut warnings)?;
+                (Vec::new(), original, placeholder)
             }
             Some((largest, _)) => {
                 let big = largest_upright(
@@ -191,7 +199,7 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                     &phases,
                     &again,
                 )?;
-                let original = original()?;
+                let original = finish_original(original(), &scan_junk, &mut warnings)?;
                 let cap = original.as_ref().map(|o| o.data.len());
                 let (encoded, next) = coloured.encoded.map(|e| (e.largest, e.next)).unzip();
                 let largest = Made {
@@ -355,6 +363,7 @@ fn decode<'p>(
                     icc: carried,
                 }),
                 strips: d.strips,
+                scan_junk: d.scan_junk,
             })
         }
         Decoder::WebP(decoder) => {
@@ -379,6 +388,7 @@ fn decode<'p>(
                 size: Size::Full,
                 encoded: None,
                 strips: None,
+                scan_junk: Vec::new(),
             })
         }
         Decoder::Png(reader) => Ok(Decoded {
@@ -386,6 +396,7 @@ fn decode<'p>(
             size: Size::Full,
             encoded: None,
             strips: None,
+            scan_junk: Vec::new(),
         }),
     }
 }
@@ -777,19 +788,45 @@ fn debug_panic_in_resizing_thread() {
     }
 }
 
-/// The metadata-free `original`, when the plan has one.
-fn original(bytes: &Source<'_>, probe: &Probe, plan: &Plan) -> Result<Option<Variant>, ImageError> {
+/// The metadata-free `original`, when the plan has one, and what its making warned about.
+fn original(
+    bytes: &Source<'_>,
+    probe: &Probe,
+    plan: &Plan,
+) -> Result<Option<(Variant, Vec<String>)>, ImageError> {
     let Some(t) = plan.original() else {
         return Ok(None);
     };
-    Ok(Some(Variant {
+    let profile_read = match &probe.facts {
+        Facts::Png { profile_read, .. } => *profile_read,
+        _ => probe.icc.is_some(),
+    };
+    let (data, warnings) = strip_metadata(probe.format, bytes, probe.orientation, profile_read);
+    let variant = Variant {
         name: t.name,
         width: t.width,
         height: t.height,
         content_type: probe.format.content_type(),
-        data: strip_metadata(probe.format, bytes, probe.orientation, probe.icc.is_some())
-            .map_err(ImageError::Invalid)?,
-    }))
+        data,
+    };
+    Ok(Some((variant, warnings)))
+}
+
+/// The `original` as made (`original`), its warnings added to `warnings`, and for a JPEG the
+/// bytes libjpeg skipped at the end of scans' data while decoding (`scan_junk`) taken out.
+fn finish_original(
+    made: Result<Option<(Variant, Vec<String>)>, ImageError>,
+    scan_junk: &[(u32, u32)],
+    warnings: &mut Vec<String>,
+) -> Result<Option<Variant>, ImageError> {
+    let Some((mut variant, said)) = made? else {
+        return Ok(None);
+    };
+    warnings.extend(said);
+    if variant.content_type == super::format::Format::Jpeg.content_type() {
+        variant.data = jpeg::trim_scan_junk(variant.data, scan_junk);
+    }
+    Ok(Some(variant))
 }
 
 /// A variant is never larger in bytes than the next larger one (the `original` included: a
