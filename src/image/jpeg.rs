@@ -33,7 +33,7 @@ use super::source::Source;
 use super::turning::Strips;
 
 mod markers;
-pub(super) use markers::{repair, strip, trim_scan_junk};
+pub(super) use markers::{repair, strip};
 
 /// What the header says.
 pub(super) struct Header {
@@ -65,12 +65,13 @@ pub(super) struct Decoder<'a> {
 }
 
 /// The most scans a JPEG may have (SOS markers, progressive or not). Each scan of a
-/// progressive file is a pass over the coefficients of the components it covers (0.74 ms per
-/// scan of a 12 MP photo, so 100,001 scans held the machine for 74 s); encoders write 1 to
-/// about 20 (libjpeg's progressive script 10, or 6 for gray; mozjpeg's searched ones up to
-/// ~20; the most in the corpora here is 11). libjpeg-turbo's `-maxscans` / `TJPARAM_SCANLIMIT`
-/// is the model; its fuzzers use 500. At `MAX_INPUT_PIXELS`, 100 full passes take about
-/// `SCAN_LIMIT_NOTE` (bench/floods.py).
+/// progressive file is a pass over the coefficients of the components it covers, however few
+/// bytes it has: 100,001 scans of a 12 MP photo (2.6 MB) held the machine for 74 s. Encoders
+/// write 1 to about 20 (libjpeg's progressive script 10, or 6 for gray; the most in the corpora
+/// here is 11). libjpeg-turbo's `-maxscans` / `TJPARAM_SCANLIMIT` is the model (its fuzzers use
+/// 500). Measured at `MAX_INPUT_PIXELS` (16383 × 16383, 4:2:0, `bench/floods.py`), an added
+/// scan costs 20–30 ms: the file's own 10 scans decode in 1.4 s, 100 scans in 4.0 s, 500 would
+/// take 10.8 s. So 100: five times what encoders write, and seconds at the pixel limit.
 pub(super) const MAX_SCANS: u32 = 100;
 
 /// What libjpeg's messages said about the decode running on this thread (its error manager's
@@ -395,6 +396,52 @@ pub(super) fn decode(
     guard(invalid, || {
         decode_scaled(decoder, icc, min_long_side, to, along, warnings)
     })
+}
+
+/// A JPEG `original` (made from the scans libjpeg just decoded) without the bytes that end
+/// some scans' entropy-coded data but are not part of it: `junk` (scan number from 1, bytes)
+/// as libjpeg reported skipping them, or, when `repaired` (its end-of-image marker put back
+/// after the last scan's data, which may end in a trailer's first bytes), none reported.
+///
+/// A reader loads up to 8 bytes past a scan's last coded bit into its bit buffer before it
+/// stops at the marker, and reports only the bytes it skips after them ("N extraneous bytes
+/// before marker", a warning djpeg prints): how many it loads differs between builds of
+/// libjpeg-turbo (Debian's djpeg counted 3 where ours counted 7). So the last such scan is
+/// cut at its last coded byte exactly: the most of those few bytes that can go without the
+/// scan running short (libjpeg's "premature end of data segment"), found by decoding at 1/8
+/// scale at most four times. Other scans lose what libjpeg reported.
+pub(super) fn without_scan_junk(original: Vec<u8>, junk: &[(u32, u32)], repaired: bool) -> Vec<u8> {
+    if junk.is_empty() && !repaired {
+        return original;
+    }
+    let trimmed = markers::trim_scan_junk(original, junk);
+    let last = junk
+        .last()
+        .map_or_else(|| markers::layout(&trimmed).scans, |&(scan, _)| scan);
+    let cut = |extra: u32| markers::trim_scan_junk(trimmed.clone(), &[(last, extra)]);
+    let clean = |bytes: &[u8]| {
+        let source = Source::Downloaded(bytes);
+        let decoded = open(&source).and_then(|(decoder, h)| {
+            decode(decoder, h.icc.as_deref(), 0, None, None, &mut Vec::new())
+        });
+        decoded.is_ok_and(|d| d.scan_junk.is_empty())
+    };
+    // Binary search for the most bytes that still decode cleanly (0 always does: libjpeg
+    // just read it so, less what it skipped).
+    let (mut lo, mut hi) = (0u32, 8u32);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if clean(&cut(mid)) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    if lo == 0 {
+        trimmed
+    } else {
+        cut(lo)
+    }
 }
 
 /// Opens `source` and decodes it as `decode` does, without encoders: the pixels, resized to

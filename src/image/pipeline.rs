@@ -20,7 +20,7 @@ use super::metadata::strip_metadata;
 use super::output::{Output, Variant};
 use super::phases::Phases;
 use super::pixels::{icc_matches, normalize, premultiply, resize, Pixels};
-use super::placeholder::{self, Placeholder};
+use super::placeholder::Placeholder;
 use super::probe::{contain, upright, ColourModel, Decoder, Facts, Opened, Probe};
 use super::settings::ImageSettings;
 use super::source::Source;
@@ -148,10 +148,11 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
             contain(|| decode(decoder, &probe, &bytes, &plan, settings, &mut warnings))
         })?;
         let scan_junk = std::mem::take(&mut decoded.scan_junk);
+        let junk = (&scan_junk[..], matches!(bytes, Source::Repaired(_)));
         if probe.source.frames > 1 {
             warnings.push(format!(
                 "animated {}: {} frames; the variants show the first frame a browser shows",
-                probe.format.extension().to_uppercase(),
+                probe.format.name(),
                 probe.source.frames
             ));
         }
@@ -186,7 +187,7 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                 let placeholder = phases.time("placeholder", || {
                     placeholder_of_stored(&job, pixels, &probe)
                 })?;
-                let original = finish_original(original(), &scan_junk, &mut warnings)?;
+                let original = finish_original(original(), junk, &mut warnings)?;
                 (Vec::new(), original, placeholder)
             }
             Some((largest, _)) => {
@@ -199,7 +200,7 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                     &phases,
                     &again,
                 )?;
-                let original = finish_original(original(), &scan_junk, &mut warnings)?;
+                let original = finish_original(original(), junk, &mut warnings)?;
                 let cap = original.as_ref().map(|o| o.data.len());
                 let (encoded, next) = coloured.encoded.map(|e| (e.largest, e.next)).unzip();
                 let largest = Made {
@@ -263,7 +264,7 @@ fn placeholder_of_stored(
     shown.apply_orientation(
         Orientation::from_exif(probe.orientation).unwrap_or(Orientation::NoTransforms),
     );
-    Ok(placeholder::of(&shown))
+    Ok(job.placeholder(&shown))
 }
 
 /// Whether the input's profile is applied to the pixels rather than carried (PRODUCT.md: over
@@ -698,7 +699,7 @@ fn encode_all(
         made.push(big_variant?);
         let placeholder = match placeholder {
             Some(placeholder) => placeholder,
-            None => placeholder::of(&*job.shown(big.upright()?)?),
+            None => job.placeholder(&*job.shown(big.upright()?)?),
         };
         phases.time("keep sizes in order", || {
             keep_sizes_in_order(job, big, resized, &mut made, cap, warnings)
@@ -742,7 +743,7 @@ fn smaller_variants(
         let shown = job.shown(&pixels)?;
         let variant = encode(job, &shown, t, ahead, phases)?;
         if i == 0 {
-            placeholder = Some(phases.time("placeholder", || placeholder::of(&shown)));
+            placeholder = Some(phases.time("placeholder", || job.placeholder(&shown)));
         }
         drop(shown);
         made.push(variant);
@@ -813,10 +814,12 @@ fn original(
 }
 
 /// The `original` as made (`original`), its warnings added to `warnings`, and for a JPEG the
-/// bytes libjpeg skipped at the end of scans' data while decoding (`scan_junk`) taken out.
+/// bytes that end scans' data but are not part of it taken out (`jpeg::without_scan_junk`:
+/// `scan_junk` as libjpeg skipped them while decoding; `repaired`: the file's EOI was put
+/// back after its last scan's data).
 fn finish_original(
     made: Result<Option<(Variant, Vec<String>)>, ImageError>,
-    scan_junk: &[(u32, u32)],
+    (scan_junk, repaired): (&[(u32, u32)], bool),
     warnings: &mut Vec<String>,
 ) -> Result<Option<Variant>, ImageError> {
     let Some((mut variant, said)) = made? else {
@@ -824,7 +827,7 @@ fn finish_original(
     };
     warnings.extend(said);
     if variant.content_type == super::format::Format::Jpeg.content_type() {
-        variant.data = jpeg::trim_scan_junk(variant.data, scan_junk);
+        variant.data = jpeg::without_scan_junk(variant.data, scan_junk, repaired);
     }
     Ok(Some(variant))
 }
