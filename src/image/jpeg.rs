@@ -182,20 +182,17 @@ extern "C-unwind" fn message(cinfo: &mut jpeg_common_struct, level: c_int) {
         false
     });
     if over {
-        std::panic::resume_unwind(Box::new(too_many_scans(MAX_SCANS + 1)));
+        std::panic::resume_unwind(Box::new(too_many_scans(None)));
     }
 }
 
-/// The refusal of a JPEG with `scans` scans, over `MAX_SCANS`.
-fn too_many_scans(scans: u32) -> String {
+/// The refusal of a JPEG with more than `MAX_SCANS` scans: `scans` of them (the marker walk
+/// counts them all), or at least one more (libjpeg stops at the first).
+fn too_many_scans(scans: Option<u32>) -> String {
+    let count = scans.map_or_else(|| format!("more than {MAX_SCANS}"), |n| n.to_string());
     format!(
-        "too many scans: the JPEG has {scans}{}, at most {MAX_SCANS} are decoded (encoders \
-         write up to about 20)",
-        if scans > MAX_SCANS + 1 {
-            ""
-        } else {
-            " or more"
-        }
+        "too many scans: the JPEG has {count}, at most {MAX_SCANS} are decoded (encoders write \
+         up to about 20)"
     )
 }
 
@@ -232,7 +229,7 @@ pub(super) fn open<'a>(source: &Source<'a>) -> Result<(Decoder<'a>, Header), Ima
         )));
     }
     if layout.scans > MAX_SCANS {
-        return Err(invalid(too_many_scans(layout.scans)));
+        return Err(invalid(too_many_scans(Some(layout.scans))));
     }
     guard(invalid, || {
         TALLY.with(|t| t.take());
@@ -1125,5 +1122,133 @@ mod tests {
         assert_eq!(markers::assemble_icc(vec![(1, 2, a)]), None);
         assert_eq!(markers::assemble_icc(vec![(1, 2, a), (1, 2, a)]), None);
         assert_eq!(markers::assemble_icc(vec![]), None);
+    }
+
+    /// A small progressive JPEG with its last scan (and the tables just before it) repeated
+    /// until it has `scans` scans: repeated scans are a bogus progression, but libjpeg reads
+    /// each one, which is the work that is bounded.
+    fn with_scans(scans: u32) -> Vec<u8> {
+        let base = pattern(64, 48, true, false);
+        let pieces: Vec<markers::Piece> = markers::pieces(&base).collect();
+        let sos: Vec<usize> = (0..pieces.len())
+            .filter(|&i| matches!(pieces[i], markers::Piece::Segment { marker: 0xDA, .. }))
+            .collect();
+        let last = *sos.last().unwrap();
+        let span = |i: usize| match &pieces[i] {
+            markers::Piece::Segment { at, end, .. } => (*at, *end),
+            other => panic!("{other:?}"),
+        };
+        let from = match &pieces[last - 1] {
+            markers::Piece::Segment {
+                marker: 0xC4, at, ..
+            } => *at,
+            _ => span(last).0,
+        };
+        let (_, end) = span(last);
+        let repeat = &base[from..end];
+        let mut out = base[..end].to_vec();
+        for _ in sos.len() as u32..scans {
+            out.extend_from_slice(repeat);
+        }
+        out.extend_from_slice(&base[end..]);
+        assert_eq!(markers::layout(&out).scans, scans);
+        out
+    }
+
+    #[test]
+    fn more_than_max_scans_are_refused_before_decoding() {
+        assert!(header(&with_scans(MAX_SCANS)).is_ok());
+        let err = header(&with_scans(MAX_SCANS + 1)).err().unwrap();
+        assert_eq!(
+            err,
+            invalid("too many scans: the JPEG has 101, at most 100 are decoded (encoders write up to about 20)")
+        );
+    }
+
+    /// libjpeg's own count stops the decode when it reads the 101st SOS marker, before that
+    /// scan's data, whatever the marker walk found: at most `MAX_SCANS` scans are decoded.
+    #[test]
+    fn libjpeg_stops_at_the_scan_past_the_limit() {
+        let bytes = with_scans(MAX_SCANS + 50);
+        let source = Source::Downloaded(&bytes);
+        let (decoder, h) = guard(invalid, || {
+            TALLY.with(|t| t.take());
+            let decompress = open_decompress(&source)?;
+            let h = header_of(&decompress, markers::layout(&source))?;
+            let tally = TALLY.with(|t| t.take());
+            let progressive = h.progressive;
+            Ok((
+                Decoder {
+                    decompress,
+                    progressive,
+                    tally,
+                },
+                h,
+            ))
+        })
+        .unwrap();
+        assert_eq!(h.width, 64);
+        let err = super::decode(decoder, None, 0, None, None, &mut Vec::new())
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&err, ImageError::Invalid(m) if m.contains("too many scans")),
+            "{err:?}"
+        );
+        assert_eq!(TALLY.with(|t| t.borrow().scans), MAX_SCANS + 1);
+    }
+
+    #[test]
+    fn the_marker_walk_follows_libjpeg() {
+        let base = photo(32, 16);
+        // Junk, a comment of length 0, an APP5 of length 1, fill bytes before a marker.
+        let mut b = base[..2].to_vec();
+        b.extend_from_slice(b"junk\xFF\x00more");
+        b.extend_from_slice(&[0xFF, 0xFE, 0, 0, 0xFF, 0xE5, 0, 1, 0xFF, 0xFF]);
+        b.extend_from_slice(&base[2..]);
+        let pieces: Vec<markers::Piece> = markers::pieces(&b).collect();
+        assert_eq!(pieces[0], markers::Piece::Junk(2..12));
+        assert!(matches!(
+            pieces[1],
+            markers::Piece::Segment {
+                marker: 0xFE,
+                at: 12,
+                end: 16,
+                ..
+            }
+        ));
+        assert!(matches!(
+            pieces[2],
+            markers::Piece::Segment {
+                marker: 0xE5,
+                at: 16,
+                end: 20,
+                ..
+            }
+        ));
+        assert!(matches!(
+            pieces[3],
+            markers::Piece::Segment {
+                marker: 0xE0,
+                at: 20,
+                ..
+            }
+        ));
+        let l = markers::layout(&b);
+        assert_eq!(
+            (l.frame, l.scans, l.end),
+            (Some((0xC0, 8)), 1, Some(markers::End::Eoi(b.len())))
+        );
+        assert!(decode(&b, 0, None).is_ok(), "libjpeg reads it too");
+        // The EOI damaged into SOF9 after the scan: the image data ends there.
+        let mut damaged = base[..base.len() - 2].to_vec();
+        damaged.extend_from_slice(&[0xFF, 0xC9, 0, 2, 0xFF, 0xD9]);
+        let end = base.len() - 2;
+        assert_eq!(
+            markers::layout(&damaged).end,
+            Some(markers::End::Unterminated(end))
+        );
+        let (fixed, _) = repair(&damaged).unwrap();
+        assert_eq!(fixed, base, "cut where the data ends, EOI put back");
     }
 }

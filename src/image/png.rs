@@ -451,4 +451,51 @@ mod tests {
         let back = image::load_from_memory(&out).unwrap().to_rgba8();
         assert_eq!(back.as_raw(), &vec![1, 2, 3, 0, 7, 8, 9, 255]);
     }
+
+    #[test]
+    fn colour_signals_follow_the_third_editions_precedence() {
+        let iccp = {
+            let mut v = b"p\0\0".to_vec();
+            v.extend(fdeflate::compress_to_vec(b"profile"));
+            v
+        };
+        let cicp: ([u8; 4], &[u8]) = (*b"cICP", &[1, 13, 0, 1]);
+        let icc: ([u8; 4], &[u8]) = (*b"iCCP", &iccp);
+        let srgb: ([u8; 4], &[u8]) = (*b"sRGB", &[0]);
+        let gama: ([u8; 4], &[u8]) = (*b"gAMA", &[0, 0, 177, 143]);
+        let chrm: ([u8; 4], &[u8]) = (*b"cHRM", &[7; 32]);
+        let carried = |signals: &[([u8; 4], &[u8])]| {
+            let (icc, colour) = colour_signals(signals);
+            let kinds: Vec<String> = colour
+                .iter()
+                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                .collect();
+            (icc, kinds)
+        };
+        let profile = b"profile".to_vec();
+        assert_eq!(
+            carried(&[gama, chrm, srgb, icc, cicp]),
+            (
+                Some(Icc::Outranked(profile.clone())),
+                vec!["cICP".to_string()]
+            )
+        );
+        assert_eq!(
+            carried(&[gama, srgb, icc]),
+            (Some(Icc::Carried(profile)), vec![])
+        );
+        assert_eq!(
+            carried(&[gama, chrm, srgb]),
+            (None, vec!["sRGB".to_string()])
+        );
+        assert_eq!(
+            carried(&[chrm, gama]),
+            (None, vec!["gAMA".to_string(), "cHRM".to_string()])
+        );
+        // A profile that does not inflate is no signal: the next one wins.
+        let broken: ([u8; 4], &[u8]) = (*b"iCCP", b"p\0\0broken");
+        let (icc, colour) = carried(&[broken, srgb]);
+        assert!(matches!(icc, Some(Icc::Unreadable(_))));
+        assert_eq!(colour, ["sRGB"]);
+    }
 }

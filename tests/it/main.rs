@@ -4,6 +4,7 @@
 mod checklist;
 mod commands;
 mod common;
+mod containers;
 mod correctness;
 mod extras;
 mod faults;

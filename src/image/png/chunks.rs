@@ -344,3 +344,149 @@ pub(in super::super) fn write_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u
     h.update(data);
     out.extend_from_slice(&h.finalize().to_be_bytes());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PNG of `chunks` (type, data) after the signature.
+    fn png(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        for (kind, data) in chunks {
+            write_chunk(&mut out, kind, data);
+        }
+        out
+    }
+
+    fn kinds(bytes: &[u8]) -> Vec<String> {
+        all_chunks(bytes).map(|c| c.name()).collect()
+    }
+
+    const RGB: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 4, 8, 2, 0, 0, 0];
+
+    #[test]
+    fn whitelisted_chunks_are_checked_as_libpng_checks_them() {
+        let place = Place::default();
+        let rgb = (2, 8);
+        assert_eq!(unfit(b"sRGB", &[0], &place, rgb, 0), None);
+        assert_eq!(unfit(b"sRGB", &[], &place, rgb, 0), Some("0 bytes".into()));
+        assert_eq!(unfit(b"sRGB", &[4], &place, rgb, 0), Some("1 bytes".into()));
+        assert_eq!(
+            unfit(b"cHRM", &[1; 31], &place, rgb, 0),
+            Some("31 bytes".into())
+        );
+        assert_eq!(
+            unfit(b"pHYs", &[0; 8], &place, rgb, 0),
+            Some("8 bytes".into())
+        );
+        assert_eq!(
+            unfit(b"cICP", &[1, 13, 1, 1], &place, rgb, 0),
+            Some("4 bytes".into())
+        );
+        assert_eq!(
+            unfit(b"sBIT", &[8, 8, 9], &place, rgb, 0),
+            Some("3 bytes".into())
+        );
+        assert_eq!(unfit(b"tRNS", &[0; 6], &place, rgb, 0), None);
+        assert_eq!(
+            unfit(b"tRNS", &[0; 2], &place, (6, 8), 0),
+            Some("2 bytes".into())
+        );
+        assert_eq!(
+            unfit(b"PLTE", &[0; 771], &place, rgb, 0),
+            Some("771 bytes".into())
+        );
+        let mut after = Place::default();
+        after.keep(b"gAMA");
+        after.keep(b"PLTE");
+        assert_eq!(
+            unfit(b"gAMA", &[0, 1, 0, 0], &after, rgb, 0),
+            Some("a second one".into())
+        );
+        assert_eq!(
+            unfit(b"cHRM", &[0; 32], &after, rgb, 0),
+            Some("out of place".into())
+        );
+        assert_eq!(
+            unfit(b"tRNS", &[0; 2], &after, (3, 8), 1),
+            Some("2 bytes".into())
+        );
+        after.keep(b"IDAT");
+        assert_eq!(
+            unfit(b"pHYs", &[0; 9], &after, rgb, 0),
+            Some("out of place".into())
+        );
+    }
+
+    #[test]
+    fn the_original_has_its_image_data_in_few_chunks_and_the_whitelist_only() {
+        let stream: Vec<u8> = (0..(IDAT_CHUNK * 2 + 10)).map(|i| i as u8).collect();
+        let mut chunks: Vec<(&[u8; 4], &[u8])> = vec![(b"IHDR", RGB), (b"tEXt", b"a\0b")];
+        chunks.push((b"sRGB", &[]));
+        chunks.push((b"gAMA", &[0, 0, 177, 143]));
+        chunks.extend(stream.chunks(1000).map(|c| (b"IDAT", c)));
+        chunks.push((b"tIME", &[0; 7]));
+        chunks.push((b"IEND", &[]));
+        let mut warnings = Vec::new();
+        let out = strip(&png(&chunks), Some(b"MM\0*"), false, &mut warnings);
+        assert_eq!(
+            kinds(&out),
+            ["IHDR", "gAMA", "eXIf", "IDAT", "IDAT", "IDAT", "IEND"]
+        );
+        let data: Vec<u8> = all_chunks(&out)
+            .filter(|c| &c.kind == b"IDAT")
+            .flat_map(|c| c.data.unwrap().to_vec())
+            .collect();
+        assert!(data == stream, "the zlib stream byte for byte");
+        assert!(all_chunks(&out).all(|c| c.crc_ok()));
+        assert_eq!(
+            warnings,
+            ["PNG chunk(s) left out of the original: sRGB (0 bytes)"]
+        );
+    }
+
+    #[test]
+    fn a_missing_iend_and_a_stray_palette_are_repaired() {
+        let whole = png(&[(b"IHDR", RGB), (b"PLTE", &[]), (b"IDAT", &[1, 2, 3])]);
+        let (fixed, warning) = repair(&whole).unwrap();
+        assert_eq!(kinds(&fixed), ["IHDR", "IDAT", "IEND"]);
+        assert!(
+            warning.contains("PLTE (ignored)") && warning.contains("no IEND"),
+            "{warning}"
+        );
+        // Cut inside a chunk: what follows the last whole chunk goes.
+        let (cut, _) = repair(&whole[..whole.len() - 3]).unwrap();
+        assert_eq!(kinds(&cut), ["IHDR", "IEND"]);
+        let fine = png(&[(b"IHDR", RGB), (b"IDAT", &[1]), (b"IEND", &[])]);
+        assert!(repair(&fine).is_none());
+    }
+
+    #[test]
+    fn an_animation_is_kept_whole_or_not_at_all() {
+        let fctl = [0u8; 26];
+        let idat: &[u8] = &[1, 2];
+        let chunks: Vec<(&[u8; 4], &[u8])> = vec![
+            (b"IHDR", RGB),
+            (b"acTL", &[0, 0, 0, 1, 0, 0, 0, 0]),
+            (b"fcTL", &fctl),
+            (b"IDAT", idat),
+            (b"fcTL", &fctl[..25]),
+            (b"fdAT", &[0, 0, 0, 2, 9]),
+            (b"IEND", &[]),
+        ];
+        let mut warnings = Vec::new();
+        let out = strip(&png(&chunks), None, false, &mut warnings);
+        assert_eq!(kinds(&out), ["IHDR", "IDAT", "IEND"]);
+        assert!(
+            warnings[0].contains("fcTL (25 bytes: the animation)"),
+            "{warnings:?}"
+        );
+        let mut good = chunks.clone();
+        good[4] = (b"fcTL", &fctl);
+        let out = strip(&png(&good), None, false, &mut Vec::new());
+        assert_eq!(
+            kinds(&out),
+            ["IHDR", "acTL", "fcTL", "IDAT", "fcTL", "fdAT", "IEND"]
+        );
+    }
+}

@@ -162,3 +162,64 @@ pub(in super::super) fn write_chunk(out: &mut Vec<u8>, id: &[u8; 4], payload: &[
         out.push(0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn webp(chunks: &[(&[u8; 4], &[u8])], after: &[u8]) -> Vec<u8> {
+        let mut body = b"WEBP".to_vec();
+        for (id, payload) in chunks {
+            write_chunk(&mut body, id, payload);
+        }
+        let mut out = b"RIFF".to_vec();
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend(body);
+        out.extend_from_slice(after);
+        out
+    }
+
+    fn ids(b: &[u8]) -> Vec<String> {
+        chunks(b, 12, b.len())
+            .map(|c| String::from_utf8_lossy(&c.id).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_original_keeps_the_whitelist_with_flags_to_match() {
+        // Flags claim XMP, EXIF and a reserved bit; an unknown chunk sits in the first frame.
+        let vp8x: &[u8] = &[0xFF, 1, 2, 3, 0, 0, 0, 0, 0, 0];
+        let frame = {
+            let mut f = vec![0u8; 16];
+            write_chunk(&mut f, b"VP8L", &[0x2F, 0, 0, 0, 0]);
+            write_chunk(&mut f, b"NOTE", b"secret");
+            f
+        };
+        let b = webp(
+            &[
+                (b"VP8X", vp8x),
+                (b"ANIM", &[0; 6]),
+                (b"ICCP", &[]),
+                (b"ICCP", b"profile"),
+                (b"ANMF", &frame),
+                (b"XMP ", b"secret"),
+                (b"ARTS", b"secret"),
+            ],
+            b"after",
+        );
+        let end = riff_end(&b);
+        assert_eq!(end, b.len() - 5);
+        assert!(check_riff(&b[..end]).is_ok());
+        let mut warnings = Vec::new();
+        let out = strip(&b[..end], Some(b"MM\0*"), &mut warnings);
+        assert_eq!(ids(&out), ["VP8X", "ICCP", "ANIM", "ANMF", "EXIF"]);
+        assert_eq!(&out[20..24], [0x10 | 0x20 | 0x08 | 0x02, 0, 0, 0]);
+        assert_eq!(riff_end(&out), out.len());
+        assert!(!out.windows(6).any(|w| w == b"secret"));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        // A simple-format file keeps its image chunk alone (no EXIF without VP8X).
+        let simple = webp(&[(b"VP8L", &[0x2F, 0, 0, 0, 0]), (b"ARTS", b"x")], &[]);
+        let out = strip(&simple, Some(b"MM\0*"), &mut Vec::new());
+        assert_eq!(ids(&out), ["VP8L"]);
+    }
+}
