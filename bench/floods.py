@@ -10,8 +10,8 @@ asserts nothing and exits 0 whatever it measures.
 The inputs are generated once into a cache folder (default: target/flood-inputs; delete it to
 regenerate). The issue's worst cases (issue 25, each rebuilt from a public report):
 
-    jpeg-scans      4000 x 3000 progressive JPEG (cjpeg -progressive) whose cheapest scan is
-                    repeated to 100,001 scans in all (about 2.6 MB)
+    jpeg-scans      4000 x 3000 flat grey progressive JPEG (cjpeg -progressive) whose
+                    cheapest scan (end-of-band runs) is repeated to 100,001 scans in all
     jpeg-app1       a 640 x 480 JPEG after 150,000 empty APP1 segments (libjpeg-turbo#764)
     jpeg-app2       the same with 150,000 empty APP2 segments
     png-idat        a 300 x 210 noise PNG (a 189 KB zlib stream) in 189,000 one-byte IDAT chunks
@@ -45,26 +45,27 @@ import tempfile
 import zlib
 from pathlib import Path
 
-sys.dont_write_bytecode = True  # no bench/__pycache__ from the import below
+sys.dont_write_bytecode = True  # no bench/__pycache__ from the imports below
 from corpus import run_measured  # noqa: E402 (bench/corpus.py, beside this file)
+from envelope import DEFAULT_BIN, MAX_INPUT_BYTES, TARGET, chunk  # noqa: E402 (bench/envelope.py)
 
-ROOT = Path(__file__).resolve().parent.parent
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
-DEFAULT_BIN = TARGET / "release" / "arke-image-processor"
 DEFAULT_CACHE = TARGET / "flood-inputs"
 GENERATOR = "v1"  # part of every cached file's name: bump it when an input changes
-MAX_INPUT_BYTES = 50 * 1024 * 1024
 MAX_SCANS = 100  # src/image/jpeg.rs
 
 
 # --- JPEG ------------------------------------------------------------------------------------
 
-def cjpeg(path, width, height, progressive=True):
-    """A smooth gradient through cjpeg, rows streamed in (cjpeg holds the coefficients)."""
+def cjpeg(path, width, height, progressive=True, flat=False):
+    """A smooth gradient (or one flat grey: every AC coefficient zero, so each AC scan is a few
+    bytes of end-of-band runs) through cjpeg, rows streamed in (cjpeg holds the coefficients)."""
     cmd = ["cjpeg", "-quality", "85", "-outfile", str(path)] + (["-progressive"] if progressive else [])
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
     proc.stdin.write(f"P6\n{width} {height}\n255\n".encode())
-    ramp = bytes(v for x in range(width) for v in (x * 255 // width, 128, 255 - x * 255 // width))
+    if flat:
+        ramp = bytes([128]) * (width * 3)
+    else:
+        ramp = bytes(v for x in range(width) for v in (x * 255 // width, 128, 255 - x * 255 // width))
     for y in range(height):
         proc.stdin.write(ramp[(y % 7) * 3:] + ramp[:(y % 7) * 3])
     proc.stdin.close()
@@ -110,7 +111,7 @@ def repeat_cheapest_scan(data, total):
 def gen_jpeg_scans(path, width, height, total):
     with tempfile.TemporaryDirectory() as d:
         base = Path(d) / "base.jpg"
-        cjpeg(base, width, height)
+        cjpeg(base, width, height, flat=True)
         path.write_bytes(repeat_cheapest_scan(base.read_bytes(), total))
 
 
@@ -129,10 +130,6 @@ def gen_marker_flood(path, marker, count):
 
 
 # --- PNG and WebP ----------------------------------------------------------------------------
-
-def chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
 
 def noise_png_parts(width, height):
     """IHDR and the zlib stream of an RGB noise picture (deterministic)."""
@@ -192,13 +189,15 @@ CASES = {
 
 
 def ensure(cache, name):
-    suffix, tool, generate, _ = CASES[name]
+    """The cached input of case `name`, generated first if missing, by a child process: a
+    worker forked from this one would otherwise start with (and report) its memory."""
+    suffix, tool, _, _ = CASES[name]
     path = cache / f"{name}.{GENERATOR}.{suffix}"
     if not path.exists():
         if tool and not shutil.which(tool):
             return None
         part = path.with_suffix(".part")
-        generate(part)
+        subprocess.run([sys.executable, __file__, "--generate", name, str(part)], check=True)
         part.rename(path)
     return path
 
@@ -228,7 +227,11 @@ def main():
     ap.add_argument("--cache", default=str(DEFAULT_CACHE))
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--limits", action="store_true", help="also the cases at the input limits")
+    ap.add_argument("--generate", nargs=2, metavar=("CASE", "PATH"), help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.generate:
+        CASES[a.generate[0]][2](Path(a.generate[1]))
+        return
     cache = Path(a.cache)
     cache.mkdir(parents=True, exist_ok=True)
     names = a.only or [n for n, c in CASES.items() if a.limits or not c[3]]

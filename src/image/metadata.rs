@@ -5,7 +5,9 @@
 //! so that the file still displays upright. Everything else — EXIF, XMP, IPTC, comments, text,
 //! previews, editor data, private and unknown chunks, trailing data — is left out.
 
+use super::error::ImageError;
 use super::format::Format;
+use super::output::Variant;
 use super::{jpeg, png, webp};
 
 /// `bytes` of `format` without metadata beyond colour and orientation, and what a person
@@ -29,6 +31,25 @@ pub fn strip_metadata(
         Format::WebP => webp::strip(bytes, exif, &mut warnings),
     };
     (out, warnings)
+}
+
+/// The `original` as made (`pipeline::original`), its warnings added to `warnings`, and for a JPEG the
+/// bytes that end scans' data but are not part of it taken out (`jpeg::without_scan_junk`:
+/// `scan_junk` as libjpeg skipped them while decoding; `repaired`: the file's EOI was put
+/// back after its last scan's data).
+pub(super) fn finished_original(
+    made: Result<Option<(Variant, Vec<String>)>, ImageError>,
+    (scan_junk, repaired): (&[(u32, u32)], bool),
+    warnings: &mut Vec<String>,
+) -> Result<Option<Variant>, ImageError> {
+    let Some((mut variant, said)) = made? else {
+        return Ok(None);
+    };
+    warnings.extend(said);
+    if variant.content_type == Format::Jpeg.content_type() {
+        variant.data = jpeg::without_scan_junk(variant.data, scan_junk, repaired);
+    }
+    Ok(Some(variant))
 }
 
 /// A minimal big-endian TIFF/EXIF block holding only the Orientation tag.

@@ -16,7 +16,7 @@ use super::band_pool::QUEUED_BANDS;
 use super::colour::{apply_profile, MAX_CARRIED_ICC_BYTES};
 use super::encode::Job;
 use super::error::ImageError;
-use super::metadata::strip_metadata;
+use super::metadata::{finished_original, strip_metadata};
 use super::output::{Output, Variant};
 use super::phases::Phases;
 use super::pixels::{icc_matches, normalize, premultiply, resize, Pixels};
@@ -149,13 +149,6 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
         })?;
         let scan_junk = std::mem::take(&mut decoded.scan_junk);
         let junk = (&scan_junk[..], matches!(bytes, Source::Repaired(_)));
-        if probe.source.frames > 1 {
-            warnings.push(format!(
-                "animated {}: {} frames; the variants show the first frame a browser shows",
-                probe.format.name(),
-                probe.source.frames
-            ));
-        }
         let (lossy, palette, chunks) = match &probe.facts {
             Facts::WebP(kind) => (kind.lossy, None, &[][..]),
             Facts::Png {
@@ -187,7 +180,7 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                 let placeholder = phases.time("placeholder", || {
                     placeholder_of_stored(&job, pixels, &probe)
                 })?;
-                let original = finish_original(original(), junk, &mut warnings)?;
+                let original = finished_original(original(), junk, &mut warnings)?;
                 (Vec::new(), original, placeholder)
             }
             Some((largest, _)) => {
@@ -200,7 +193,7 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                     &phases,
                     &again,
                 )?;
-                let original = finish_original(original(), junk, &mut warnings)?;
+                let original = finished_original(original(), junk, &mut warnings)?;
                 let cap = original.as_ref().map(|o| o.data.len());
                 let (encoded, next) = coloured.encoded.map(|e| (e.largest, e.next)).unzip();
                 let largest = Made {
@@ -811,25 +804,6 @@ fn original(
         data,
     };
     Ok(Some((variant, warnings)))
-}
-
-/// The `original` as made (`original`), its warnings added to `warnings`, and for a JPEG the
-/// bytes that end scans' data but are not part of it taken out (`jpeg::without_scan_junk`:
-/// `scan_junk` as libjpeg skipped them while decoding; `repaired`: the file's EOI was put
-/// back after its last scan's data).
-fn finish_original(
-    made: Result<Option<(Variant, Vec<String>)>, ImageError>,
-    (scan_junk, repaired): (&[(u32, u32)], bool),
-    warnings: &mut Vec<String>,
-) -> Result<Option<Variant>, ImageError> {
-    let Some((mut variant, said)) = made? else {
-        return Ok(None);
-    };
-    warnings.extend(said);
-    if variant.content_type == super::format::Format::Jpeg.content_type() {
-        variant.data = jpeg::without_scan_junk(variant.data, scan_junk, repaired);
-    }
-    Ok(Some(variant))
 }
 
 /// A variant is never larger in bytes than the next larger one (the `original` included: a

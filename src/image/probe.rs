@@ -145,6 +145,13 @@ pub fn open(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
             Format::Png => open_png(source, max_pixels),
         }?;
         opened.warnings.splice(0..0, repaired);
+        let frames = opened.probe.source.frames;
+        if frames > 1 {
+            opened.warnings.push(format!(
+                "animated {}: {frames} frames; the variants show the first frame a browser shows",
+                format.name()
+            ));
+        }
         Ok(opened)
     })
 }
