@@ -268,7 +268,7 @@ pub(in super::super) fn strip(
     if let Some(tiff) = exif {
         write_segment(&mut out, 0xE1, &[&b"Exif\0\0"[..], tiff].concat());
     }
-    let (mut scans, mut adobe) = (0u32, false);
+    let (mut scans, mut adobe, mut short_adobe) = (0u32, false, false);
     for piece in pieces(b) {
         let Piece::Segment {
             marker,
@@ -288,7 +288,8 @@ pub(in super::super) fn strip(
             0xEE if scans == 0 && !adobe && data.starts_with(b"Adobe") => {
                 // Version, two flag words and the colour transform (libjpeg's APP14_DATA_LEN).
                 adobe = data.len() >= 12;
-                if !adobe {
+                if !adobe && !short_adobe {
+                    short_adobe = true;
                     warnings.push(format!(
                         "Adobe APP14 segment of {} bytes (12 needed) dropped from the original",
                         data.len()

@@ -69,6 +69,47 @@ pub(in super::super) fn all_chunks(bytes: &[u8]) -> impl Iterator<Item = Chunk<'
     })
 }
 
+/// Chunk names with why each was dropped, for one warning: repeats counted, at most
+/// `Names::MOST` different ones listed (a flood of a million bad chunks is one short line).
+#[derive(Debug, Default)]
+struct Names {
+    listed: Vec<(String, u64)>,
+    more: u64,
+}
+
+impl Names {
+    const MOST: usize = 12;
+
+    fn push(&mut self, name: String) {
+        if let Some(entry) = self.listed.iter_mut().find(|(n, _)| *n == name) {
+            entry.1 += 1;
+        } else if self.listed.len() < Self::MOST {
+            self.listed.push((name, 1));
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.listed.is_empty()
+    }
+
+    fn said(&self) -> String {
+        let mut parts: Vec<String> = self
+            .listed
+            .iter()
+            .map(|(n, k)| match k {
+                1 => n.clone(),
+                _ => format!("{n} ×{k}"),
+            })
+            .collect();
+        if self.more > 0 {
+            parts.push(format!("{} more", self.more));
+        }
+        parts.join(", ")
+    }
+}
+
 /// The colour type of a PNG's `IHDR` (0 gray, 2 RGB, 3 indexed, 4 gray + alpha, 6 RGBA) and
 /// its bit depth, when the first chunk is a whole `IHDR`.
 fn ihdr(bytes: &[u8]) -> Option<(u8, u8)> {
@@ -88,7 +129,7 @@ fn ihdr(bytes: &[u8]) -> Option<(u8, u8)> {
 /// are left for the decoder to refuse.
 pub(in super::super) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, String)> {
     let colour_type = ihdr(bytes).map(|(t, _)| t);
-    let mut dropped = Vec::new();
+    let mut dropped = Names::default();
     let mut cuts = Vec::new();
     let mut end = None;
     let mut last = 8;
@@ -123,7 +164,7 @@ pub(in super::super) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, String)> {
     fixed.extend_from_slice(&bytes[from..end.unwrap_or(last)]);
     let mut said = Vec::new();
     if !dropped.is_empty() {
-        said.push(format!("PNG chunk(s) dropped: {}", dropped.join(", ")));
+        said.push(format!("PNG chunk(s) dropped: {}", dropped.said()));
     }
     if end.is_none() {
         write_chunk(&mut fixed, b"IEND", &[]);
@@ -243,7 +284,7 @@ pub(in super::super) fn strip(
     let mut entries = 0;
     // Kept before the image data, the image data, and the frames after it.
     let (mut before, mut idat, mut after) = (Vec::new(), Vec::new(), Vec::new());
-    let mut dropped = Vec::new();
+    let mut dropped = Names::default();
     for (i, c) in all_chunks(bytes).enumerate() {
         let Some(data) = c.data.filter(|_| c.complete()) else {
             break;
@@ -297,7 +338,7 @@ pub(in super::super) fn strip(
     if !dropped.is_empty() {
         warnings.push(format!(
             "PNG chunk(s) left out of the original: {}",
-            dropped.join(", ")
+            dropped.said()
         ));
     }
     out
@@ -310,7 +351,7 @@ type Kept<'a> = Vec<([u8; 4], &'a [u8])>;
 /// nothing and go; a frame control chunk of the wrong length (26 bytes) or a frame data chunk
 /// without its sequence number makes the animation unreadable, so then all of it goes (the
 /// file shows its still image) and `dropped` says why.
-fn keep_animation(before: &mut Kept<'_>, after: &mut Kept<'_>, dropped: &mut Vec<String>) {
+fn keep_animation(before: &mut Kept<'_>, after: &mut Kept<'_>, dropped: &mut Names) {
     let frame = |k: &[u8; 4]| matches!(k, b"fcTL" | b"fdAT" | b"acTL");
     let animated = before.iter().any(|(k, _)| k == b"acTL");
     let bad = before
@@ -424,6 +465,8 @@ mod tests {
         let mut chunks: Vec<(&[u8; 4], &[u8])> = vec![(b"IHDR", RGB), (b"tEXt", b"a\0b")];
         chunks.push((b"sRGB", &[]));
         chunks.push((b"gAMA", &[0, 0, 177, 143]));
+        // A flood of a kept type: one short warning, however many.
+        chunks.extend(std::iter::repeat_n((b"gAMA", &[0u8, 1, 0, 0][..]), 5000));
         chunks.extend(stream.chunks(1000).map(|c| (b"IDAT", c)));
         chunks.push((b"tIME", &[0; 7]));
         chunks.push((b"IEND", &[]));
@@ -441,7 +484,7 @@ mod tests {
         assert!(all_chunks(&out).all(|c| c.crc_ok()));
         assert_eq!(
             warnings,
-            ["PNG chunk(s) left out of the original: sRGB (0 bytes)"]
+            ["PNG chunk(s) left out of the original: sRGB (0 bytes), gAMA (a second one) ×5000"]
         );
     }
 
