@@ -21,8 +21,9 @@ quadratic or unbounded build would not finish (run them without --vs):
 
     jpeg-app1-50mib   13 million empty APP1 segments
     jpeg-com-50mib    13 million empty COM segments
-    jpeg-scans-limit  16383 x 16383 progressive JPEG with its cheapest scan repeated to
-                      MAX_SCANS (100) scans: the most scan work an accepted file asks for
+    jpeg-scans-limit  16383 x 16383 progressive JPEG (a gradient: its scans cost more than
+                      a flat picture's) with its cheapest scan repeated to MAX_SCANS (100)
+                      scans: the most scan work a file within the limit asks for
     png-chunks-50mib  4.4 million empty private chunks before the image data
     png-idat-50mib    4 million one-byte IDAT chunks
     webp-chunks-50mib 6.5 million empty unknown chunks in an extended WebP
@@ -50,7 +51,7 @@ from corpus import run_measured  # noqa: E402 (bench/corpus.py, beside this file
 from envelope import DEFAULT_BIN, MAX_INPUT_BYTES, TARGET, chunk  # noqa: E402 (bench/envelope.py)
 
 DEFAULT_CACHE = TARGET / "flood-inputs"
-GENERATOR = "v1"  # part of every cached file's name: bump it when an input changes
+GENERATOR = "v2"  # part of every cached file's name: bump it when an input changes
 MAX_SCANS = 100  # src/image/jpeg.rs
 
 
@@ -108,10 +109,10 @@ def repeat_cheapest_scan(data, total):
     return data[:eoi] + piece * (total - len(scans)) + data[eoi:]
 
 
-def gen_jpeg_scans(path, width, height, total):
+def gen_jpeg_scans(path, width, height, total, flat):
     with tempfile.TemporaryDirectory() as d:
         base = Path(d) / "base.jpg"
-        cjpeg(base, width, height, flat=True)
+        cjpeg(base, width, height, flat=flat)
         path.write_bytes(repeat_cheapest_scan(base.read_bytes(), total))
 
 
@@ -164,7 +165,8 @@ def gen_png_chunk_flood(path):
 
 def gen_webp_chunk_flood(path):
     """An extended lossless 1 x 1 WebP with empty unknown chunks between VP8X and the image."""
-    vp8l = b"VP8L" + struct.pack("<I", 5) + bytes([0x2F, 0, 0, 0, 0]) + b"\0"
+    # A 1 x 1 transparent lossless bitstream (13 bytes) and its pad byte.
+    vp8l = b"VP8L" + struct.pack("<I", 13) + bytes.fromhex("2f00000010071011118888fe07") + b"\0"
     vp8x = b"VP8X" + struct.pack("<I", 10) + bytes(4) + bytes(3) + bytes(3)
     count = (MAX_INPUT_BYTES - 64) // 8
     body = b"WEBP" + vp8x + b"abcd\0\0\0\0" * count + vp8l
@@ -175,13 +177,14 @@ def gen_webp_chunk_flood(path):
 
 # name: (file suffix, tool it needs or None, generator(path), limit case)
 CASES = {
-    "jpeg-scans": ("jpg", "cjpeg", lambda p: gen_jpeg_scans(p, 4000, 3000, 100_001), False),
+    "jpeg-scans": ("jpg", "cjpeg", lambda p: gen_jpeg_scans(p, 4000, 3000, 100_001, True), False),
     "jpeg-app1": ("jpg", "cjpeg", lambda p: gen_marker_flood(p, 0xE1, 150_000), False),
     "jpeg-app2": ("jpg", "cjpeg", lambda p: gen_marker_flood(p, 0xE2, 150_000), False),
     "png-idat": ("png", None, lambda p: gen_idat_flood(p, 300, 210, 1), False),
     "jpeg-app1-50mib": ("jpg", "cjpeg", lambda p: gen_marker_flood(p, 0xE1, None), True),
     "jpeg-com-50mib": ("jpg", "cjpeg", lambda p: gen_marker_flood(p, 0xFE, None), True),
-    "jpeg-scans-limit": ("jpg", "cjpeg", lambda p: gen_jpeg_scans(p, 16383, 16383, MAX_SCANS), True),
+    "jpeg-scans-limit": ("jpg", "cjpeg", lambda p: gen_jpeg_scans(p, 16383, 16383, MAX_SCANS, False),
+                         True),
     "png-chunks-50mib": ("png", None, gen_png_chunk_flood, True),
     "png-idat-50mib": ("png", None, gen_idat_flood_50mib, True),
     "webp-chunks-50mib": ("webp", None, gen_webp_chunk_flood, True),

@@ -70,8 +70,9 @@ pub(super) struct Decoder<'a> {
 /// write 1 to about 20 (libjpeg's progressive script 10, or 6 for gray; the most in the corpora
 /// here is 11). libjpeg-turbo's `-maxscans` / `TJPARAM_SCANLIMIT` is the model (its fuzzers use
 /// 500). Measured at `MAX_INPUT_PIXELS` (16383 × 16383, 4:2:0, `bench/floods.py`), an added
-/// scan costs 20–30 ms: the file's own 10 scans decode in 1.4 s, 100 scans in 4.0 s, 500 would
-/// take 10.8 s. So 100: five times what encoders write, and seconds at the pixel limit.
+/// scan costs about 13 ms (20–30 ms while other builds ran): the file's own 10 scans decode in
+/// 0.9 s, 100 scans in 2.1 s, 500 would take 7.5 s. So 100: five times what encoders write,
+/// and seconds at the pixel limit.
 pub(super) const MAX_SCANS: u32 = 100;
 
 /// What libjpeg's messages said about the decode running on this thread (its error manager's
