@@ -407,7 +407,7 @@ pub(super) fn decode(
 /// libjpeg-turbo (Debian's djpeg counted 3 where ours counted 7). So the last such scan is
 /// cut at its last coded byte exactly: the most of those few bytes that can go without the
 /// scan running short (libjpeg's "premature end of data segment"), found by decoding at 1/8
-/// scale at most four times. Other scans lose what libjpeg reported.
+/// scale one to four times. Other scans lose what libjpeg reported.
 pub(super) fn without_scan_junk(original: Vec<u8>, junk: &[(u32, u32)], repaired: bool) -> Vec<u8> {
     if junk.is_empty() && !repaired {
         return original;
@@ -425,8 +425,11 @@ pub(super) fn without_scan_junk(original: Vec<u8>, junk: &[(u32, u32)], repaired
         decoded.is_ok_and(|d| d.scan_junk.is_empty())
     };
     // Binary search for the most bytes that still decode cleanly (0 always does: libjpeg
-    // just read it so, less what it skipped).
-    let (mut lo, mut hi) = (0u32, 8u32);
+    // just read it so, less what it skipped); most files lose none, told by one decode.
+    if !clean(&cut(1)) {
+        return trimmed;
+    }
+    let (mut lo, mut hi) = (1u32, 8u32);
     while lo < hi {
         let mid = (lo + hi).div_ceil(2);
         if clean(&cut(mid)) {
@@ -435,11 +438,7 @@ pub(super) fn without_scan_junk(original: Vec<u8>, junk: &[(u32, u32)], repaired
             hi = mid - 1;
         }
     }
-    if lo == 0 {
-        trimmed
-    } else {
-        cut(lo)
-    }
+    cut(lo)
 }
 
 /// Opens `source` and decodes it as `decode` does, without encoders: the pixels, resized to

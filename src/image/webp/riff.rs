@@ -105,9 +105,10 @@ pub(in super::super) fn strip(
         ));
     }
     let extended = vp8x.is_some();
+    // An animation's image data is in its frames; a still image's in its top-level chunks.
+    let animated = extended && all().any(|c| matches!(&c.id, b"ANIM" | b"ANMF"));
     if let Some(v) = &vp8x {
         let mut payload = v.payload.to_vec();
-        let animated = all().any(|c| matches!(&c.id, b"ANIM" | b"ANMF"));
         let mut flags = payload[0] & FLAG_ALPHA;
         flags |= if icc.is_some() { FLAG_ICC } else { 0 };
         flags |= if exif.is_some() { FLAG_EXIF } else { 0 };
@@ -119,14 +120,14 @@ pub(in super::super) fn strip(
     if let (true, Some(c)) = (extended, &icc) {
         write_chunk(&mut out, b"ICCP", c.payload);
     }
-    if let (true, Some(c)) = (extended, all().find(|c| &c.id == b"ANIM")) {
+    if let (true, Some(c)) = (animated, all().find(|c| &c.id == b"ANIM")) {
         write_chunk(&mut out, b"ANIM", c.payload);
     }
     for c in all() {
         match &c.id {
-            b"ALPH" if extended => write_chunk(&mut out, b"ALPH", c.payload),
-            b"VP8 " | b"VP8L" => write_chunk(&mut out, &c.id, c.payload),
-            b"ANMF" if extended => write_frame(&mut out, c.payload),
+            b"ALPH" if extended && !animated => write_chunk(&mut out, b"ALPH", c.payload),
+            b"VP8 " | b"VP8L" if !animated => write_chunk(&mut out, &c.id, c.payload),
+            b"ANMF" if animated => write_frame(&mut out, c.payload),
             _ => {}
         }
     }
