@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::image::{Output, Placeholder};
 use crate::log;
 use crate::net::{self, retry, Failure};
+use crate::urls::Url;
 
 /// SPEC.md's RefData; also the exact content of `.ref.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -245,7 +246,7 @@ pub fn idempotency_key() -> String {
 /// 307/308 hop, sends the identical body with the same `Idempotency-Key`, so the orchestrator
 /// can drop a copy whose answer was lost. A 301/302/303 is a failure naming the `Location`.
 pub fn deliver(
-    url: &str,
+    url: &Url,
     payload: &Payload,
     idempotency_key: &str,
     timeout: Duration,
@@ -255,7 +256,7 @@ pub fn deliver(
     retry("callback", &format!("POST {url}"), || {
         let answer = net::post(
             &agent,
-            url,
+            url.expose(),
             &[
                 ("content-type", "application/json"),
                 ("idempotency-key", idempotency_key),

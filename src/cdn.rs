@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::image::Variant;
 use crate::net::{self, retry, Failure};
+use crate::urls::{self, Url};
 
 /// A variant as SPEC.md's request body carries it: `data` is serialised as base64.
 #[derive(Debug, Serialize)]
@@ -237,16 +238,18 @@ const MAX_ID_COLLISIONS: u32 = 5;
 /// The CDN client.
 pub struct Cdn {
     agent: ureq::Agent,
-    api_url: String,
-    public_url: String,
+    api_url: Url,
+    /// `CDN_PUBLIC_URL` without its credentials: the base of the URLs the worker publishes
+    /// when the CDN leaves them out ([`urls::without_credentials`]).
+    public_base: String,
 }
 
 impl Cdn {
-    pub fn new(api_url: &str, public_url: &str, timeout: Duration) -> Cdn {
+    pub fn new(api_url: &Url, public_url: &Url, timeout: Duration) -> Cdn {
         Cdn {
             agent: net::agent(timeout),
-            api_url: api_url.to_string(),
-            public_url: public_url.to_string(),
+            api_url: api_url.clone(),
+            public_base: urls::without_credentials(public_url.expose()),
         }
     }
 
@@ -283,11 +286,11 @@ impl Cdn {
     /// `Ok(None)` on 409. 307/308 are followed with the same body; 301/302/303 fail, naming the
     /// redirect ([`net::post`]).
     fn post(&self, id: &str, json: &Streamed<'_>) -> Result<Option<Response>, Failure> {
-        let url = format!("{}/asset/{id}", self.api_url);
+        let url = self.api_url.join(&format!("/asset/{id}"), None);
         retry("cdn_upload", &format!("POST {url}"), || {
             let answer = net::post(
                 &self.agent,
-                &url,
+                url.expose(),
                 &[("content-type", "application/json")],
                 json,
             )?;
@@ -328,7 +331,7 @@ impl Cdn {
         let cdn_url = resp
             .cdn_url
             .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| format!("{}/asset/{id}", self.public_url));
+            .unwrap_or_else(|| format!("{}/asset/{id}", self.public_base));
         let from_cdn = resp.variants.unwrap_or_default();
         let variant_urls = names
             .iter()
@@ -337,7 +340,7 @@ impl Cdn {
                     .get(*name)
                     .and_then(Value::as_str)
                     .map(str::to_string)
-                    .unwrap_or_else(|| format!("{}/asset/{id}?size={name}", self.public_url));
+                    .unwrap_or_else(|| format!("{}/asset/{id}?size={name}", self.public_base));
                 (name.to_string(), url)
             })
             .collect();

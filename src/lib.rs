@@ -21,3 +21,4 @@ pub mod net;
 pub mod plan;
 pub mod storage;
 pub mod supervisor;
+pub mod urls;

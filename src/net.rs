@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::log;
+use crate::urls::{endpoint, redact, resolve};
 
 /// Attempts per request, the first included.
 pub const ATTEMPTS: u32 = 3;
@@ -132,20 +133,25 @@ pub fn post<B: Replayable + ?Sized>(
                 let next = redirect_target(&url, status, &to)?;
                 crate::log::info(
                     "http",
-                    &format!("{status} redirect from {url} to {next}; POSTing the same body there"),
+                    &format!(
+                        "{status} redirect from {} to {}; POSTing the same body there",
+                        redact(&url),
+                        redact(&next)
+                    ),
                     &[],
                 );
                 url = next;
             }
             (307 | 308, Some(_)) => {
                 return Err(Failure::permanent(format!(
-                    "more than {MAX_REDIRECTS} redirects (last: {status} from {url})"
+                    "more than {MAX_REDIRECTS} redirects (last: {status} from {})",
+                    redact(&url)
                 )))
             }
             (301..=303, location) => {
                 return Err(Failure::permanent(format!(
                     "HTTP {status} redirect to {}: not followed, a POST must not turn into a GET",
-                    location.as_deref().unwrap_or("(no Location)")
+                    location.as_deref().map_or("(no Location)".into(), redact)
                 )))
             }
             (status, _) => {
@@ -166,65 +172,11 @@ fn redirect_target(url: &str, status: u16, location: &str) -> Result<String, Fai
     };
     if https(url) && !https(&next) {
         return Err(Failure::permanent(format!(
-            "HTTP {status} redirect to {next}: not followed, it leaves HTTPS"
+            "HTTP {status} redirect to {}: not followed, it leaves HTTPS",
+            redact(&next)
         )));
     }
     Ok(next)
-}
-
-/// `location` resolved against `base` (RFC 9110 §10.2.2 allows a relative reference):
-/// absolute URLs as they are, `//host/…` with `base`'s scheme, `/path` on `base`'s origin,
-/// anything else relative to `base`'s directory.
-pub fn resolve(base: &str, location: &str) -> String {
-    let scheme_of = |url: &str| {
-        url.split_once("://")
-            .map(|(s, _)| s.to_ascii_lowercase())
-            .filter(|s| {
-                !s.is_empty()
-                    && s.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-            })
-    };
-    // A `://` later in a query (`/r?u=http://x`) does not make a URL absolute.
-    if scheme_of(location).is_some() {
-        return location.to_string();
-    }
-    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
-    if let Some(net_path) = location.strip_prefix("//") {
-        return format!("{scheme}://{net_path}");
-    }
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let origin = format!("{scheme}://{}", &rest[..authority_end]);
-    if location.starts_with('/') {
-        return format!("{origin}{location}");
-    }
-    let path = &rest[authority_end..];
-    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
-    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-    let dir = if dir.is_empty() { "/" } else { dir };
-    format!("{origin}{dir}{location}")
-}
-
-/// `scheme://host:port` of a URL, the port written out (80/443 by default), without any user
-/// information, path or query: what an error message may say about where a request went.
-pub fn endpoint(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
-    let has_port = match host_port.rfind(':') {
-        Some(i) => !host_port[i..].contains(']'),
-        None => false,
-    };
-    if has_port {
-        format!("{scheme}://{host_port}")
-    } else {
-        let port = if scheme.eq_ignore_ascii_case("https") {
-            443
-        } else {
-            80
-        };
-        format!("{scheme}://{host_port}:{port}")
-    }
 }
 
 /// What an I/O error means, in words a person can act on.
@@ -255,7 +207,11 @@ pub fn transport(e: &ureq::Error, url: &str) -> Failure {
         E::Rustls(why) => (format!("TLS error: {why}"), false),
         E::BodyExceedsLimit(n) => (format!("answer over {n} bytes"), false),
         E::Protocol(p) => (format!("HTTP protocol error: {p}"), true),
-        other => (format!("request failed: {other}"), false),
+        // ureq's own words may quote the URL: shown redacted.
+        other => (
+            format!("request failed: {other}").replace(url, &redact(url)),
+            false,
+        ),
     };
     Failure {
         message: format!("cannot reach {at}: {what}"),
@@ -334,33 +290,6 @@ mod tests {
             }
         });
         assert_eq!(r, Ok(7));
-    }
-
-    #[test]
-    fn endpoints_name_scheme_host_and_port_only() {
-        assert_eq!(
-            endpoint("http://127.0.0.1:9000/b/k?X-Amz-Signature=s"),
-            "http://127.0.0.1:9000"
-        );
-        assert_eq!(
-            endpoint("https://acc.r2.cloudflarestorage.com"),
-            "https://acc.r2.cloudflarestorage.com:443"
-        );
-        assert_eq!(endpoint("http://user:pw@host/x"), "http://host:80");
-        assert_eq!(endpoint("http://[::1]:8080/x"), "http://[::1]:8080");
-        assert_eq!(endpoint("http://[::1]/x"), "http://[::1]:80");
-    }
-
-    #[test]
-    fn redirect_locations_resolve() {
-        let base = "http://h:1/callback/b/t?x=1";
-        assert_eq!(resolve(base, "https://o/p"), "https://o/p");
-        assert_eq!(resolve(base, "//o2/p"), "http://o2/p");
-        assert_eq!(resolve(base, "/v2/cb"), "http://h:1/v2/cb");
-        assert_eq!(resolve(base, "t2"), "http://h:1/callback/b/t2");
-        assert_eq!(resolve("http://h", "a"), "http://h/a");
-        assert_eq!(resolve(base, "/r?u=http://x"), "http://h:1/r?u=http://x");
-        assert_eq!(resolve(base, "HTTPS://o/p"), "HTTPS://o/p");
     }
 
     #[test]

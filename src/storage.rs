@@ -109,7 +109,7 @@ impl Storage {
         Ok(Storage {
             staging: open(staging)?,
             archive: open(archive)?,
-            endpoint: net::endpoint(endpoint),
+            endpoint: crate::urls::endpoint(endpoint),
             agent: net::agent(REQUEST_TIMEOUT),
         })
     }

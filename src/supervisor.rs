@@ -13,6 +13,7 @@ use crate::cdn::Cdn;
 use crate::config::{Config, RawConfig};
 use crate::error::Error;
 use crate::storage::Storage;
+use crate::urls::Url;
 use crate::{job, log};
 
 /// Timeout of each callback attempt.
@@ -38,13 +39,11 @@ pub fn run(raw: &RawConfig) -> Result<(), Error> {
             return Err(e);
         }
     };
+    let secrets = raw.secrets();
     log::init(
         &cfg.task_id,
         &cfg.batch_id,
-        &[
-            cfg.r2_access_key_id.expose(),
-            cfg.r2_secret_access_key.expose(),
-        ],
+        &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
     );
     install_panic_hook();
     install_tls_provider();
@@ -93,7 +92,7 @@ fn spawn_job(cfg: &Config, tx: mpsc::Sender<Ending>) {
             let mut warnings = Vec::new();
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let storage = Storage::new(
-                    &job_cfg.r2_endpoint,
+                    job_cfg.r2_endpoint.expose(),
                     job_cfg.r2_access_key_id.expose(),
                     job_cfg.r2_secret_access_key.expose(),
                     &job_cfg.r2_bucket,
@@ -121,7 +120,7 @@ fn spawn_job(cfg: &Config, tx: mpsc::Sender<Ending>) {
 }
 
 /// Sends the run's one callback outcome, under a key unique to this run.
-fn send_callback(url: &str, payload: &Payload) {
+fn send_callback(url: &Url, payload: &Payload) {
     match callback::deliver(url, payload, &callback::idempotency_key(), CALLBACK_TIMEOUT) {
         Ok(status) => log::info("callback", &format!("callback delivered ({status})"), &[]),
         Err(f) => log::error("callback", &format!("callback failed: {}", f.message), &[]),
