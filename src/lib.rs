@@ -13,6 +13,7 @@ pub mod callback;
 pub mod cdn;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod error;
 pub mod image;
 pub mod job;

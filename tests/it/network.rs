@@ -415,7 +415,7 @@ fn archive_put_409_is_retried_then_archived() {
             && l["msg"]
                 .as_str()
                 .unwrap()
-                .contains("HTTP 409 on a create-only PUT: a concurrent write")),
+                .contains("HTTP 409 ConditionalRequestConflict: injected fault (a create-only PUT refused by a concurrent write to the key)")),
         "{}",
         run.stdout
     );
