@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 pub use arke_stack::{Action, Fault, Server, Stack, ARCHIVE, STAGING};
 use serde_json::{json, Value};
@@ -86,18 +86,83 @@ impl Job {
     }
 
     pub fn run(&self) -> Run {
-        let out = worker()
+        finish(self.spawn())
+    }
+
+    /// Starts the worker without waiting for it (to signal it, or watch it meanwhile).
+    pub fn spawn(&self) -> Child {
+        worker()
             .env_clear()
             .envs(self.env.iter().cloned())
             .stdin(Stdio::null())
-            .output()
-            .expect("run worker");
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start worker")
     }
+}
+
+/// Waits for a worker started with [`Job::spawn`].
+pub fn finish(child: Child) -> Run {
+    let out = child.wait_with_output().expect("worker output");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Sends `signal` (`TERM`, `INT`) to a running worker.
+pub fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{signal}");
+}
+
+/// Polls until `done` holds; fails after 60 s, saying what never happened.
+#[track_caller]
+pub fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{what}: not within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Requests to one server with this method whose path ends with `path_end`.
+pub fn count(stack: &Stack, server: Server, method: &str, path_end: &str) -> usize {
+    stack
+        .requests()
+        .iter()
+        .filter(|(s, m, p)| *s == server && m == method && p.ends_with(path_end))
+        .count()
+}
+
+/// Everything a run printed and sent: stdout, stderr, every callback body as it arrived, and
+/// every CDN request body (its image data aside).
+pub fn all_output(stack: &Stack, run: &Run) -> String {
+    let callbacks: Vec<String> = stack
+        .callbacks()
+        .iter()
+        .map(|c| String::from_utf8_lossy(&c.raw).into_owned())
+        .collect();
+    let cdn: Vec<String> = stack
+        .assets()
+        .iter()
+        .map(|a| a.request.to_string())
+        .collect();
+    format!(
+        "{}\n{}\n{}\n{}",
+        run.stdout,
+        run.stderr,
+        callbacks.join("\n"),
+        cdn.join("\n")
+    )
 }
 
 /// The run's log: every stdout line parsed as the JSON object it must be.
