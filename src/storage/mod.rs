@@ -201,7 +201,7 @@ impl Storage {
             "s3",
             &format!("GET {}/{key}", bucket.name),
             &self.control,
-            || self.get_once(bucket, key, limit, expected_size),
+            || self.get_once(bucket, key, limit, expected_size, true),
         );
         match fetched {
             Ok(Ok(body)) => Ok(body),
@@ -210,13 +210,16 @@ impl Storage {
         }
     }
 
-    /// One GET attempt: `Ok(Err(size))` when the object is over `limit`.
+    /// One GET attempt: `Ok(Err(size))` when the object is over `limit`. With `against_etag`,
+    /// a body whose MD5 is not the answer's plain-MD5 ETag fails; without, the caller compares
+    /// the bytes themselves.
     fn get_once(
         &self,
         bucket: &Bucket,
         key: &str,
         limit: u64,
         expected_size: Option<u64>,
+        against_etag: bool,
     ) -> Result<Result<Vec<u8>, Option<u64>>, Failure> {
         let timeout = timeout_for(expected_size.unwrap_or(limit).min(limit));
         let mut reply = self.send(bucket, key, Command::GetObject, timeout)?;
@@ -276,7 +279,7 @@ impl Storage {
         }
         let md5 = format!("{:x}", md5.finalize());
         match etag {
-            Etag::Md5(etag) if etag != md5 => Err(Failure::transient(format!(
+            Etag::Md5(etag) if against_etag && etag != md5 => Err(Failure::transient(format!(
                 "integrity check failed: body MD5 {md5} is not the ETag {etag}"
             ))),
             _ => Ok(Ok(body)),
@@ -356,13 +359,10 @@ impl Storage {
                 }
                 let plain = text.iter().all(u8::is_ascii_whitespace);
                 let why = match Etag::of(reply.header("etag").as_deref()) {
-                    Etag::Md5(etag) if etag != md5 => {
-                        return Err(Failure::transient(format!(
-                            "integrity check failed: ETag {etag} is not the MD5 {md5} of what \
-                             was sent"
-                        )))
-                    }
-                    Etag::Md5(_) if plain => return Ok(PutOutcome::Written),
+                    Etag::Md5(etag) if etag == md5 && plain => return Ok(PutOutcome::Written),
+                    Etag::Md5(etag) if etag != md5 => format!(
+                        "answered {status} with ETag {etag}, not the MD5 {md5} of what was sent"
+                    ),
                     Etag::Md5(_) => {
                         format!("answered {status} with a body that is not a plain success")
                     }
@@ -376,8 +376,10 @@ impl Storage {
     }
 
     /// Evidence that `key` holds `body` after a PUT whose answer did not show it (`why`): a
-    /// HEAD showing the body's size and an ETag equal to its MD5, or — when the ETag is not an
-    /// MD5 — the object read back (never more than `body.len()` bytes) and compared.
+    /// HEAD showing the body's size and an ETag equal to its MD5, or — when its ETag is
+    /// anything else (none, multipart, weak, or another MD5: answers that contradict the body
+    /// are settled by the bytes, not by one more header) — the object read back (never more
+    /// than `body.len()` bytes) and compared.
     ///
     /// Errors (transient: the PUT is tried again): nothing at the key, another size or
     /// content, or the check itself failed.
@@ -407,17 +409,10 @@ impl Storage {
                 "HEAD finds {size} bytes, not the {len} sent"
             )));
         }
-        if is_md5(&info.etag) {
-            return if info.etag == md5 {
-                Ok(())
-            } else {
-                Err(unproven(format!(
-                    "HEAD shows ETag {}, not the MD5 {md5} of what was sent",
-                    info.etag
-                )))
-            };
+        if info.etag == md5 {
+            return Ok(());
         }
-        match self.get_once(bucket, key, len, info.size) {
+        match self.get_once(bucket, key, len, info.size, false) {
             Ok(Ok(stored)) if stored == body => Ok(()),
             Ok(Ok(_)) => Err(unproven("the object read back is not what was sent".into())),
             Ok(Err(_)) => Err(unproven(

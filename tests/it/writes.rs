@@ -165,6 +165,30 @@ fn puts_answered_without_an_etag_are_proven_by_a_head() {
     assert_eq!(checks, 2, "{}", run.stdout);
 }
 
+/// An ETag that is an MD5 but not the body's: the PUT is settled by what is stored — the HEAD's
+/// ETag on the archive, and on the ref.json (whose HEAD and GET give the wrong ETag too) the
+/// bytes read back.
+#[test]
+fn puts_answered_with_another_etag_are_settled_by_what_is_stored() {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    let wrong = "\"0123456789abcdef0123456789abcdef\"";
+    on_put(
+        &stack,
+        &archive_path(&job),
+        Action::EtagSays(wrong.into()),
+        None,
+    );
+    stack.fault(Fault::new(Server::S3, Action::EtagSays(wrong.into())).path(&ref_path(&job)));
+    let run = job.run();
+    // Counted before assert_success reads the buckets too.
+    let read_back = count(&stack, Server::S3, "GET", &ref_path(&job));
+    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    assert_eq!(read_back, 1, "the ref.json read back once");
+    assert_eq!(count(&stack, Server::S3, "PUT", &archive_path(&job)), 1);
+    assert_eq!(count(&stack, Server::S3, "PUT", &ref_path(&job)), 1);
+}
+
 #[test]
 fn a_200_that_stored_nothing_is_found_out() {
     // Once on the archive: the HEAD finds nothing, the PUT is tried again and succeeds.
