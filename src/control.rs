@@ -14,8 +14,6 @@
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::net::Failure;
-
 /// Why the run was stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
@@ -86,25 +84,23 @@ impl Control {
             .map(|d| d.saturating_duration_since(Instant::now()))
     }
 
-    /// Called before a request starts. Errors (permanent, saying why) once a stop is decided,
-    /// or while the last write is claimed and a stop is waiting for it.
-    pub fn check(&self) -> Result<(), Failure> {
+    /// Called before a request starts. Errors with the stop once one is decided, or while the
+    /// last write is claimed and a stop is waiting for it.
+    pub fn check(&self) -> Result<(), Stop> {
         match *self.state() {
-            State::Stopped(why) | State::Committing(Some(why)) => {
-                Err(Failure::permanent(format!("not started: {}", why.words())))
-            }
+            State::Stopped(why) | State::Committing(Some(why)) => Err(why),
             _ => Ok(()),
         }
     }
 
-    /// Waits `pause` between two attempts, ending early (with the error of [`Control::check`])
-    /// when a stop comes meanwhile.
-    pub fn pause(&self, pause: Duration) -> Result<(), Failure> {
+    /// Waits `pause` between two attempts, ending early (with the stop) when a stop comes
+    /// meanwhile.
+    pub fn pause(&self, pause: Duration) -> Result<(), Stop> {
         let until = Instant::now() + pause;
         let mut state = self.state();
         loop {
             if let State::Stopped(why) | State::Committing(Some(why)) = *state {
-                return Err(Failure::permanent(format!("not retried: {}", why.words())));
+                return Err(why);
             }
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -183,17 +179,13 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         assert!(c.stop(Stop::Signal("SIGTERM")));
         let (paused, took) = waiter.join().unwrap();
-        assert!(paused
-            .unwrap_err()
-            .message
-            .contains("interrupted by SIGTERM"));
+        assert_eq!(paused, Err(Stop::Signal("SIGTERM")));
         assert!(took < Duration::from_secs(10), "{took:?}");
-        let refused = c.check().unwrap_err();
+        assert_eq!(c.check(), Err(Stop::Signal("SIGTERM")));
         assert_eq!(
-            refused.message,
-            "not started: the job was interrupted by SIGTERM"
+            Stop::Signal("SIGTERM").words(),
+            "the job was interrupted by SIGTERM"
         );
-        assert!(!refused.transient);
         assert_eq!(
             c.commit(),
             Err(Stop::Signal("SIGTERM")),

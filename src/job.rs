@@ -78,9 +78,7 @@ pub fn run(
     });
     let made = made?;
     let (archive_key, archive_ms) = archived?;
-    warnings.extend(made.out.warnings.iter().cloned());
-    warnings.extend(made.uploaded.warnings.iter().cloned());
-    warn_if_clock_corrected(storage, warnings);
+    collect_warnings(&made, storage, warnings);
 
     // Step 6: .ref.json beside the original: the run's last write, made only by a run that
     // will report success (PRODUCT.md "Network behaviour": a stopped job stops).
@@ -114,10 +112,13 @@ pub fn run(
     ))
 }
 
-/// S3 refused a signing time and the clock was corrected (PRODUCT.md "Network behaviour":
-/// clock skew): the machine's clock wants fixing, so the callback says so — from a minute
-/// off (below that the offset is within the `Date` header's one-second grain of noise).
-fn warn_if_clock_corrected(storage: &Storage, warnings: &mut Vec<String>) {
+/// What the image stage and the CDN upload found worth saying, and a clock that S3 refused
+/// (PRODUCT.md "Network behaviour": clock skew): the machine's clock wants fixing, so the
+/// callback says so — from a minute off (below that the offset is within the `Date` header's
+/// one-second grain of noise).
+fn collect_warnings(made: &Made, storage: &Storage, warnings: &mut Vec<String>) {
+    warnings.extend(made.out.warnings.iter().cloned());
+    warnings.extend(made.uploaded.warnings.iter().cloned());
     let offset = storage.clock_offset();
     if offset.abs() >= 60 {
         warnings.push(format!(

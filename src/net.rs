@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::control::Control;
+use crate::control::{Control, Stop};
 use crate::log;
 use crate::urls::{endpoint, redact, resolve};
 
@@ -27,6 +27,11 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// A request not started, or not tried again, because the run was stopped (`doing`:
+    /// `not started`, `not retried`).
+    pub fn stopped(doing: &str, stop: Stop) -> Self {
+        Failure::permanent(format!("{doing}: {}", stop.words()))
+    }
     pub fn new(message: impl Into<String>, transient: bool) -> Self {
         Failure {
             message: message.into(),
@@ -171,7 +176,9 @@ pub fn post<B: Replayable + ?Sized>(
     let mut url = url.to_string();
     let mut hops = 0;
     loop {
-        control.check()?;
+        control
+            .check()
+            .map_err(|stop| Failure::stopped("not started", stop))?;
         let mut req = agent.post(&url);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -300,7 +307,9 @@ pub fn retry<T>(
 ) -> Result<T, Failure> {
     let mut attempt = 1;
     loop {
-        control.check()?;
+        control
+            .check()
+            .map_err(|stop| Failure::stopped("not started", stop))?;
         let f = match op() {
             Ok(v) => return Ok(v),
             Err(f) => f,
@@ -340,8 +349,8 @@ pub fn retry<T>(
                 ("retry_in_ms", json!(pause.as_millis() as u64)),
             ],
         );
-        if let Err(stopped) = control.pause(pause) {
-            return Err(after(f, &stopped.message));
+        if let Err(stop) = control.pause(pause) {
+            return Err(after(f, &Failure::stopped("not retried", stop).message));
         }
         attempt += 1;
     }

@@ -30,11 +30,11 @@ use crate::control::Control;
 use crate::log;
 use crate::net::{self, retry, Failure};
 
-/// Per-request timeout of S3 calls that move a whole original (50 MiB over a slow link fits).
+/// Per-request timeout of S3 calls that move an original (50 MiB over a slow link fits).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Per-request timeout of HEADs and of bodies up to [`SMALL_BODY`]: a `.ref.json` write, the
-/// run's last, must not hold a stopped run for long.
+/// Per-request timeout of HEADs, and of PUTs and read-backs of bodies up to [`SMALL_BODY`]: a
+/// `.ref.json` write, the run's last, must not hold a stopped run for long.
 const SMALL_TIMEOUT: Duration = Duration::from_secs(10);
 const SMALL_BODY: u64 = 1 << 20;
 
@@ -201,7 +201,7 @@ impl Storage {
             "s3",
             &format!("GET {}/{key}", bucket.name),
             &self.control,
-            || self.get_once(bucket, key, limit, expected_size, true),
+            || self.get_once(bucket, key, limit, expected_size, false),
         );
         match fetched {
             Ok(Ok(body)) => Ok(body),
@@ -210,18 +210,23 @@ impl Storage {
         }
     }
 
-    /// One GET attempt: `Ok(Err(size))` when the object is over `limit`. With `against_etag`,
-    /// a body whose MD5 is not the answer's plain-MD5 ETag fails; without, the caller compares
-    /// the bytes themselves.
+    /// One GET attempt: `Ok(Err(size))` when the object is over `limit`. A download has the
+    /// full timeout, and a body whose MD5 is not the answer's plain-MD5 ETag fails; a
+    /// `read_back` (a write's proof) has the timeout of its size, and its caller compares the
+    /// bytes themselves.
     fn get_once(
         &self,
         bucket: &Bucket,
         key: &str,
         limit: u64,
         expected_size: Option<u64>,
-        against_etag: bool,
+        read_back: bool,
     ) -> Result<Result<Vec<u8>, Option<u64>>, Failure> {
-        let timeout = timeout_for(expected_size.unwrap_or(limit).min(limit));
+        let timeout = if read_back {
+            timeout_for(limit)
+        } else {
+            REQUEST_TIMEOUT
+        };
         let mut reply = self.send(bucket, key, Command::GetObject, timeout)?;
         if !(200..300).contains(&reply.status) {
             return Err(reply.failure());
@@ -279,7 +284,7 @@ impl Storage {
         }
         let md5 = format!("{:x}", md5.finalize());
         match etag {
-            Etag::Md5(etag) if against_etag && etag != md5 => Err(Failure::transient(format!(
+            Etag::Md5(etag) if !read_back && etag != md5 => Err(Failure::transient(format!(
                 "integrity check failed: body MD5 {md5} is not the ETag {etag}"
             ))),
             _ => Ok(Ok(body)),
@@ -304,21 +309,7 @@ impl Storage {
     ) -> Result<PutOutcome, Failure> {
         let bucket = self.bucket(which);
         let md5 = md5_hex(body);
-        let mut custom = http::HeaderMap::new();
-        let mut add = |k: &str, v: &str| -> Result<(), Failure> {
-            let name = http::HeaderName::from_bytes(k.as_bytes())
-                .map_err(|e| Failure::permanent(format!("header {k}: {e}")))?;
-            let value = http::HeaderValue::from_str(v)
-                .map_err(|e| Failure::permanent(format!("header {k}: {e}")))?;
-            custom.insert(name, value);
-            Ok(())
-        };
-        for (k, v) in headers {
-            add(k, v)?;
-        }
-        if mode == WriteMode::CreateOnly {
-            add("if-none-match", "*")?;
-        }
+        let custom = put_headers(headers, mode)?;
         retry(
             "s3",
             &format!("PUT {}/{key}", bucket.name),
@@ -412,7 +403,7 @@ impl Storage {
         if info.etag == md5 {
             return Ok(());
         }
-        match self.get_once(bucket, key, len, info.size, false) {
+        match self.get_once(bucket, key, len, info.size, true) {
             Ok(Ok(stored)) if stored == body => Ok(()),
             Ok(Ok(_)) => Err(unproven("the object read back is not what was sent".into())),
             Ok(Err(_)) => Err(unproven(
@@ -421,6 +412,22 @@ impl Storage {
             Err(f) => Err(unproven(format!("reading it back failed: {}", f.message))),
         }
     }
+}
+
+/// A PUT's own headers (`x-amz-meta-*`, and `If-None-Match: *` for a create-only write).
+/// Errors (permanent) on a name or value HTTP cannot carry.
+fn put_headers(headers: &[(String, String)], mode: WriteMode) -> Result<http::HeaderMap, Failure> {
+    let create_only = (mode == WriteMode::CreateOnly).then_some(("if-none-match", "*"));
+    let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let mut map = http::HeaderMap::new();
+    for (k, v) in pairs.chain(create_only) {
+        let name = http::HeaderName::from_bytes(k.as_bytes())
+            .map_err(|e| Failure::permanent(format!("header {k}: {e}")))?;
+        let value = http::HeaderValue::from_str(v)
+            .map_err(|e| Failure::permanent(format!("header {k}: {e}")))?;
+        map.insert(name, value);
+    }
+    Ok(map)
 }
 
 /// Lower-case hex MD5 of `data`.

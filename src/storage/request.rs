@@ -123,7 +123,9 @@ impl Storage {
         let mut corrected = None;
         loop {
             if command.http_verb() == HttpMethod::Put {
-                self.control.check()?;
+                self.control
+                    .check()
+                    .map_err(|stop| Failure::stopped("not started", stop))?;
             }
             let offset = self.clock_offset.load(Ordering::Relaxed);
             let signed_at = system_now().saturating_add(offset);

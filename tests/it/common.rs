@@ -102,6 +102,47 @@ impl Job {
     }
 }
 
+/// The variants of `jpeg_thumb_band_800x600.jpg`, the small photo most fault tests run.
+pub const THUMB_BAND: &[Expect] = &[
+    ("thumb", image::ImageFormat::Jpeg, 400, 300),
+    ("original", image::ImageFormat::Jpeg, 800, 600),
+];
+
+/// `jpeg_thumb_band_800x600.jpg` in staging, ready to run.
+pub fn thumb_job(stack: &Stack) -> Job {
+    Job::fixture(stack, "jpeg_thumb_band_800x600.jpg", "image/jpeg")
+}
+
+/// The request path of a job's archive object (its first key).
+pub fn archive_path(job: &Job) -> String {
+    format!("/{ARCHIVE}/{}", job.file_name)
+}
+
+/// The request path of a job's `.ref.json`.
+pub fn ref_path(job: &Job) -> String {
+    format!("/{STAGING}/{}.ref.json", job.key)
+}
+
+/// The thumb-band job on a fresh stack, run with `action` answering its S3 PUTs to
+/// `path(job)`, `times` times (`None`: every time).
+pub fn run_with_put_fault(
+    path: fn(&Job) -> String,
+    action: Action,
+    times: Option<u32>,
+) -> (Stack, Job, Run) {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    let fault = Fault::new(Server::S3, action)
+        .method("PUT")
+        .path(&path(&job));
+    stack.fault(match times {
+        Some(n) => fault.times(n),
+        None => fault,
+    });
+    let run = job.run();
+    (stack, job, run)
+}
+
 /// Waits for a worker started with [`Job::spawn`].
 pub fn finish(child: Child) -> Run {
     let out = child.wait_with_output().expect("worker output");

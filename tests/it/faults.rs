@@ -4,15 +4,7 @@
 
 use std::time::Duration;
 
-use image::ImageFormat::Jpeg;
-
 use crate::common::*;
-
-const THUMB_BAND: &[Expect] = &[("thumb", Jpeg, 400, 300), ("original", Jpeg, 800, 600)];
-
-fn thumb_job(stack: &Stack) -> Job {
-    Job::fixture(stack, "jpeg_thumb_band_800x600.jpg", "image/jpeg")
-}
 
 #[test]
 fn s3_failing_twice_then_recovering_succeeds() {
@@ -159,7 +151,7 @@ fn sigterm_during_cdn_upload_sends_interrupted() {
 fn stopped_during_the_archive_put(job_timeout: Option<&str>, code: &str, message: &str) {
     let stack = Stack::start();
     let mut job = thumb_job(&stack);
-    let archive_path = format!("/{ARCHIVE}/{}", job.file_name);
+    let archive_path = archive_path(&job);
     stack.fault(
         Fault::new(Server::S3, Action::Delay(Duration::from_secs(5)))
             .method("PUT")

@@ -3,15 +3,7 @@
 //! alphabet, redirects, conditional writes refused the old way, callback and CDN answers lost,
 //! a machine clock off, `Retry-After`.
 
-use image::ImageFormat::Jpeg;
-
 use crate::common::*;
-
-const THUMB_BAND: &[Expect] = &[("thumb", Jpeg, 400, 300), ("original", Jpeg, 800, 600)];
-
-fn thumb_job(stack: &Stack) -> Job {
-    Job::fixture(stack, "jpeg_thumb_band_800x600.jpg", "image/jpeg")
-}
 
 /// A failed download leaves nothing behind: no CDN request, nothing archived, no ref.json,
 /// the staging original untouched.
@@ -383,19 +375,9 @@ fn archive_put_answered_304_means_the_key_exists() {
 
 #[test]
 fn archive_put_409_is_retried_then_archived() {
-    let stack = Stack::start();
-    let job = thumb_job(&stack);
-    let archive_path = format!("/{ARCHIVE}/{}", job.file_name);
-    stack.fault(
-        Fault::new(
-            Server::S3,
-            Action::S3Error(409, "ConditionalRequestConflict".into()),
-        )
-        .method("PUT")
-        .path(&archive_path)
-        .times(1),
-    );
-    let run = job.run();
+    let conflict = Action::S3Error(409, "ConditionalRequestConflict".into());
+    let (stack, job, run) = run_with_put_fault(archive_path, conflict, Some(1));
+    let archive_path = archive_path(&job);
     assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
     assert_eq!(
         only_callback(&stack)["archive_r2_key"],
@@ -602,21 +584,10 @@ fn a_clock_refused_again_after_the_correction_says_how_far_off_it_is() {
 /// `RequestTimeTooSkewed` in an answer's body (a PUT's) is signed again once too.
 #[test]
 fn request_time_too_skewed_on_the_archive_put_is_signed_again_once() {
-    let stack = Stack::start();
-    let job = thumb_job(&stack);
-    let archive_path = format!("/{ARCHIVE}/{}", job.file_name);
-    stack.fault(
-        Fault::new(
-            Server::S3,
-            Action::S3Error(403, "RequestTimeTooSkewed".into()),
-        )
-        .method("PUT")
-        .path(&archive_path)
-        .times(1),
-    );
-    let run = job.run();
+    let skewed = Action::S3Error(403, "RequestTimeTooSkewed".into());
+    let (stack, job, run) = run_with_put_fault(archive_path, skewed, Some(1));
     assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
-    assert_eq!(count(&stack, Server::S3, "PUT", &archive_path), 2);
+    assert_eq!(count(&stack, Server::S3, "PUT", &archive_path(&job)), 2);
 }
 
 /// Seconds between the first two requests matching.

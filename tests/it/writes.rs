@@ -3,32 +3,7 @@
 //! `<Error>` (boto, arrow-rs, minio-go), a 200 without an ETag that stored nothing, a PUT whose
 //! answer lost its ETag on the way, an answer lost after the object was stored.
 
-use image::ImageFormat::Jpeg;
-
 use crate::common::*;
-
-const THUMB_BAND: &[Expect] = &[("thumb", Jpeg, 400, 300), ("original", Jpeg, 800, 600)];
-
-fn thumb_job(stack: &Stack) -> Job {
-    Job::fixture(stack, "jpeg_thumb_band_800x600.jpg", "image/jpeg")
-}
-
-fn archive_path(job: &Job) -> String {
-    format!("/{ARCHIVE}/{}", job.file_name)
-}
-
-fn ref_path(job: &Job) -> String {
-    format!("/{STAGING}/{}.ref.json", job.key)
-}
-
-/// A fault on the PUTs to `path`, `times` times (`None`: every time).
-fn on_put(stack: &Stack, path: &str, action: Action, times: Option<u32>) {
-    let fault = Fault::new(Server::S3, action).method("PUT").path(path);
-    stack.fault(match times {
-        Some(n) => fault.times(n),
-        None => fault,
-    });
-}
 
 /// A run that failed after its CDN upload: exit 1, one error callback with `code` naming the
 /// one asset on the CDN, no `.ref.json`. Returns the callback's error message.
@@ -41,21 +16,19 @@ fn failed_after_upload(stack: &Stack, job: &Job, run: &Run, code: &str, start: &
     cb["error"].as_str().unwrap().to_string()
 }
 
+/// A fault once on the PUTs to `path`: retried, and the job succeeds with the exact bytes.
+#[track_caller]
+fn retried_once(path: fn(&Job) -> String, action: Action) -> (Stack, Job, Run) {
+    let (stack, job, run) = run_with_put_fault(path, action, Some(1));
+    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    assert_eq!(count(&stack, Server::S3, "PUT", &path(&job)), 2, "retried");
+    (stack, job, run)
+}
+
 #[test]
 fn an_archive_put_answered_200_with_an_s3_error_once_is_retried_and_archived() {
-    let stack = Stack::start();
-    let job = thumb_job(&stack);
-    on_put(
-        &stack,
-        &archive_path(&job),
-        Action::ErrorIn2xx("InternalError".into()),
-        Some(1),
-    );
-    let run = job.run();
-    // The archive holds the exact bytes, ref.json and the callback are right.
-    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    let (stack, job, run) = retried_once(archive_path, Action::ErrorIn2xx("InternalError".into()));
     assert_eq!(stack.keys(ARCHIVE), vec![job.file_name.clone()]);
-    assert_eq!(count(&stack, Server::S3, "PUT", &archive_path(&job)), 2);
     assert!(
         run.stdout.contains(
             "HTTP 200 InternalError: injected fault (an S3 error document in a 200 answer: \
@@ -68,15 +41,11 @@ fn an_archive_put_answered_200_with_an_s3_error_once_is_retried_and_archived() {
 
 #[test]
 fn an_archive_put_answered_200_with_an_s3_error_every_time_is_archive_failed() {
-    let stack = Stack::start();
-    let job = thumb_job(&stack);
-    on_put(
-        &stack,
-        &archive_path(&job),
+    let (stack, job, run) = run_with_put_fault(
+        archive_path,
         Action::ErrorIn2xx("InternalError".into()),
         None,
     );
-    let run = job.run();
     let msg = failed_after_upload(
         &stack,
         &job,
@@ -91,30 +60,13 @@ fn an_archive_put_answered_200_with_an_s3_error_every_time_is_archive_failed() {
 
 #[test]
 fn a_ref_json_put_answered_200_with_an_s3_error_once_is_retried() {
-    let stack = Stack::start();
-    let job = thumb_job(&stack);
-    on_put(
-        &stack,
-        &ref_path(&job),
-        Action::ErrorIn2xx("InternalError".into()),
-        Some(1),
-    );
-    let run = job.run();
-    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
-    assert_eq!(count(&stack, Server::S3, "PUT", &ref_path(&job)), 2);
+    retried_once(ref_path, Action::ErrorIn2xx("InternalError".into()));
 }
 
 #[test]
 fn a_ref_json_put_answered_200_with_an_s3_error_every_time_is_ref_write_failed() {
-    let stack = Stack::start();
-    let job = thumb_job(&stack);
-    on_put(
-        &stack,
-        &ref_path(&job),
-        Action::ErrorIn2xx("SlowDown".into()),
-        None,
-    );
-    let run = job.run();
+    let (stack, job, run) =
+        run_with_put_fault(ref_path, Action::ErrorIn2xx("SlowDown".into()), None);
     let msg = failed_after_upload(
         &stack,
         &job,
@@ -139,7 +91,11 @@ fn puts_answered_without_an_etag_are_proven_by_a_head() {
     let stack = Stack::start();
     let job = thumb_job(&stack);
     for path in [archive_path(&job), ref_path(&job)] {
-        on_put(&stack, &path, Action::NoEtag, None);
+        stack.fault(
+            Fault::new(Server::S3, Action::NoEtag)
+                .method("PUT")
+                .path(&path),
+        );
     }
     let run = job.run();
     assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
@@ -149,7 +105,6 @@ fn puts_answered_without_an_etag_are_proven_by_a_head() {
             1,
             "{path}: one PUT"
         );
-        // The HEAD before the archive PUT, and one after each PUT to check it.
         let heads = count(&stack, Server::S3, "HEAD", &path);
         assert!(heads >= 1, "{path}: checked by HEAD");
     }
@@ -170,14 +125,13 @@ fn puts_answered_without_an_etag_are_proven_by_a_head() {
 /// bytes read back.
 #[test]
 fn puts_answered_with_another_etag_are_settled_by_what_is_stored() {
+    let wrong = "\"0123456789abcdef0123456789abcdef\"";
     let stack = Stack::start();
     let job = thumb_job(&stack);
-    let wrong = "\"0123456789abcdef0123456789abcdef\"";
-    on_put(
-        &stack,
-        &archive_path(&job),
-        Action::EtagSays(wrong.into()),
-        None,
+    stack.fault(
+        Fault::new(Server::S3, Action::EtagSays(wrong.into()))
+            .method("PUT")
+            .path(&archive_path(&job)),
     );
     stack.fault(Fault::new(Server::S3, Action::EtagSays(wrong.into())).path(&ref_path(&job)));
     let run = job.run();
@@ -192,18 +146,10 @@ fn puts_answered_with_another_etag_are_settled_by_what_is_stored() {
 #[test]
 fn a_200_that_stored_nothing_is_found_out() {
     // Once on the archive: the HEAD finds nothing, the PUT is tried again and succeeds.
-    let stack = Stack::start();
-    let job = thumb_job(&stack);
-    on_put(&stack, &archive_path(&job), Action::Empty(200), Some(1));
-    let run = job.run();
-    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
-    assert_eq!(count(&stack, Server::S3, "PUT", &archive_path(&job)), 2);
+    retried_once(archive_path, Action::Empty(200));
 
     // Every time on the ref.json: ref_write_failed, saying what the check found.
-    let stack = Stack::start();
-    let job = thumb_job(&stack);
-    on_put(&stack, &ref_path(&job), Action::Empty(200), None);
-    let run = job.run();
+    let (stack, job, run) = run_with_put_fault(ref_path, Action::Empty(200), None);
     let msg = failed_after_upload(
         &stack,
         &job,
@@ -224,11 +170,7 @@ fn a_200_that_stored_nothing_is_found_out() {
 #[test]
 fn an_archive_put_whose_answer_is_lost_after_storing_is_not_archived_twice() {
     // The retry's create-only PUT is refused (the key holds our bytes now): compared, done.
-    let stack = Stack::start();
-    let job = thumb_job(&stack);
-    on_put(&stack, &archive_path(&job), Action::LoseAnswer, Some(1));
-    let run = job.run();
-    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    let (stack, job, _) = retried_once(archive_path, Action::LoseAnswer);
     assert_eq!(
         only_callback(&stack)["archive_r2_key"],
         job.file_name.as_str()
@@ -238,5 +180,4 @@ fn an_archive_put_whose_answer_is_lost_after_storing_is_not_archived_twice() {
         vec![job.file_name.clone()],
         "no fallback copy"
     );
-    assert_eq!(count(&stack, Server::S3, "PUT", &archive_path(&job)), 2);
 }
