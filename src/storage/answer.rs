@@ -153,6 +153,32 @@ impl Etag {
     }
 }
 
+/// The `x-amz-checksum-*` headers of an answer that can be checked here — CRC32 and SHA-256
+/// (base64 of the big-endian digest, as S3 writes them); a composite one of a multipart upload
+/// (`…-3`) cannot — against `body`: the first that disagrees, as `(header, value)`, or `None`
+/// when every one agrees or there is none.
+pub fn checksum_mismatch(
+    header: impl Fn(&str) -> Option<String>,
+    body: &[u8],
+) -> Option<(&'static str, String)> {
+    use base64::Engine;
+    use sha2::Digest;
+    let ours = |name: &str| {
+        let digest = if name == "x-amz-checksum-crc32" {
+            crc32fast::hash(body).to_be_bytes().to_vec()
+        } else {
+            sha2::Sha256::digest(body).to_vec()
+        };
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    };
+    ["x-amz-checksum-crc32", "x-amz-checksum-sha256"]
+        .into_iter()
+        .find_map(|name| {
+            let theirs = header(name)?.trim().to_string();
+            (!theirs.contains('-') && theirs != ours(name)).then_some((name, theirs))
+        })
+}
+
 /// Whether a text is 32 hex digits, as an MD5 is written.
 pub fn is_md5(etag: &str) -> bool {
     etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit())
@@ -263,6 +289,47 @@ mod tests {
             Etag::Other(_)
         ));
         assert!(matches!(Etag::of(Some("\"abc-2\"")), Etag::Other(_)));
+    }
+
+    #[test]
+    fn checksums_that_can_be_computed_are_compared() {
+        // RFC 3720's and FIPS 180-2's "abc"-style checks: CRC32("abc") = 0x352441C2.
+        let header = |pairs: &'static [(&'static str, &'static str)]| {
+            move |h: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == h)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(
+            checksum_mismatch(header(&[("x-amz-checksum-crc32", "NSRBwg==")]), b"abc"),
+            None
+        );
+        assert_eq!(
+            checksum_mismatch(
+                header(&[(
+                    "x-amz-checksum-sha256",
+                    "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+                )]),
+                b"abc"
+            ),
+            None
+        );
+        assert_eq!(
+            checksum_mismatch(header(&[("x-amz-checksum-crc32", "AAAAAA==")]), b"abc"),
+            Some(("x-amz-checksum-crc32", "AAAAAA==".to_string()))
+        );
+        // Composite (multipart) and uncomputable ones are left alone.
+        assert_eq!(
+            checksum_mismatch(header(&[("x-amz-checksum-crc32", "AAAAAA==-3")]), b"abc"),
+            None
+        );
+        assert_eq!(
+            checksum_mismatch(header(&[("x-amz-checksum-crc32c", "AAAAAA==")]), b"abc"),
+            None
+        );
+        assert_eq!(checksum_mismatch(header(&[]), b"abc"), None);
     }
 
     #[test]

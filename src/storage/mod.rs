@@ -13,6 +13,8 @@
 mod answer;
 mod request;
 
+use request::Reply;
+
 use std::io::Read;
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
@@ -23,8 +25,8 @@ use s3::creds::Credentials;
 use s3::{Bucket, Region};
 use ureq::http;
 
+use answer::{checksum_mismatch, error_in_2xx_is_transient, ErrorDoc, Etag};
 pub use answer::{clock_words, is_md5};
-use answer::{error_in_2xx_is_transient, ErrorDoc, Etag};
 
 use crate::control::Control;
 use crate::log;
@@ -241,37 +243,26 @@ impl Storage {
         let Some(body) = reply.body.take() else {
             return Err(Failure::transient("answer without a body"));
         };
-        let mut reader = body.into_reader();
-        // Room for what the headers announce, never past the limit.
-        let capacity = content_length
-            .or(expected_size)
-            .unwrap_or(1 << 20)
-            .min(limit);
-        let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-        let mut md5 = md5::Context::new();
-        let mut chunk = vec![0u8; 256 * 1024];
-        loop {
-            let n = match reader.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) => {
-                    let of = content_length
-                        .map(|l| format!(" of {l}"))
-                        .unwrap_or_default();
-                    return Err(Failure::transient(format!(
-                        "body cut short: {}{of} bytes arrived, then {}",
-                        body.len(),
-                        net::io_words(&e)
-                    )));
-                }
-            };
-            if body.len() as u64 + n as u64 > limit {
-                return Ok(Err(content_length));
-            }
-            md5.consume(&chunk[..n]);
-            body.extend_from_slice(&chunk[..n]);
-        }
+        let capacity = content_length.or(expected_size);
+        let (body, md5) = match read_bounded(body.into_reader(), content_length, capacity, limit)? {
+            Ok(read) => read,
+            Err(()) => return Ok(Err(content_length)),
+        };
         let got = body.len() as u64;
+        // An image is never an S3 error document: a 200 carrying one is that error.
+        if let Some(doc) = (got <= PUT_BODY_LIMIT)
+            .then(|| ErrorDoc::parse(&body))
+            .flatten()
+        {
+            return Err(Failure::new(
+                format!(
+                    "{} (an S3 error document in a {} answer, not the object)",
+                    doc.describe(reply.status),
+                    reply.status
+                ),
+                error_in_2xx_is_transient(&doc),
+            ));
+        }
         if let Some(len) = content_length.filter(|&l| l != got) {
             return Err(Failure::transient(format!(
                 "body cut short: {got} of {len} bytes (Content-Length) arrived"
@@ -282,13 +273,10 @@ impl Storage {
                 "body has {got} bytes, HEAD said {size}"
             )));
         }
-        let md5 = format!("{:x}", md5.finalize());
-        match etag {
-            Etag::Md5(etag) if !read_back && etag != md5 => Err(Failure::transient(format!(
-                "integrity check failed: body MD5 {md5} is not the ETag {etag}"
-            ))),
-            _ => Ok(Ok(body)),
+        if !read_back {
+            check_digests(&reply, &body, &md5, &etag)?;
         }
+        Ok(Ok(body))
     }
 
     /// PUTs `body` with a content type and extra headers (e.g. `x-amz-meta-*`, already
@@ -338,29 +326,10 @@ impl Storage {
                 if !(200..300).contains(&status) {
                     return Err(reply.failure());
                 }
-                let text = reply.read_body(PUT_BODY_LIMIT);
-                if let Some(doc) = ErrorDoc::parse(&text) {
-                    return Err(Failure::new(
-                        format!(
-                            "{} (an S3 error document in a {status} answer: not stored)",
-                            doc.describe(status)
-                        ),
-                        error_in_2xx_is_transient(&doc),
-                    ));
+                match shown_by(&mut reply, body, &md5)? {
+                    None => return Ok(PutOutcome::Written),
+                    Some(why) => self.prove(bucket, key, body, &md5, &why)?,
                 }
-                let plain = text.iter().all(u8::is_ascii_whitespace);
-                let why = match Etag::of(reply.header("etag").as_deref()) {
-                    Etag::Md5(etag) if etag == md5 && plain => return Ok(PutOutcome::Written),
-                    Etag::Md5(etag) if etag != md5 => format!(
-                        "answered {status} with ETag {etag}, not the MD5 {md5} of what was sent"
-                    ),
-                    Etag::Md5(_) => {
-                        format!("answered {status} with a body that is not a plain success")
-                    }
-                    Etag::Missing => format!("answered {status} without an ETag"),
-                    Etag::Other(etag) => format!("answered {status} with ETag {etag}, not an MD5"),
-                };
-                self.prove(bucket, key, body, &md5, &why)?;
                 Ok(PutOutcome::Written)
             },
         )
@@ -412,6 +381,100 @@ impl Storage {
             Err(f) => Err(unproven(format!("reading it back failed: {}", f.message))),
         }
     }
+}
+
+/// A GET's body read in 256 KiB steps, its MD5 computed along: `Err(())` as soon as it would
+/// pass `limit` bytes (never more is held), whatever `Content-Length` said; room made for
+/// `capacity` bytes (what the headers announce) up to the limit.
+///
+/// Errors (transient): the connection ended or failed part-way.
+fn read_bounded(
+    mut reader: impl Read,
+    content_length: Option<u64>,
+    capacity: Option<u64>,
+    limit: u64,
+) -> Result<Result<(Vec<u8>, String), ()>, Failure> {
+    let capacity = capacity.unwrap_or(1 << 20).min(limit);
+    let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    let mut md5 = md5::Context::new();
+    let mut chunk = vec![0u8; 256 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                let of = content_length
+                    .map(|l| format!(" of {l}"))
+                    .unwrap_or_default();
+                return Err(Failure::transient(format!(
+                    "body cut short: {}{of} bytes arrived, then {}",
+                    body.len(),
+                    net::io_words(&e)
+                )));
+            }
+        };
+        if body.len() as u64 + n as u64 > limit {
+            return Ok(Err(()));
+        }
+        md5.consume(&chunk[..n]);
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Ok(Ok((body, format!("{:x}", md5.finalize()))))
+}
+
+/// A downloaded body against its answer's digests: a strong plain-MD5 ETag, and any
+/// `x-amz-checksum-crc32`/`-sha256`.
+///
+/// Errors (transient): one of them is not the body's.
+fn check_digests(reply: &Reply, body: &[u8], md5: &str, etag: &Etag) -> Result<(), Failure> {
+    if let Etag::Md5(etag) = etag {
+        if etag != md5 {
+            return Err(Failure::transient(format!(
+                "integrity check failed: body MD5 {md5} is not the ETag {etag}"
+            )));
+        }
+    }
+    if let Some((name, value)) = checksum_mismatch(|h| reply.header(h), body) {
+        return Err(Failure::transient(format!(
+            "integrity check failed: the body is not its {name} {value}"
+        )));
+    }
+    Ok(())
+}
+
+/// What a 2xx answer to a PUT of `body` (whose MD5 is `md5`) shows: `None` when it proves the
+/// write itself (a plain success whose ETag is the MD5, and no `x-amz-checksum-*` against the
+/// body); otherwise why it does not, for [`Storage::prove`].
+///
+/// Errors: the answer carries an S3 `<Error>` document — that error (S3 documents such
+/// answers; boto, arrow-rs and minio-go each took them for success).
+fn shown_by(reply: &mut Reply, body: &[u8], md5: &str) -> Result<Option<String>, Failure> {
+    let status = reply.status;
+    let text = reply.read_body(PUT_BODY_LIMIT);
+    if let Some(doc) = ErrorDoc::parse(&text) {
+        return Err(Failure::new(
+            format!(
+                "{} (an S3 error document in a {status} answer: not stored)",
+                doc.describe(status)
+            ),
+            error_in_2xx_is_transient(&doc),
+        ));
+    }
+    if let Some((name, value)) = checksum_mismatch(|h| reply.header(h), body) {
+        return Ok(Some(format!(
+            "answered {status} with {name} {value}, not that of what was sent"
+        )));
+    }
+    let plain = text.iter().all(u8::is_ascii_whitespace);
+    Ok(Some(match Etag::of(reply.header("etag").as_deref()) {
+        Etag::Md5(etag) if etag == md5 && plain => return Ok(None),
+        Etag::Md5(etag) if etag != md5 => {
+            format!("answered {status} with ETag {etag}, not the MD5 {md5} of what was sent")
+        }
+        Etag::Md5(_) => format!("answered {status} with a body that is not a plain success"),
+        Etag::Missing => format!("answered {status} without an ETag"),
+        Etag::Other(etag) => format!("answered {status} with ETag {etag}, not an MD5"),
+    }))
 }
 
 /// A PUT's own headers (`x-amz-meta-*`, and `If-None-Match: *` for a create-only write).

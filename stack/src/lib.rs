@@ -7,7 +7,7 @@
 //! - fault switches for each of them: a status code, N failures then success, a hang, a delay, a
 //!   body cut short, an answer without `Content-Length`, a corrupted body, a HEAD with another
 //!   size, a redirect, an S3 error code, a 200 carrying an S3 `<Error>`, a PUT answered without
-//!   its ETag, with another ETag or with nothing stored, `Retry-After`, an answer lost after the request was
+//!   its ETag, with another ETag or checksum, or with nothing stored, `Retry-After`, an answer lost after the request was
 //!   carried out (a callback recorded, an object or an asset stored);
 //! - the S3 server refuses a request signed more than 15 minutes off its clock
 //!   (`RequestTimeTooSkewed`, s3s's check; every answer has a `Date`), and [`skewed_clock`]
@@ -81,9 +81,9 @@ pub enum Action {
     Empty(u16),
     /// S3 only: the real answer (the object stored) without its `ETag` header.
     NoEtag,
-    /// S3 only: the real answer with its `ETag` header replaced by this value (a proxy or a
-    /// server whose ETag is not the body's MD5).
-    EtagSays(String),
+    /// S3 only: the real answer with this header set to this value — an `ETag` or an
+    /// `x-amz-checksum-*` that a proxy or a server got wrong.
+    HeaderSays(String, String),
     /// This status with `Retry-After: VALUE` (seconds or an HTTP-date): S3's error document
     /// (`SlowDown` for 503, `TooManyRequests` otherwise), or JSON from the CDN and orchestrator.
     RetryAfter(u16, String),
@@ -703,7 +703,7 @@ fn needs_real_answer(action: &Action) -> bool {
             | Action::CorruptBody
             | Action::SizeSays(_)
             | Action::NoEtag
-            | Action::EtagSays(_)
+            | Action::HeaderSays(..)
             | Action::Delay(_)
             | Action::LoseAnswer
     )
@@ -755,9 +755,12 @@ async fn s3_handler(
             parts.headers.remove("etag");
             Ok(Response::from_parts(parts, boxed(body)))
         }
-        Some(Action::EtagSays(etag)) => {
-            if let Ok(v) = hyper::header::HeaderValue::from_str(&etag) {
-                parts.headers.insert("etag", v);
+        Some(Action::HeaderSays(name, value)) => {
+            if let (Ok(k), Ok(v)) = (
+                hyper::header::HeaderName::from_bytes(name.as_bytes()),
+                hyper::header::HeaderValue::from_str(&value),
+            ) {
+                parts.headers.insert(k, v);
             }
             Ok(Response::from_parts(parts, boxed(body)))
         }

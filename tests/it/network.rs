@@ -74,6 +74,43 @@ fn a_corrupted_body_fails_the_md5_check_and_nothing_is_archived() {
     download_fails(&stack, &job, corrupt, "integrity check failed: body MD5");
 }
 
+/// A body whose `x-amz-checksum-crc32` (or `-sha256`) is not its own: caught like an MD5.
+#[test]
+fn a_body_against_its_checksum_header_is_download_failed() {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    let wrong = Action::HeaderSays("x-amz-checksum-crc32".into(), "AAAAAA==".into());
+    let says = "integrity check failed: the body is not its x-amz-checksum-crc32 AAAAAA==";
+    download_fails(
+        &stack,
+        &job,
+        Fault::new(Server::S3, wrong).method("GET"),
+        says,
+    );
+}
+
+/// A 200 whose body is an S3 `<Error>` document instead of the object (HEAD did not say its
+/// size): that error, named, not an image that fails to decode.
+#[test]
+fn a_200_carrying_an_s3_error_instead_of_the_object_is_download_failed() {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    stack.fault(
+        Fault::new(Server::S3, Action::NoLength)
+            .method("HEAD")
+            .path(&job.key),
+    );
+    let error = Action::ErrorIn2xx("InternalError".into());
+    let says = "HTTP 200 InternalError: injected fault (an S3 error document in a 200 answer, not \
+                the object)";
+    download_fails(
+        &stack,
+        &job,
+        Fault::new(Server::S3, error).method("GET"),
+        says,
+    );
+}
+
 /// The GET is whole and self-consistent, but HEAD described another size (the object changed
 /// in between): the body is not the one that was checked against the limits.
 #[test]

@@ -120,6 +120,29 @@ fn puts_answered_without_an_etag_are_proven_by_a_head() {
     assert_eq!(checks, 2, "{}", run.stdout);
 }
 
+fn etag_says(value: &str) -> Action {
+    Action::HeaderSays("etag".into(), value.into())
+}
+
+/// A PUT answered with an `x-amz-checksum-sha256` that is not the body's (its ETag right): the
+/// answer contradicts itself, and the HEAD settles it.
+#[test]
+fn a_put_answered_with_another_checksum_is_settled_by_a_head() {
+    let wrong = Action::HeaderSays(
+        "x-amz-checksum-sha256".into(),
+        "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into(),
+    );
+    let (stack, job, run) = run_with_put_fault(archive_path, wrong, None);
+    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    assert_eq!(count(&stack, Server::S3, "PUT", &archive_path(&job)), 1);
+    assert!(
+        run.stdout
+            .contains("answered 200 with x-amz-checksum-sha256 ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=, not that of what was sent: checking what is stored"),
+        "{}",
+        run.stdout
+    );
+}
+
 /// An ETag that is an MD5 but not the body's: the PUT is settled by what is stored — the HEAD's
 /// ETag on the archive, and on the ref.json (whose HEAD and GET give the wrong ETag too) the
 /// bytes read back.
@@ -129,11 +152,11 @@ fn puts_answered_with_another_etag_are_settled_by_what_is_stored() {
     let stack = Stack::start();
     let job = thumb_job(&stack);
     stack.fault(
-        Fault::new(Server::S3, Action::EtagSays(wrong.into()))
+        Fault::new(Server::S3, etag_says(wrong))
             .method("PUT")
             .path(&archive_path(&job)),
     );
-    stack.fault(Fault::new(Server::S3, Action::EtagSays(wrong.into())).path(&ref_path(&job)));
+    stack.fault(Fault::new(Server::S3, etag_says(wrong)).path(&ref_path(&job)));
     let run = job.run();
     // Counted before assert_success reads the buckets too.
     let read_back = count(&stack, Server::S3, "GET", &ref_path(&job));
