@@ -116,6 +116,32 @@ pub fn redact(url: &str) -> String {
     out
 }
 
+/// `text` with every URL in it ([`redact`]ed): whatever a message quotes — a dependency's
+/// error, a panic — shows no URL's credentials. A URL is taken from its scheme (`https://`) to
+/// the next space, quote or angle bracket, less the punctuation that ends a sentence or a
+/// clause (`:` `;` `,` `.` `)`), which stays as it was.
+pub fn redact_all(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let start = rest[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+-.".contains(c)))
+            .map_or(0, |i| i + 1);
+        let end = rest[at..]
+            .find(|c: char| c.is_whitespace() || "\"'<>`".contains(c))
+            .map_or(rest.len(), |i| at + i);
+        let end = at
+            + rest[at..end]
+                .trim_end_matches([':', ';', ',', '.', ')'])
+                .len();
+        out.push_str(&rest[..start]);
+        out.push_str(&redact(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The values a URL holds that must never be shown, for the redaction every output passes
 /// through ([`crate::log::redact`]), in case one turns up outside a URL: the userinfo's secret
 /// part, the whole query string and its longer values (8 characters and up: shorter ones such
@@ -254,6 +280,25 @@ mod tests {
         for (url, want) in cases {
             assert_eq!(redact(url), want, "{url}");
         }
+    }
+
+    #[test]
+    fn every_url_in_a_text_is_redacted() {
+        assert_eq!(
+            redact_all(
+                "POST https://u:pw@h/cb?t=1 failed: redirect to \"http://x/y?sig=2\" (see \
+                 http://z/a?k=3)"
+            ),
+            "POST https://u:***@h/cb?*** failed: redirect to \"http://x/y?***\" (see \
+             http://z/a?***)"
+        );
+        let plain = "cannot reach http://127.0.0.1:9000: connection refused; key a?b#c.jpg";
+        assert_eq!(redact_all(plain), plain);
+        assert_eq!(redact_all("://odd"), "://odd");
+        assert_eq!(
+            redact_all("redirect to https://e/x?sig=1: not followed; to http://h/?t=2."),
+            "redirect to https://e/x?***: not followed; to http://h/?***."
+        );
     }
 
     #[test]

@@ -185,15 +185,18 @@ fn credentials_never_show_when_the_cdn_is_unreachable_or_redirects_away() {
     stack.fault(Fault::new(
         Server::Callback,
         Action::Redirect(
-            308,
+            301,
             "https://elsewhere.example/cb?sig=LOCTOKENMARKER".into(),
         ),
     ));
     let run = job.run();
     assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(stack.callbacks().is_empty(), "a 301 is not followed");
     assert!(
-        stack.callbacks().is_empty(),
-        "the callback left HTTP for nowhere"
+        run.stdout
+            .contains("HTTP 301 redirect to https://elsewhere.example/cb?***: not followed"),
+        "{}",
+        run.stdout
     );
     assert!(
         run.stdout.contains(
