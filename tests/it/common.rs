@@ -143,6 +143,58 @@ pub fn run_with_put_fault(
     (stack, job, run)
 }
 
+/// Values that must not show up in any output: the R2 keys, and the passwords and tokens that
+/// [`with_url_secrets`] puts into the job's URLs (PRODUCT.md "Environment").
+pub const SECRETS: [&str; 10] = [
+    arke_stack::SECRET_KEY,
+    arke_stack::ACCESS_KEY,
+    "CBPASSMARKER",
+    "CBTOKENMARKER",
+    "CDNPASSMARKER",
+    "CDNTOKENMARKER",
+    "PUBPASSMARKER",
+    "PUBTOKENMARKER",
+    "LOCTOKENMARKER",
+    "R2PASSMARKER",
+];
+
+/// Fails if any of [`SECRETS`] shows up in `all` (e.g. [`all_output`]).
+#[track_caller]
+pub fn assert_no_secret(what: &str, all: &str) {
+    for secret in SECRETS {
+        assert!(!all.contains(secret), "{what}: {secret} leaked:\n{all}");
+    }
+}
+
+/// `SCHEME://HOST:PORT` with a user and password put in, then `path` and `?query`.
+fn with_credentials(base: &str, user: &str, password: &str, path: &str, query: &str) -> String {
+    let (scheme, host) = base.split_once("://").unwrap();
+    format!("{scheme}://{user}:{password}@{host}{path}?{query}")
+}
+
+/// A password and a token in each of the job's callback and CDN URLs, as webhooks often carry
+/// them; `cdn` is the CDN API's base (`http://HOST:PORT`).
+pub fn with_url_secrets(stack: &Stack, job: &mut Job, cdn: &str) {
+    let callback = with_credentials(
+        &stack.orchestrator_url,
+        "orch",
+        "CBPASSMARKER",
+        &format!("/callback/{BATCH}/{TASK}"),
+        "token=CBTOKENMARKER",
+    );
+    let api = with_credentials(cdn, "cdn", "CDNPASSMARKER", "", "key=CDNTOKENMARKER");
+    let public = with_credentials(
+        &stack.cdn_url,
+        "pub",
+        "PUBPASSMARKER",
+        "/",
+        "sig=PUBTOKENMARKER",
+    );
+    job.set("CALLBACK_URL", &callback)
+        .set("CDN_API_URL", &api)
+        .set("CDN_PUBLIC_URL", &public);
+}
+
 /// Waits for a worker started with [`Job::spawn`].
 pub fn finish(child: Child) -> Run {
     let out = child.wait_with_output().expect("worker output");

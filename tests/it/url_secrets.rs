@@ -5,57 +5,11 @@
 
 use crate::common::*;
 
-/// Every value that must not show up anywhere.
-const MARKERS: [&str; 7] = [
-    "CBPASSMARKER",
-    "CBTOKENMARKER",
-    "CDNPASSMARKER",
-    "CDNTOKENMARKER",
-    "PUBPASSMARKER",
-    "PUBTOKENMARKER",
-    "LOCTOKENMARKER",
-];
-
-#[track_caller]
-fn assert_no_marker(what: &str, all: &str) {
-    for m in MARKERS.iter().chain(&["R2PASSMARKER"]) {
-        assert!(!all.contains(m), "{what}: {m} leaked:\n{all}");
-    }
-}
-
-/// `http://HOST:PORT…` with a user and password, and a token in the query.
-fn with_secrets(base: &str, user: &str, password: &str, path: &str, query: &str) -> String {
-    let (scheme, host) = base.split_once("://").unwrap();
-    format!("{scheme}://{user}:{password}@{host}{path}?{query}")
-}
-
-/// The thumb-band job with credentials in all three URLs, `cdn` as the CDN API's `HOST:PORT`.
+/// The thumb-band job with a password and a token in all three URLs, `cdn` as the CDN API's
+/// base.
 fn job_with_secrets(stack: &Stack, cdn: &str) -> Job {
-    let mut job = Job::fixture(stack, "jpeg_thumb_band_800x600.jpg", "image/jpeg");
-    job.set(
-        "CALLBACK_URL",
-        &with_secrets(
-            &stack.orchestrator_url,
-            "orch",
-            "CBPASSMARKER",
-            &format!("/callback/{BATCH}/{TASK}"),
-            "token=CBTOKENMARKER",
-        ),
-    );
-    job.set(
-        "CDN_API_URL",
-        &with_secrets(cdn, "cdn", "CDNPASSMARKER", "", "key=CDNTOKENMARKER"),
-    );
-    job.set(
-        "CDN_PUBLIC_URL",
-        &with_secrets(
-            &stack.cdn_url,
-            "pub",
-            "PUBPASSMARKER",
-            "/",
-            "sig=PUBTOKENMARKER",
-        ),
-    );
+    let mut job = thumb_job(stack);
+    with_url_secrets(stack, &mut job, cdn);
     job
 }
 
@@ -97,7 +51,7 @@ fn credentials_in_urls_travel_through_retries_and_a_307_and_never_show() {
     assert!(stack
         .get(STAGING, &format!("{}.ref.json", job.key))
         .is_some());
-    assert_no_marker("success", &all_output(&stack, &run));
+    assert_no_secret("success", &all_output(&stack, &run));
 
     // The credentials were used: Basic auth from the userinfo, the token after the path.
     for r in stack.request_log() {
@@ -171,7 +125,7 @@ fn credentials_never_show_when_the_cdn_is_unreachable_or_redirects_away() {
         run.stdout
     );
     assert!(stack.assets().is_empty());
-    assert_no_marker("unreachable", &all_output(&stack, &run));
+    assert_no_secret("unreachable", &all_output(&stack, &run));
 
     let stack = Stack::start();
     let job = job_with_secrets(&stack, &stack.cdn_url);
@@ -206,7 +160,7 @@ fn credentials_never_show_when_the_cdn_is_unreachable_or_redirects_away() {
         run.stdout
     );
     assert!(stack.assets().is_empty());
-    assert_no_marker("redirected", &all_output(&stack, &run));
+    assert_no_secret("redirected", &all_output(&stack, &run));
 }
 
 /// A malformed URL holding a password and a token: the `config_invalid` callback (sent to the
@@ -229,7 +183,7 @@ fn a_malformed_url_is_reported_redacted() {
     );
     assert!(stack.assets().is_empty() && stack.keys(ARCHIVE).is_empty());
     assert_eq!(stack.keys(STAGING), vec![job.key.clone()]);
-    assert_no_marker("config_invalid", &all_output(&stack, &run));
+    assert_no_secret("config_invalid", &all_output(&stack, &run));
 }
 
 /// `check` prints every URL redacted; `--help` shows the form.
@@ -268,7 +222,7 @@ fn check_and_help_show_urls_redacted() {
         )
     );
     let all = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert_no_marker("check", &all);
+    assert_no_secret("check", &all);
     assert_eq!(stack.requests().len(), before, "check makes no request");
 
     let help = worker().arg("--help").output().unwrap();
