@@ -277,6 +277,15 @@ pub fn transport(e: &ureq::Error, url: &str) -> Failure {
     use ureq::Error as E;
     let at = endpoint(url);
     let (what, transient) = match e {
+        // rustls reports a certificate it refuses through the socket's I/O error: as final
+        // as ureq's own TLS errors (another attempt meets the same certificate).
+        E::Io(io)
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+        {
+            (format!("TLS error: {io}"), false)
+        }
         E::Io(io) => (io_words(io), true),
         E::Timeout(t) => (format!("timed out ({t})"), true),
         E::HostNotFound => ("host not found".to_string(), true),
@@ -467,6 +476,23 @@ mod tests {
         });
         assert_eq!(calls, 0);
         assert!(r.unwrap_err().message.starts_with("not started: "));
+    }
+
+    #[test]
+    fn a_refused_certificate_is_final() {
+        let cert = rustls::Error::InvalidCertificate(rustls::CertificateError::Expired);
+        let e = ureq::Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, cert));
+        let f = transport(&e, "https://s3.example/b/k");
+        assert!(!f.transient);
+        assert!(
+            f.message.starts_with(
+                "cannot reach https://s3.example:443: TLS error: invalid peer certificate"
+            ),
+            "{}",
+            f.message
+        );
+        let reset = ureq::Error::Io(std::io::ErrorKind::ConnectionReset.into());
+        assert!(transport(&reset, "https://s3.example").transient);
     }
 
     #[test]
