@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::control::Control;
 use crate::error::Error;
 use crate::image::{Output, Placeholder};
 use crate::log;
 use crate::net::{self, retry, Failure};
+use crate::urls::Url;
 
 /// SPEC.md's RefData; also the exact content of `.ref.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -179,6 +181,10 @@ pub struct Payload {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<&'static str>,
+    /// On error: the CDN asset this run stored or may have stored, for the orchestrator to
+    /// remove (PRODUCT.md "Network behaviour": a stopped job stops).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cdn_asset_id: Option<String>,
 }
 
 /// What a successful job hands over for its callback (SPEC.md Step 8's success fields).
@@ -210,12 +216,19 @@ impl Payload {
             warnings,
             error: None,
             error_code: None,
+            cdn_asset_id: None,
         }
     }
 
     /// The error callback for `e`: its message (redacted: no registered secret leaves the
-    /// process, [`log::redact`]) and its `error_code`.
-    pub fn failure(task_id: &str, batch_id: &str, e: &Error, warnings: Vec<String>) -> Self {
+    /// process, [`log::redact`]), its `error_code`, and the CDN asset the run left behind.
+    pub fn failure(
+        task_id: &str,
+        batch_id: &str,
+        e: &Error,
+        warnings: Vec<String>,
+        cdn_asset_id: Option<String>,
+    ) -> Self {
         Payload {
             task_id: task_id.to_string(),
             batch_id: batch_id.to_string(),
@@ -230,9 +243,14 @@ impl Payload {
             warnings,
             error: Some(log::redact(&e.to_string())),
             error_code: Some(e.code()),
+            cdn_asset_id,
         }
     }
 }
+
+/// The time all attempts at delivering the callback may take, waits included: it is sent after
+/// a signal too, within Fly's `kill_timeout`.
+const DELIVERY_BUDGET: Duration = Duration::from_secs(35);
 
 /// A fresh `Idempotency-Key` for one run's callback: 128 random bits in hex.
 pub fn idempotency_key() -> String {
@@ -245,28 +263,35 @@ pub fn idempotency_key() -> String {
 /// 307/308 hop, sends the identical body with the same `Idempotency-Key`, so the orchestrator
 /// can drop a copy whose answer was lost. A 301/302/303 is a failure naming the `Location`.
 pub fn deliver(
-    url: &str,
+    url: &Url,
     payload: &Payload,
     idempotency_key: &str,
     timeout: Duration,
 ) -> Result<u16, Failure> {
     let body = serde_json::to_vec(payload).map_err(|e| Failure::permanent(e.to_string()))?;
     let agent = net::agent(timeout);
-    retry("callback", &format!("POST {url}"), || {
+    // Sent after a stop too; its waits (a Retry-After included) fit in a budget of their own.
+    let control = Control::budget(DELIVERY_BUDGET);
+    retry("callback", &format!("POST {url}"), &control, || {
         let answer = net::post(
             &agent,
-            url,
+            url.expose(),
             &[
                 ("content-type", "application/json"),
                 ("idempotency-key", idempotency_key),
             ],
             &body[..],
+            &control,
         )?;
         let status = answer.status;
         if (200..300).contains(&status) {
             Ok(status)
         } else {
-            Err(Failure::from_status(status, format!("HTTP {status}")))
+            Err(Failure::from_answer(
+                status,
+                format!("HTTP {status}"),
+                answer.retry_after,
+            ))
         }
     })
 }
@@ -315,13 +340,18 @@ mod tests {
             key: "k".into(),
             cause: "x".into(),
         };
-        let p = Payload::failure("t", "b", &e, vec![]);
+        let p = Payload::failure("t", "b", &e, vec![], None);
         assert_eq!(
             serde_json::to_value(&p).unwrap(),
             serde_json::json!({
                 "task_id": "t", "batch_id": "b", "status": "error",
                 "error": "Failed to download image: k: x", "error_code": "download_failed"
             })
+        );
+        let p = Payload::failure("t", "b", &e, vec![], Some("M2K9X7P4".into()));
+        assert_eq!(
+            serde_json::to_value(&p).unwrap()["cdn_asset_id"],
+            "M2K9X7P4"
         );
     }
 }

@@ -136,6 +136,10 @@ USAGE:
 
 Exit codes: 0 job succeeded, 1 job failed, 2 configuration or usage invalid.
 
+URLs may carry a password (https://user:PASSWORD@host/...) or a token in their query string:
+they are sent as given and shown everywhere (logs, errors, check, callbacks) as
+https://user:***@host:port/path?***. The R2 keys are never shown.
+
 ENVIRONMENT (default in brackets; none: required):
 ",
     );
@@ -200,9 +204,10 @@ fn check() -> Result<(), Failure> {
         &raw.secrets().iter().map(String::as_str).collect::<Vec<_>>(),
     );
     let cfg = raw.validate().map_err(Failure::Job)?;
+    // The plan's URLs are redacted already; the secret registry is the safety net.
     println!(
         "{}",
-        serde_json::to_string_pretty(&cfg.plan()).unwrap_or_default()
+        log::redact(&serde_json::to_string_pretty(&cfg.plan()).unwrap_or_default())
     );
     Ok(())
 }
@@ -260,6 +265,8 @@ mod tests {
             assert!(text.contains(name), "{name}");
         }
         assert!(text.contains("JOB_TIMEOUT_SECS [300]"));
+        assert!(text.contains("shown everywhere (logs, errors, check, callbacks) as"));
+        assert!(text.contains("https://user:***@host:port/path?***"));
         assert!(!text.contains("README"), "the binary explains itself");
     }
 }

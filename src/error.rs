@@ -52,6 +52,15 @@ impl Error {
         }
     }
 
+    /// The error a stop is reported as: `interrupted` naming the signal, or `timeout` after
+    /// `job_timeout_secs`.
+    pub fn stopped(stop: crate::control::Stop, job_timeout_secs: u64) -> Error {
+        match stop {
+            crate::control::Stop::Signal(name) => Error::Interrupted(name),
+            crate::control::Stop::Deadline => Error::Timeout(job_timeout_secs),
+        }
+    }
+
     /// Process exit code: 2 for a configuration the job could not even start with, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {

@@ -15,6 +15,7 @@ use crate::callback::{
 };
 use crate::cdn::{Body, Cdn, Uploaded};
 use crate::config::Config;
+use crate::control::Control;
 use crate::error::Error;
 use crate::image::{self, Output};
 use crate::log;
@@ -34,6 +35,7 @@ pub fn run(
     cfg: &Config,
     storage: &Storage,
     cdn: &Cdn,
+    control: &Control,
     warnings: &mut Vec<String>,
 ) -> Result<Payload, Error> {
     let started = Instant::now();
@@ -76,9 +78,13 @@ pub fn run(
     });
     let made = made?;
     let (archive_key, archive_ms) = archived?;
-    warnings.extend(made.out.warnings.iter().cloned());
+    collect_warnings(&made, storage, warnings);
 
-    // Step 6: .ref.json beside the original.
+    // Step 6: .ref.json beside the original: the run's last write, made only by a run that
+    // will report success (PRODUCT.md "Network behaviour": a stopped job stops).
+    control
+        .commit()
+        .map_err(|stop| Error::stopped(stop, cfg.job_timeout.as_secs()))?;
     let (ref_key, ref_data) =
         write_ref_json(cfg, storage, &made.uploaded, content_type, &original)?;
 
@@ -104,6 +110,22 @@ pub fn run(
         done,
         std::mem::take(warnings),
     ))
+}
+
+/// What the image stage and the CDN upload found worth saying, and a clock that S3 refused
+/// (PRODUCT.md "Network behaviour": clock skew): the machine's clock wants fixing, so the
+/// callback says so — from a minute off (below that the offset is within the `Date` header's
+/// one-second grain of noise).
+fn collect_warnings(made: &Made, storage: &Storage, warnings: &mut Vec<String>) {
+    warnings.extend(made.out.warnings.iter().cloned());
+    warnings.extend(made.uploaded.warnings.iter().cloned());
+    let offset = storage.clock_offset();
+    if offset.abs() >= 60 {
+        warnings.push(format!(
+            "the machine's clock is {}: S3 requests were signed with that correction",
+            crate::storage::clock_words(offset)
+        ));
+    }
 }
 
 /// `f`'s result with how long it took, in ms.

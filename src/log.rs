@@ -1,5 +1,6 @@
 //! Structured logs: one JSON object per line on stdout, and the redaction every outgoing text
-//! (log line, error message, callback) passes through so no secret leaves the process.
+//! (log line, error message, callback, panic) passes through so no secret leaves the process:
+//! every URL in it redacted, every registered secret replaced.
 
 use std::io::Write;
 use std::sync::{OnceLock, RwLock};
@@ -36,10 +37,11 @@ pub fn init(task_id: &str, batch_id: &str, secrets: &[&str]) {
         .collect();
 }
 
-/// `text` with every registered secret replaced by `[REDACTED]`.
+/// `text` with every URL in it redacted ([`crate::urls::redact_all`]) and every registered
+/// secret replaced by `[REDACTED]`.
 pub fn redact(text: &str) -> String {
     let ctx = context().read().unwrap_or_else(|e| e.into_inner());
-    let mut out = text.to_string();
+    let mut out = crate::urls::redact_all(text);
     for s in &ctx.secrets {
         if out.contains(s.as_str()) {
             out = out.replace(s.as_str(), "[REDACTED]");

@@ -7,42 +7,92 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::control::{Control, Stop};
 use crate::log;
+use crate::urls::{endpoint, redact, resolve};
 
 /// Attempts per request, the first included.
 pub const ATTEMPTS: u32 = 3;
 const BASE_DELAY: Duration = Duration::from_millis(250);
 const MAX_DELAY: Duration = Duration::from_secs(4);
 
-/// A failed attempt: what happened, and whether trying again could help.
+/// A failed attempt: what happened, whether trying again could help, and how long the server
+/// asked us to wait first (`Retry-After` on a 429 or 503).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub message: String,
     pub transient: bool,
+    /// The server's `Retry-After`, as asked (uncapped); `None` when it gave none.
+    pub retry_after: Option<Duration>,
 }
 
 impl Failure {
-    pub fn transient(message: impl Into<String>) -> Self {
+    /// A request not started, or not tried again, because the run was stopped (`doing`:
+    /// `not started`, `not retried`).
+    pub fn stopped(doing: &str, stop: Stop) -> Self {
+        Failure::permanent(format!("{doing}: {}", stop.words()))
+    }
+    pub fn new(message: impl Into<String>, transient: bool) -> Self {
         Failure {
             message: message.into(),
-            transient: true,
+            transient,
+            retry_after: None,
         }
     }
+    pub fn transient(message: impl Into<String>) -> Self {
+        Failure::new(message, true)
+    }
     pub fn permanent(message: impl Into<String>) -> Self {
-        Failure {
-            message: message.into(),
-            transient: false,
-        }
+        Failure::new(message, false)
     }
     /// Classifies an HTTP status: 408, 429, 500, 502, 503 and 504 are worth another try
     /// (PRODUCT.md "Network behaviour"); any other status is final.
     pub fn from_status(status: u16, message: impl Into<String>) -> Self {
-        let transient = matches!(status, 408 | 429 | 500 | 502 | 503 | 504);
+        Failure::new(message, matches!(status, 408 | 429 | 500 | 502 | 503 | 504))
+    }
+    /// [`Failure::from_status`] with the wait the answer asked for ([`retry_after`]).
+    pub fn from_answer(status: u16, message: impl Into<String>, wait: Option<Duration>) -> Self {
         Failure {
-            message: message.into(),
-            transient,
+            retry_after: wait,
+            ..Failure::from_status(status, message)
         }
     }
+}
+
+/// The longest `Retry-After` honoured: a longer one is waited this long (PRODUCT.md "Network
+/// behaviour").
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(20);
+
+/// How long a 429 or 503 answer asks the client to wait (RFC 9110 §10.2.3): its `Retry-After`
+/// in seconds, or an HTTP-date counted from the answer's own `Date` when it has one (so the
+/// machine's clock does not matter), else from now. `None` for other statuses, without the
+/// header, or when it cannot be read; a date in the past is no wait.
+pub fn retry_after(status: u16, retry_after: Option<&str>, date: Option<&str>) -> Option<Duration> {
+    if !matches!(status, 429 | 503) {
+        return None;
+    }
+    let value = retry_after?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = http_date(value)?;
+    let now = date.and_then(http_date).unwrap_or_else(chrono::Utc::now);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// An HTTP-date (RFC 9110 §5.6.7) in any of its three forms: IMF-fixdate
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`), the obsolete RFC 850 form
+/// (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37 1994`).
+pub fn http_date(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{DateTime, NaiveDateTime, Utc};
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc2822(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+        .map(|t| t.and_utc())
 }
 
 /// The pause before attempt `attempt + 1`: uniform in [0, min(MAX, BASE·2^attempt)].
@@ -71,12 +121,25 @@ pub fn agent(timeout: Duration) -> ureq::Agent {
         .into()
 }
 
-/// A POST's final answer: status, body (at most 10 MB, as text) and the URL that gave it.
+/// A blocking agent for reads: every timeout set like [`agent`]'s, non-2xx answers handed
+/// back, and up to [`MAX_REDIRECTS`] redirects followed (a GET stays a GET).
+pub fn reading_agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(MAX_REDIRECTS)
+        .build()
+        .into()
+}
+
+/// A POST's final answer: status, body (at most 10 MB, as text), and the wait it asked for
+/// before another try ([`retry_after`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
     pub body: String,
-    pub url: String,
+    pub retry_after: Option<Duration>,
 }
 
 /// A request body that can be read again from its start: every attempt and every 307/308 hop
@@ -102,15 +165,20 @@ impl Replayable for [u8] {
 /// method, headers and body, at most [`MAX_REDIRECTS`] hops; 301/302/303 are a permanent
 /// failure naming the status and `Location` (a POST is never turned into a GET). Transport
 /// errors are transient and name the endpoint; any status is returned, for the caller to judge.
+/// No hop starts once `control` says the run is stopped.
 pub fn post<B: Replayable + ?Sized>(
     agent: &ureq::Agent,
     url: &str,
     headers: &[(&str, &str)],
     body: &B,
+    control: &Control,
 ) -> Result<Answer, Failure> {
     let mut url = url.to_string();
     let mut hops = 0;
     loop {
+        control
+            .check()
+            .map_err(|stop| Failure::stopped("not started", stop))?;
         let mut req = agent.post(&url);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -121,36 +189,52 @@ pub fn post<B: Replayable + ?Sized>(
             .send(ureq::SendBody::from_reader(&mut *reader))
             .map_err(|e| transport(&e, &url))?;
         let status = resp.status().as_u16();
-        let location = resp
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let location = header("location");
+        let wait = retry_after(
+            status,
+            header("retry-after").as_deref(),
+            header("date").as_deref(),
+        );
         match (status, location) {
             (307 | 308, Some(to)) if hops < MAX_REDIRECTS => {
                 hops += 1;
                 let next = redirect_target(&url, status, &to)?;
                 crate::log::info(
                     "http",
-                    &format!("{status} redirect from {url} to {next}; POSTing the same body there"),
+                    &format!(
+                        "{status} redirect from {} to {}; POSTing the same body there",
+                        redact(&url),
+                        redact(&next)
+                    ),
                     &[],
                 );
                 url = next;
             }
             (307 | 308, Some(_)) => {
                 return Err(Failure::permanent(format!(
-                    "more than {MAX_REDIRECTS} redirects (last: {status} from {url})"
+                    "more than {MAX_REDIRECTS} redirects (last: {status} from {})",
+                    redact(&url)
                 )))
             }
             (301..=303, location) => {
                 return Err(Failure::permanent(format!(
                     "HTTP {status} redirect to {}: not followed, a POST must not turn into a GET",
-                    location.as_deref().unwrap_or("(no Location)")
+                    location.as_deref().map_or("(no Location)".into(), redact)
                 )))
             }
             (status, _) => {
                 let body = resp.body_mut().read_to_string().unwrap_or_default();
-                return Ok(Answer { status, body, url });
+                return Ok(Answer {
+                    status,
+                    body,
+                    retry_after: wait,
+                });
             }
         }
     }
@@ -166,65 +250,11 @@ fn redirect_target(url: &str, status: u16, location: &str) -> Result<String, Fai
     };
     if https(url) && !https(&next) {
         return Err(Failure::permanent(format!(
-            "HTTP {status} redirect to {next}: not followed, it leaves HTTPS"
+            "HTTP {status} redirect to {}: not followed, it leaves HTTPS",
+            redact(&next)
         )));
     }
     Ok(next)
-}
-
-/// `location` resolved against `base` (RFC 9110 §10.2.2 allows a relative reference):
-/// absolute URLs as they are, `//host/…` with `base`'s scheme, `/path` on `base`'s origin,
-/// anything else relative to `base`'s directory.
-pub fn resolve(base: &str, location: &str) -> String {
-    let scheme_of = |url: &str| {
-        url.split_once("://")
-            .map(|(s, _)| s.to_ascii_lowercase())
-            .filter(|s| {
-                !s.is_empty()
-                    && s.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-            })
-    };
-    // A `://` later in a query (`/r?u=http://x`) does not make a URL absolute.
-    if scheme_of(location).is_some() {
-        return location.to_string();
-    }
-    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
-    if let Some(net_path) = location.strip_prefix("//") {
-        return format!("{scheme}://{net_path}");
-    }
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let origin = format!("{scheme}://{}", &rest[..authority_end]);
-    if location.starts_with('/') {
-        return format!("{origin}{location}");
-    }
-    let path = &rest[authority_end..];
-    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
-    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-    let dir = if dir.is_empty() { "/" } else { dir };
-    format!("{origin}{dir}{location}")
-}
-
-/// `scheme://host:port` of a URL, the port written out (80/443 by default), without any user
-/// information, path or query: what an error message may say about where a request went.
-pub fn endpoint(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
-    let has_port = match host_port.rfind(':') {
-        Some(i) => !host_port[i..].contains(']'),
-        None => false,
-    };
-    if has_port {
-        format!("{scheme}://{host_port}")
-    } else {
-        let port = if scheme.eq_ignore_ascii_case("https") {
-            443
-        } else {
-            80
-        };
-        format!("{scheme}://{host_port}:{port}")
-    }
 }
 
 /// What an I/O error means, in words a person can act on.
@@ -247,6 +277,15 @@ pub fn transport(e: &ureq::Error, url: &str) -> Failure {
     use ureq::Error as E;
     let at = endpoint(url);
     let (what, transient) = match e {
+        // rustls reports a certificate it refuses through the socket's I/O error: as final
+        // as ureq's own TLS errors (another attempt meets the same certificate).
+        E::Io(io)
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+        {
+            (format!("TLS error: {io}"), false)
+        }
         E::Io(io) => (io_words(io), true),
         E::Timeout(t) => (format!("timed out ({t})"), true),
         E::HostNotFound => ("host not found".to_string(), true),
@@ -255,61 +294,90 @@ pub fn transport(e: &ureq::Error, url: &str) -> Failure {
         E::Rustls(why) => (format!("TLS error: {why}"), false),
         E::BodyExceedsLimit(n) => (format!("answer over {n} bytes"), false),
         E::Protocol(p) => (format!("HTTP protocol error: {p}"), true),
-        other => (format!("request failed: {other}"), false),
+        // ureq's own words may quote the URL: shown redacted.
+        other => (
+            format!("request failed: {other}").replace(url, &redact(url)),
+            false,
+        ),
     };
-    Failure {
-        message: format!("cannot reach {at}: {what}"),
-        transient,
-    }
+    Failure::new(format!("cannot reach {at}: {what}"), transient)
 }
 
-/// Runs `op` until it succeeds, fails permanently, or has used its attempts; each retry is
-/// logged under `stage` with what failed.
+/// Runs `op` until it succeeds, fails permanently, or has used its [`ATTEMPTS`]; each retry is
+/// logged under `stage` with what failed. Between attempts it waits the backoff, or what the
+/// server asked for with `Retry-After` (at most [`MAX_RETRY_AFTER`]); a wait that would end
+/// past `control`'s deadline is not made (the failure is returned, saying so). No attempt
+/// starts once `control` says the run is stopped, and a wait ends then.
 pub fn retry<T>(
     stage: &str,
     what: &str,
+    control: &Control,
     mut op: impl FnMut() -> Result<T, Failure>,
 ) -> Result<T, Failure> {
     let mut attempt = 1;
     loop {
-        match op() {
+        control
+            .check()
+            .map_err(|stop| Failure::stopped("not started", stop))?;
+        let f = match op() {
             Ok(v) => return Ok(v),
-            Err(f) if f.transient && attempt < ATTEMPTS => {
-                let pause = backoff(attempt);
-                log::warn(
-                    stage,
-                    &format!(
-                        "{what}: attempt {attempt} of {ATTEMPTS} failed, retrying: {}",
-                        f.message
-                    ),
-                    &[
-                        ("attempt", json!(attempt)),
-                        ("retry_in_ms", json!(pause.as_millis() as u64)),
-                    ],
-                );
-                std::thread::sleep(pause);
-                attempt += 1;
-            }
-            Err(f) => {
-                let message = if attempt > 1 {
-                    format!("{} (after {attempt} attempts)", f.message)
-                } else {
-                    f.message
-                };
-                return Err(Failure { message, ..f });
-            }
+            Err(f) => f,
+        };
+        let after = |f: Failure, note: &str| {
+            let message = match (attempt > 1, note.is_empty()) {
+                (true, true) => format!("{} (after {attempt} attempts)", f.message),
+                (true, false) => format!("{} (after {attempt} attempts; {note})", f.message),
+                (false, true) => f.message,
+                (false, false) => format!("{} ({note})", f.message),
+            };
+            Failure { message, ..f }
+        };
+        if !f.transient || attempt >= ATTEMPTS {
+            return Err(after(f, ""));
         }
+        let (pause, why) = match f.retry_after {
+            Some(asked) => (
+                asked.min(MAX_RETRY_AFTER),
+                format!("Retry-After {} s", asked.as_secs()),
+            ),
+            None => (backoff(attempt), "backoff".to_string()),
+        };
+        if control.remaining().is_some_and(|left| pause >= left) {
+            let note = format!("not retried: {why} would pass the deadline");
+            return Err(after(f, &note));
+        }
+        log::warn(
+            stage,
+            &format!(
+                "{what}: attempt {attempt} of {ATTEMPTS} failed, retrying in {} ms ({why}): {}",
+                pause.as_millis(),
+                f.message
+            ),
+            &[
+                ("attempt", json!(attempt)),
+                ("retry_in_ms", json!(pause.as_millis() as u64)),
+            ],
+        );
+        if let Err(stop) = control.pause(pause) {
+            return Err(after(f, &Failure::stopped("not retried", stop).message));
+        }
+        attempt += 1;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
+
+    fn free() -> Control {
+        Control::budget(Duration::from_secs(60))
+    }
 
     #[test]
     fn retries_transient_only_up_to_three_times() {
         let mut calls = 0;
-        let r: Result<(), _> = retry("t", "op", || {
+        let r: Result<(), _> = retry("t", "op", &free(), || {
             calls += 1;
             Err(Failure::from_status(503, "busy"))
         });
@@ -317,7 +385,7 @@ mod tests {
         assert_eq!(r.unwrap_err().message, "busy (after 3 attempts)");
 
         let mut calls = 0;
-        let r: Result<(), _> = retry("t", "op", || {
+        let r: Result<(), _> = retry("t", "op", &free(), || {
             calls += 1;
             Err(Failure::from_status(403, "denied"))
         });
@@ -325,7 +393,7 @@ mod tests {
         assert!(!r.unwrap_err().transient);
 
         let mut calls = 0;
-        let r = retry("t", "op", || {
+        let r = retry("t", "op", &free(), || {
             calls += 1;
             if calls < 2 {
                 Err(Failure::transient("reset"))
@@ -337,30 +405,94 @@ mod tests {
     }
 
     #[test]
-    fn endpoints_name_scheme_host_and_port_only() {
+    fn retry_after_is_read_for_429_and_503_only() {
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(retry_after(503, Some("3"), None), secs(3));
+        assert_eq!(retry_after(429, Some(" 120 "), None), secs(120));
+        assert_eq!(retry_after(500, Some("3"), None), None);
+        assert_eq!(retry_after(503, None, None), None);
+        assert_eq!(retry_after(503, Some("soon"), None), None);
+        // An HTTP-date is counted from the answer's own Date, in each of the three forms.
+        let date = Some("Sun, 06 Nov 1994 08:49:37 GMT");
+        for later in [
+            "Sun, 06 Nov 1994 08:49:42 GMT",
+            "Sunday, 06-Nov-94 08:49:42 GMT",
+            "Sun Nov  6 08:49:42 1994",
+        ] {
+            assert_eq!(retry_after(503, Some(later), date), secs(5), "{later}");
+        }
         assert_eq!(
-            endpoint("http://127.0.0.1:9000/b/k?X-Amz-Signature=s"),
-            "http://127.0.0.1:9000"
+            retry_after(429, Some("Sun, 06 Nov 1994 08:40:00 GMT"), date),
+            secs(0),
+            "a date in the past is no wait"
         );
-        assert_eq!(
-            endpoint("https://acc.r2.cloudflarestorage.com"),
-            "https://acc.r2.cloudflarestorage.com:443"
-        );
-        assert_eq!(endpoint("http://user:pw@host/x"), "http://host:80");
-        assert_eq!(endpoint("http://[::1]:8080/x"), "http://[::1]:8080");
-        assert_eq!(endpoint("http://[::1]/x"), "http://[::1]:80");
     }
 
     #[test]
-    fn redirect_locations_resolve() {
-        let base = "http://h:1/callback/b/t?x=1";
-        assert_eq!(resolve(base, "https://o/p"), "https://o/p");
-        assert_eq!(resolve(base, "//o2/p"), "http://o2/p");
-        assert_eq!(resolve(base, "/v2/cb"), "http://h:1/v2/cb");
-        assert_eq!(resolve(base, "t2"), "http://h:1/callback/b/t2");
-        assert_eq!(resolve("http://h", "a"), "http://h/a");
-        assert_eq!(resolve(base, "/r?u=http://x"), "http://h:1/r?u=http://x");
-        assert_eq!(resolve(base, "HTTPS://o/p"), "HTTPS://o/p");
+    fn retry_after_replaces_the_backoff_within_the_deadline() {
+        // Asked for 1 s: the second attempt comes after it.
+        let t = Instant::now();
+        let mut calls = 0;
+        let r = retry("t", "op", &free(), || {
+            calls += 1;
+            if calls == 1 {
+                Err(Failure::from_answer(
+                    503,
+                    "slow down",
+                    Some(Duration::from_secs(1)),
+                ))
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(r, Ok(()));
+        assert!(t.elapsed() >= Duration::from_secs(1));
+
+        // Asked for more than is left before the deadline: not waited, and said so.
+        let short = Control::budget(Duration::from_secs(5));
+        let t = Instant::now();
+        let r: Result<(), _> = retry("t", "op", &short, || {
+            Err(Failure::from_answer(
+                503,
+                "HTTP 503",
+                Some(Duration::from_secs(15)),
+            ))
+        });
+        assert!(t.elapsed() < Duration::from_secs(2));
+        assert_eq!(
+            r.unwrap_err().message,
+            "HTTP 503 (not retried: Retry-After 15 s would pass the deadline)"
+        );
+    }
+
+    #[test]
+    fn a_stopped_run_starts_no_attempt() {
+        let c = free();
+        c.stop(crate::control::Stop::Deadline);
+        let mut calls = 0;
+        let r: Result<(), _> = retry("t", "op", &c, || {
+            calls += 1;
+            Ok(())
+        });
+        assert_eq!(calls, 0);
+        assert!(r.unwrap_err().message.starts_with("not started: "));
+    }
+
+    #[test]
+    fn a_refused_certificate_is_final() {
+        let cert = rustls::Error::InvalidCertificate(rustls::CertificateError::Expired);
+        let e = ureq::Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, cert));
+        let f = transport(&e, "https://s3.example/b/k");
+        assert!(!f.transient);
+        assert!(
+            f.message.starts_with(
+                "cannot reach https://s3.example:443: TLS error: invalid peer certificate"
+            ),
+            "{}",
+            f.message
+        );
+        let reset = ureq::Error::Io(std::io::ErrorKind::ConnectionReset.into());
+        assert!(transport(&reset, "https://s3.example").transient);
     }
 
     #[test]

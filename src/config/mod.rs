@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::plan;
+use crate::urls::{self, Url};
 
 mod raw;
 pub use raw::{CallbackTarget, RawConfig, VARIABLES};
@@ -56,14 +57,15 @@ pub struct Config {
     pub input_file_size: u64,
     /// `None` when `INPUT_CID` is unset or empty.
     pub input_cid: Option<String>,
-    pub r2_endpoint: String,
+    /// The URLs show themselves redacted ([`Url`]: userinfo and query are secrets).
+    pub r2_endpoint: Url,
     pub r2_access_key_id: Secret,
     pub r2_secret_access_key: Secret,
     pub r2_bucket: String,
     pub archive_bucket: String,
-    pub cdn_api_url: String,
-    pub cdn_public_url: String,
-    pub callback_url: String,
+    pub cdn_api_url: Url,
+    pub cdn_public_url: Url,
+    pub callback_url: Url,
     pub image: ImageSettings,
     pub max_input_bytes: u64,
     pub job_timeout: Duration,
@@ -125,13 +127,12 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
         }
     }
 
-    fn url(&mut self, name: &str) -> String {
+    fn url(&mut self, name: &str) -> Url {
         let v = self.required(name);
         if !v.is_empty() && !is_http_url(&v) {
-            self.config
-                .push(format!("{name}: not an http(s) URL: {}", printable(&v)));
+            self.config.push(not_a_url(name, &v));
         }
-        v.trim_end_matches('/').to_string()
+        Url::new(trim_url(&v))
     }
 
     fn number<T>(&mut self, name: &str, default: Option<T>, range: (T, T)) -> T
@@ -168,15 +169,12 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
 
 impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
     /// `R2_ENDPOINT`, or R2's endpoint for `R2_ACCOUNT_ID` (PRODUCT.md "Environment").
-    fn endpoint(&mut self) -> String {
+    fn endpoint(&mut self) -> Url {
         let account_id = self.optional("R2_ACCOUNT_ID");
-        match self.optional("R2_ENDPOINT") {
-            Some(e) if is_http_url(&e) => e.trim_end_matches('/').to_string(),
+        Url::new(match self.optional("R2_ENDPOINT") {
+            Some(e) if is_http_url(&e) => trim_url(&e),
             Some(e) => {
-                self.config.push(format!(
-                    "R2_ENDPOINT: not an http(s) URL: {}",
-                    printable(&e)
-                ));
+                self.config.push(not_a_url("R2_ENDPOINT", &e));
                 String::new()
             }
             None => match account_id {
@@ -194,7 +192,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
                     String::new()
                 }
             },
-        }
+        })
     }
 
     /// PRODUCT.md "Input safety", then — nothing is sent before everything is known to be
@@ -326,14 +324,17 @@ impl Config {
                 "ipfs_cid": self.input_cid,
             },
             "r2": {
-                "endpoint": self.r2_endpoint,
+                "endpoint": self.r2_endpoint.to_string(),
                 "access_key_id": self.r2_access_key_id.to_string(),
                 "secret_access_key": self.r2_secret_access_key.to_string(),
                 "staging_bucket": self.r2_bucket,
                 "archive_bucket": self.archive_bucket,
             },
-            "cdn": { "api_url": self.cdn_api_url, "public_url": self.cdn_public_url },
-            "callback_url": self.callback_url,
+            "cdn": {
+                "api_url": self.cdn_api_url.to_string(),
+                "public_url": self.cdn_public_url.to_string(),
+            },
+            "callback_url": self.callback_url.to_string(),
             "limits": {
                 "max_input_bytes": self.max_input_bytes,
                 "max_input_pixels": self.image.max_input_pixels,
@@ -356,6 +357,25 @@ pub(crate) fn is_http_url(v: &str) -> bool {
         .or_else(|| v.strip_prefix("http://"));
     matches!(rest, Some(r) if !r.is_empty() && !r.starts_with('/'))
         && !v.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+/// A configured URL without the trailing `/` of its path (SPEC.md appends `/asset/…`); one
+/// with a query or fragment is kept as given ([`urls::join`] places paths before the query).
+fn trim_url(v: &str) -> String {
+    if v.contains(['?', '#']) {
+        v.to_string()
+    } else {
+        v.trim_end_matches('/').to_string()
+    }
+}
+
+/// A URL variable that is not an http(s) URL, shown redacted: a malformed URL may hold a
+/// password or a token as well (PRODUCT.md "Environment").
+fn not_a_url(name: &str, value: &str) -> String {
+    format!(
+        "{name}: not an http(s) URL: {}",
+        printable(&urls::redact(value))
+    )
 }
 
 /// A value quoted for an error message, cut short and without control characters.
@@ -459,8 +479,11 @@ mod tests {
     #[test]
     fn full_environment_parses_with_defaults() {
         let c = parse(&[]).unwrap();
-        assert_eq!(c.r2_endpoint, "https://acc123.r2.cloudflarestorage.com");
-        assert_eq!(c.cdn_api_url, "https://cdn.example");
+        assert_eq!(
+            c.r2_endpoint.expose(),
+            "https://acc123.r2.cloudflarestorage.com"
+        );
+        assert_eq!(c.cdn_api_url.expose(), "https://cdn.example");
         assert_eq!(c.input_cid, None);
         assert_eq!(c.image, ImageSettings::default());
         assert_eq!(c.max_input_bytes, 52_428_800);
@@ -498,13 +521,42 @@ mod tests {
     }
 
     #[test]
+    fn url_passwords_and_tokens_never_print() {
+        let c = parse(&[
+            (
+                "CDN_API_URL",
+                "https://u:CDNPASS@cdn.example/api?token=CDNTOKEN",
+            ),
+            ("CALLBACK_URL", "https://orch.example/cb?sig=CBTOKEN"),
+            ("R2_ENDPOINT", "https://k:R2PASS@r2.example"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?} {}", c.plan());
+        for marker in ["CDNPASS", "CDNTOKEN", "CBTOKEN", "R2PASS"] {
+            assert!(!shown.contains(marker), "{marker}: {shown}");
+        }
+        assert!(
+            shown.contains("https://u:***@cdn.example/api?***"),
+            "{shown}"
+        );
+        // A malformed URL is named and shown redacted too.
+        let err = parse(&[("CDN_API_URL", "htps://u:CDNPASS@cdn?token=CDNTOKEN")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(r#"CDN_API_URL: not an http(s) URL: "htps://u:***@cdn?***""#),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn endpoint_override_makes_account_optional() {
         let c = parse(&[
             ("R2_ACCOUNT_ID", ""),
             ("R2_ENDPOINT", "http://127.0.0.1:9000"),
         ])
         .unwrap();
-        assert_eq!(c.r2_endpoint, "http://127.0.0.1:9000");
+        assert_eq!(c.r2_endpoint.expose(), "http://127.0.0.1:9000");
         assert!(parse(&[("R2_ACCOUNT_ID", "")]).is_err());
     }
 

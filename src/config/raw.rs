@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::{is_http_url, Config};
 use crate::error::Error;
+use crate::urls::Url;
 
 /// Every variable the worker reads (SPEC.md "Input", PRODUCT.md "Environment"): name,
 /// default (`""` for a required one, `"—"` for an optional one without default), meaning.
@@ -94,6 +95,14 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The variables holding URLs, whose userinfo and query string are secrets.
+pub const URL_VARIABLES: &[&str] = &[
+    "R2_ENDPOINT",
+    "CDN_API_URL",
+    "CDN_PUBLIC_URL",
+    "CALLBACK_URL",
+];
+
 /// The first stage of the configuration: the variables of [`VARIABLES`] exactly as given,
 /// nothing checked yet. The failure path reports from here (the callback target, the values
 /// to redact), so it never has to read the environment a second time.
@@ -113,7 +122,7 @@ impl fmt::Debug for RawConfig {
 /// Where the error callback of a run goes when the configuration as a whole is invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackTarget {
-    pub url: String,
+    pub url: Url,
     pub task_id: String,
     pub batch_id: String,
 }
@@ -143,17 +152,22 @@ impl RawConfig {
     pub fn callback_target(&self) -> Option<CallbackTarget> {
         let url = self.get("CALLBACK_URL").filter(|u| is_http_url(u))?;
         Some(CallbackTarget {
-            url: url.trim_end_matches('/').to_string(),
+            url: Url::new(super::trim_url(&url)),
             task_id: self.get("TASK_ID").unwrap_or_default(),
             batch_id: self.get("BATCH_ID").unwrap_or_default(),
         })
     }
 
-    /// The values no output may show, valid or not.
+    /// The values no output may show, valid or not: the R2 keys, and the userinfo secrets and
+    /// query strings of the URLs (PRODUCT.md "Environment").
     pub fn secrets(&self) -> Vec<String> {
-        ["R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]
+        let keys = ["R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]
+            .iter()
+            .filter_map(|k| self.get(k));
+        let urls = URL_VARIABLES
             .iter()
             .filter_map(|k| self.get(k))
-            .collect()
+            .flat_map(|u| crate::urls::secrets(&u));
+        keys.chain(urls).collect()
     }
 }

@@ -4,14 +4,19 @@
 //!   checks `size`, stores it, answers as SPEC.md, serves `GET /asset/{id}?size=NAME`, 409 on a
 //!   known asset ID);
 //! - an orchestrator stand-in that records every callback;
-//! - fault switches for each of them: a status code, N failures then success, a hang, a body
-//!   cut short, an answer without `Content-Length`, a corrupted body, a HEAD with another size,
-//!   a redirect, an S3 error code, an answer lost after the request was taken.
+//! - fault switches for each of them: a status code, N failures then success, a hang, a delay, a
+//!   body cut short, an answer without `Content-Length`, a corrupted body, a HEAD with another
+//!   size, a redirect, an S3 error code, a 200 carrying an S3 `<Error>`, a PUT answered without
+//!   its ETag, with another ETag or checksum, or with nothing stored, `Retry-After`, an answer lost after the request was
+//!   carried out (a callback recorded, an object or an asset stored);
+//! - the S3 server refuses a request signed more than 15 minutes off its clock
+//!   (`RequestTimeTooSkewed`, s3s's check; every answer has a `Date`), and [`skewed_clock`]
+//!   starts the worker with its clock off (an `LD_PRELOAD` shim);
+//! - a log of every request: when, which server, method, path, query, Basic-auth user, status.
 //!
 //! Everything runs on one tokio runtime owned by [`Stack`]; dropping it stops the servers.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -65,9 +70,25 @@ pub enum Action {
     Redirect(u16, String),
     /// S3's XML error with this status and `<Code>`, e.g. 409 `ConditionalRequestConflict`.
     S3Error(u16, String),
-    /// The request is read (the orchestrator records the callback) and the connection closed
-    /// without an answer: a callback whose answer was lost.
+    /// The request is carried out — the orchestrator records the callback, the CDN stores the
+    /// asset, S3 stores the object — and the connection is closed without an answer: an answer
+    /// lost after the fact.
     LoseAnswer,
+    /// `200 OK` carrying S3's `<Error>` document with this code, and no ETag; nothing stored
+    /// (S3 documents such answers; boto, arrow-rs and minio-go took them for success).
+    ErrorIn2xx(String),
+    /// An empty answer with this status and no ETag; nothing done (a 200 that stored nothing).
+    Empty(u16),
+    /// S3 only: the real answer (the object stored) without its `ETag` header.
+    NoEtag,
+    /// S3 only: the real answer with this header set to this value — an `ETag` or an
+    /// `x-amz-checksum-*` that a proxy or a server got wrong.
+    HeaderSays(String, String),
+    /// This status with `Retry-After: VALUE` (seconds or an HTTP-date): S3's error document
+    /// (`SlowDown` for 503, `TooManyRequests` otherwise), or JSON from the CDN and orchestrator.
+    RetryAfter(u16, String),
+    /// The real answer, after this pause (the request body read first).
+    Delay(Duration),
 }
 
 /// A fault: which requests it matches, what they get, and how many times (`None`: always).
@@ -131,23 +152,65 @@ pub struct Callback {
     pub idempotency_key: Option<String>,
 }
 
+/// A request as one of the servers saw it.
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    /// When it arrived (its headers read).
+    pub at: std::time::Instant,
+    pub server: Server,
+    pub method: String,
+    pub path: String,
+    /// The query string as sent, if any.
+    pub query: Option<String>,
+    /// The user name of a Basic `Authorization` header, if any (the userinfo of the URL).
+    pub basic_user: Option<String>,
+    /// The status answered; `None` when no answer was given (lost on purpose, or not yet).
+    pub status: Option<u16>,
+}
+
 #[derive(Default)]
 struct State {
     faults: Mutex<Vec<Fault>>,
     assets: Mutex<BTreeMap<String, Asset>>,
     cdn_posts: Mutex<u32>,
     callbacks: Mutex<Vec<Callback>>,
-    requests: Mutex<Vec<(Server, String, String)>>,
+    requests: Mutex<Vec<RequestRecord>>,
     cdn_public: Mutex<String>,
 }
 
 impl State {
+    /// Logs a request as it arrives; returns its place in the log.
+    fn arrived<B>(&self, server: Server, req: &Request<B>) -> usize {
+        let basic_user = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .map(|raw| String::from_utf8_lossy(&raw).into_owned())
+            .map(|pair| pair.split(':').next().unwrap_or_default().to_string());
+        let mut log = self.requests.lock().unwrap();
+        log.push(RequestRecord {
+            at: std::time::Instant::now(),
+            server,
+            method: req.method().to_string(),
+            path: req.uri().path().to_string(),
+            query: req.uri().query().map(str::to_string),
+            basic_user,
+            status: None,
+        });
+        log.len() - 1
+    }
+
+    /// Logs the status answered to request `i`.
+    fn answered<B, E>(&self, i: usize, resp: &Result<Response<B>, E>) {
+        if let Ok(r) = resp {
+            self.requests.lock().unwrap()[i].status = Some(r.status().as_u16());
+        }
+    }
+
     /// The action of the first fault matching this request, using up one of its times.
     fn fault_for(&self, server: Server, method: &str, path: &str) -> Option<Action> {
-        self.requests
-            .lock()
-            .unwrap()
-            .push((server, method.to_string(), path.to_string()));
         let mut faults = self.faults.lock().unwrap();
         let i = faults.iter().position(|f| {
             f.server == server
@@ -225,17 +288,32 @@ impl Stack {
         runtime.spawn(serve(s3, move |req| {
             let st = st.clone();
             let svc = s3_service.clone();
-            async move { s3_handler(st, svc, req).await }
+            async move {
+                let i = st.arrived(Server::S3, &req);
+                let resp = s3_handler(st.clone(), svc, req).await;
+                st.answered(i, &resp);
+                resp
+            }
         }));
         let st = state.clone();
         runtime.spawn(serve(cdn, move |req| {
             let st = st.clone();
-            async move { cdn_handler(st, req).await }
+            async move {
+                let i = st.arrived(Server::Cdn, &req);
+                let resp = cdn_handler(st.clone(), req).await;
+                st.answered(i, &resp);
+                resp
+            }
         }));
         let st = state.clone();
         runtime.spawn(serve(orch, move |req| {
             let st = st.clone();
-            async move { orchestrator_handler(st, req).await }
+            async move {
+                let i = st.arrived(Server::Callback, &req);
+                let resp = orchestrator_handler(st.clone(), req).await;
+                st.answered(i, &resp);
+                resp
+            }
         }));
         Stack {
             s3_endpoint,
@@ -382,8 +460,58 @@ impl Stack {
 
     /// Every request the servers saw: server, method, path.
     pub fn requests(&self) -> Vec<(Server, String, String)> {
+        self.state
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| (r.server, r.method.clone(), r.path.clone()))
+            .collect()
+    }
+
+    /// Every request the servers saw, in order, with its time, query, Basic-auth user and the
+    /// status it got.
+    pub fn request_log(&self) -> Vec<RequestRecord> {
         self.state.requests.lock().unwrap().clone()
     }
+}
+
+/// The environment that starts a (dynamically linked, glibc) process with its wall clock
+/// `offset_secs` off: an `LD_PRELOAD` shim (`clock_shim.c`, compiled once per test process with
+/// the system's C compiler, `$CC` or `cc`) that shifts `clock_gettime(CLOCK_REALTIME)`,
+/// `gettimeofday` and `time`. Everything in the process sees the wrong time — its signing
+/// time, its log timestamps — as on a machine whose clock is off.
+///
+/// Panics when the shim cannot be built (a test must fail, not skip).
+pub fn skewed_clock(offset_secs: i64) -> Vec<(String, String)> {
+    static SHIM: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let shim = SHIM.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temporary folder").keep();
+        let source = dir.join("clock_shim.c");
+        std::fs::write(&source, include_str!("clock_shim.c")).expect("write the shim");
+        let library = dir.join("clock_shim.so");
+        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+        let built = std::process::Command::new(&cc)
+            .args(["-shared", "-fPIC", "-O2", "-o"])
+            .arg(&library)
+            .arg(&source)
+            .arg("-ldl")
+            .output()
+            .unwrap_or_else(|e| panic!("{cc} (to build the clock shim): {e}"));
+        assert!(
+            built.status.success(),
+            "building the clock shim failed:\n{}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        library
+    });
+    vec![
+        ("LD_PRELOAD".into(), shim.display().to_string()),
+        (
+            "ARKE_TEST_CLOCK_OFFSET_SECS".into(),
+            offset_secs.to_string(),
+        ),
+    ]
 }
 
 /// A rust-s3 bucket client for an endpoint, path-style, region `auto`.
@@ -453,9 +581,30 @@ fn s3_error(status: u16, code: &str) -> Response<Full<Bytes>> {
     respond(status, "application/xml", xml)
 }
 
+/// `status` with `Retry-After: value`: S3's error document, or JSON.
+fn retry_after(server: Server, status: u16, value: &str) -> Response<Full<Bytes>> {
+    let mut resp = if server == Server::S3 {
+        s3_error(
+            status,
+            if status == 503 {
+                "SlowDown"
+            } else {
+                "TooManyRequests"
+            },
+        )
+    } else {
+        json_response(status, &json!({"success": false, "error": "slow down"}))
+    };
+    if let Ok(v) = hyper::header::HeaderValue::from_str(value) {
+        resp.headers_mut().insert("retry-after", v);
+    }
+    resp
+}
+
 /// The answer a fault gives (the request body has been read, as a real server would). The
-/// faults that need the real answer (`CutBody`, `NoLength`) or no answer (`LoseAnswer`) are
-/// handled by the servers they apply to; anywhere else they are a 500 saying so.
+/// faults that need the real answer (`CutBody`, `NoLength`, `NoEtag`, `Delay`, …) or no answer
+/// (`LoseAnswer`) are handled by the servers they apply to; anywhere else they are a 500 saying
+/// so. `RetryAfter` is the servers' too (S3 answers XML, the others JSON).
 async fn apply(action: Action) -> Response<Full<Bytes>> {
     match action {
         Action::Status(s) => s3_error(s, &format!("Injected{s}")),
@@ -471,6 +620,8 @@ async fn apply(action: Action) -> Response<Full<Bytes>> {
             .header("content-type", "text/plain")
             .body(Full::new(Bytes::from_static(b"moved")))
             .expect("response"),
+        Action::ErrorIn2xx(code) => s3_error(200, &code),
+        Action::Empty(status) => respond(status, "application/xml", Bytes::new()),
         other => respond(
             500,
             "text/plain",
@@ -527,6 +678,14 @@ fn frames(bytes: Bytes, close: bool) -> Frames {
 
 type S3Body = http_body_util::combinators::BoxBody<Bytes, BoxError>;
 
+/// s3s failed to handle a request at all: a 500 saying why.
+fn s3s_failure(e: impl std::fmt::Debug) -> Response<S3Body> {
+    Response::builder()
+        .status(500)
+        .body(boxed(Full::new(Bytes::from(format!("{e:?}")))))
+        .expect("response")
+}
+
 fn boxed<B>(body: B) -> S3Body
 where
     B: hyper::body::Body<Data = Bytes> + Send + Sync + 'static,
@@ -535,34 +694,76 @@ where
     body.map_err(Into::into).boxed()
 }
 
+/// Whether a fault needs the real answer (or the request carried out), which its server makes.
+fn needs_real_answer(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::CutBody(_)
+            | Action::NoLength
+            | Action::CorruptBody
+            | Action::SizeSays(_)
+            | Action::NoEtag
+            | Action::HeaderSays(..)
+            | Action::Delay(_)
+            | Action::LoseAnswer
+    )
+}
+
 async fn s3_handler(
     st: Arc<State>,
     svc: s3s::service::S3Service,
     req: Request<Incoming>,
-) -> Result<Response<S3Body>, Infallible> {
+) -> Result<Response<S3Body>, BoxError> {
     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
     let fault = st.fault_for(Server::S3, &method, &path);
-    if let Some(action) = fault.clone().filter(|a| {
-        !matches!(
-            a,
-            Action::CutBody(_) | Action::NoLength | Action::CorruptBody | Action::SizeSays(_)
-        )
-    }) {
+    if let Some(action) = fault.clone().filter(|a| !needs_real_answer(a)) {
         read_body(req).await;
-        return Ok(apply(action).await.map(boxed));
+        return Ok(match action {
+            Action::RetryAfter(status, value) => retry_after(Server::S3, status, &value),
+            other => apply(other).await,
+        }
+        .map(boxed));
+    }
+    if let Some(Action::Delay(pause)) = fault {
+        // The whole request first, as a slow server would take it.
+        let (parts, body) = req.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        tokio::time::sleep(pause).await;
+        let req = Request::from_parts(parts, s3s::Body::from(bytes));
+        return Ok(match svc.call(req).await {
+            Ok(resp) => resp.map(boxed),
+            Err(e) => s3s_failure(e),
+        });
     }
     let req = req.map(s3s::Body::from);
     let resp = match svc.call(req).await {
         Ok(resp) => resp,
-        Err(e) => {
-            return Ok(Response::builder()
-                .status(500)
-                .body(boxed(Full::new(Bytes::from(format!("{e:?}")))))
-                .expect("response"))
-        }
+        Err(e) => return Ok(s3s_failure(e)),
     };
     let (mut parts, body) = resp.into_parts();
     match fault {
+        Some(Action::LoseAnswer) => {
+            // Carried out (stored), then the connection is closed without an answer.
+            let _ = body.collect().await;
+            Err("injected: answer lost".into())
+        }
+        Some(Action::NoEtag) => {
+            parts.headers.remove("etag");
+            Ok(Response::from_parts(parts, boxed(body)))
+        }
+        Some(Action::HeaderSays(name, value)) => {
+            if let (Ok(k), Ok(v)) = (
+                hyper::header::HeaderName::from_bytes(name.as_bytes()),
+                hyper::header::HeaderValue::from_str(&value),
+            ) {
+                parts.headers.insert(k, v);
+            }
+            Ok(Response::from_parts(parts, boxed(body)))
+        }
         Some(Action::CutBody(at)) => {
             let bytes = body
                 .collect()
@@ -613,7 +814,7 @@ async fn s3_handler(
 async fn cdn_handler(
     st: Arc<State>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Full<Bytes>>, BoxError> {
     let (method, path, query) = (
         req.method().to_string(),
         req.uri().path().to_string(),
@@ -622,24 +823,47 @@ async fn cdn_handler(
     if method == "POST" {
         *st.cdn_posts.lock().unwrap() += 1;
     }
-    if let Some(action) = st.fault_for(Server::Cdn, &method, &path) {
-        read_body(req).await;
-        return Ok(apply(action).await);
+    let fault = st.fault_for(Server::Cdn, &method, &path);
+    match fault.clone() {
+        Some(Action::Delay(pause)) => tokio::time::sleep(pause).await,
+        Some(Action::LoseAnswer) => {}
+        Some(Action::RetryAfter(status, value)) => {
+            read_body(req).await;
+            return Ok(retry_after(Server::Cdn, status, &value));
+        }
+        Some(action) => {
+            read_body(req).await;
+            return Ok(apply(action).await);
+        }
+        None => {}
     }
+    let answer = cdn_answer(&st, &method, &path, &query, req).await;
+    if matches!(fault, Some(Action::LoseAnswer)) {
+        // Stored, then the connection is closed without an answer.
+        return Err("injected: answer lost".into());
+    }
+    Ok(answer)
+}
+
+/// The CDN stand-in's own answer: SPEC.md Step 4's POST, and the public GET of a variant.
+async fn cdn_answer(
+    st: &State,
+    method: &str,
+    path: &str,
+    query: &str,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     let Some(id) = path
         .strip_prefix("/asset/")
         .filter(|id| !id.is_empty() && !id.contains('/'))
     else {
-        return Ok(json_response(
-            404,
-            &json!({"success": false, "error": "not found"}),
-        ));
+        return json_response(404, &json!({"success": false, "error": "not found"}));
     };
     let id = id.to_string();
-    match method.as_str() {
+    match method {
         "POST" => {
             let body = read_body(req).await;
-            Ok(cdn_register(&st, &id, &body))
+            cdn_register(st, &id, &body)
         }
         "GET" => {
             let size = query
@@ -651,18 +875,18 @@ async fn cdn_handler(
             let found = assets
                 .get(&id)
                 .and_then(|a| a.variants.iter().find(|v| v.name == size).cloned());
-            Ok(match found {
+            match found {
                 Some(v) => respond(200, &v.content_type, v.data),
                 None => json_response(
                     404,
                     &json!({"success": false, "error": "no such asset or size"}),
                 ),
-            })
+            }
         }
-        _ => Ok(json_response(
+        _ => json_response(
             405,
             &json!({"success": false, "error": "method not allowed"}),
-        )),
+        ),
     }
 }
 
@@ -764,9 +988,17 @@ async fn orchestrator_handler(
 ) -> Result<Response<Full<Bytes>>, BoxError> {
     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
     let fault = st.fault_for(Server::Callback, &method, &path);
-    if let Some(action) = fault.clone().filter(|a| !matches!(a, Action::LoseAnswer)) {
-        read_body(req).await;
-        return Ok(apply(action).await);
+    match fault.clone() {
+        Some(Action::Delay(pause)) => tokio::time::sleep(pause).await,
+        Some(Action::LoseAnswer) | None => {}
+        Some(Action::RetryAfter(status, value)) => {
+            read_body(req).await;
+            return Ok(retry_after(Server::Callback, status, &value));
+        }
+        Some(action) => {
+            read_body(req).await;
+            return Ok(apply(action).await);
+        }
     }
     if method != "POST" {
         return Ok(json_response(405, &json!({"ok": false})));
@@ -785,7 +1017,7 @@ async fn orchestrator_handler(
         raw: raw.to_vec(),
         idempotency_key,
     });
-    if fault.is_some() {
+    if matches!(fault, Some(Action::LoseAnswer)) {
         // Taken, recorded, and then the answer is lost: hyper closes the connection.
         return Err("injected: answer lost".into());
     }

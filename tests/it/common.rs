@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 pub use arke_stack::{Action, Fault, Server, Stack, ARCHIVE, STAGING};
 use serde_json::{json, Value};
@@ -86,18 +86,176 @@ impl Job {
     }
 
     pub fn run(&self) -> Run {
-        let out = worker()
+        finish(self.spawn())
+    }
+
+    /// Starts the worker without waiting for it (to signal it, or watch it meanwhile).
+    pub fn spawn(&self) -> Child {
+        worker()
             .env_clear()
             .envs(self.env.iter().cloned())
             .stdin(Stdio::null())
-            .output()
-            .expect("run worker");
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start worker")
     }
+}
+
+/// The variants of `jpeg_thumb_band_800x600.jpg`, the small photo most fault tests run.
+pub const THUMB_BAND: &[Expect] = &[
+    ("thumb", image::ImageFormat::Jpeg, 400, 300),
+    ("original", image::ImageFormat::Jpeg, 800, 600),
+];
+
+/// `jpeg_thumb_band_800x600.jpg` in staging, ready to run.
+pub fn thumb_job(stack: &Stack) -> Job {
+    Job::fixture(stack, "jpeg_thumb_band_800x600.jpg", "image/jpeg")
+}
+
+/// The request path of a job's archive object (its first key).
+pub fn archive_path(job: &Job) -> String {
+    format!("/{ARCHIVE}/{}", job.file_name)
+}
+
+/// The request path of a job's `.ref.json`.
+pub fn ref_path(job: &Job) -> String {
+    format!("/{STAGING}/{}.ref.json", job.key)
+}
+
+/// The thumb-band job on a fresh stack, run with `action` answering its S3 PUTs to
+/// `path(job)`, `times` times (`None`: every time).
+pub fn run_with_put_fault(
+    path: fn(&Job) -> String,
+    action: Action,
+    times: Option<u32>,
+) -> (Stack, Job, Run) {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    let fault = Fault::new(Server::S3, action)
+        .method("PUT")
+        .path(&path(&job));
+    stack.fault(match times {
+        Some(n) => fault.times(n),
+        None => fault,
+    });
+    let run = job.run();
+    (stack, job, run)
+}
+
+/// Values that must not show up in any output: the R2 keys, and the passwords and tokens that
+/// [`with_url_secrets`] puts into the job's URLs (PRODUCT.md "Environment").
+pub const SECRETS: [&str; 10] = [
+    arke_stack::SECRET_KEY,
+    arke_stack::ACCESS_KEY,
+    "CBPASSMARKER",
+    "CBTOKENMARKER",
+    "CDNPASSMARKER",
+    "CDNTOKENMARKER",
+    "PUBPASSMARKER",
+    "PUBTOKENMARKER",
+    "LOCTOKENMARKER",
+    "R2PASSMARKER",
+];
+
+/// Fails if any of [`SECRETS`] shows up in `all` (e.g. [`all_output`]).
+#[track_caller]
+pub fn assert_no_secret(what: &str, all: &str) {
+    for secret in SECRETS {
+        assert!(!all.contains(secret), "{what}: {secret} leaked:\n{all}");
+    }
+}
+
+/// `SCHEME://HOST:PORT` with a user and password put in, then `path` and `?query`.
+fn with_credentials(base: &str, user: &str, password: &str, path: &str, query: &str) -> String {
+    let (scheme, host) = base.split_once("://").unwrap();
+    format!("{scheme}://{user}:{password}@{host}{path}?{query}")
+}
+
+/// A password and a token in each of the job's callback and CDN URLs, as webhooks often carry
+/// them; `cdn` is the CDN API's base (`http://HOST:PORT`).
+pub fn with_url_secrets(stack: &Stack, job: &mut Job, cdn: &str) {
+    let callback = with_credentials(
+        &stack.orchestrator_url,
+        "orch",
+        "CBPASSMARKER",
+        &format!("/callback/{BATCH}/{TASK}"),
+        "token=CBTOKENMARKER",
+    );
+    let api = with_credentials(cdn, "cdn", "CDNPASSMARKER", "", "key=CDNTOKENMARKER");
+    let public = with_credentials(
+        &stack.cdn_url,
+        "pub",
+        "PUBPASSMARKER",
+        "/",
+        "sig=PUBTOKENMARKER",
+    );
+    job.set("CALLBACK_URL", &callback)
+        .set("CDN_API_URL", &api)
+        .set("CDN_PUBLIC_URL", &public);
+}
+
+/// Waits for a worker started with [`Job::spawn`].
+pub fn finish(child: Child) -> Run {
+    let out = child.wait_with_output().expect("worker output");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Sends `signal` (`TERM`, `INT`) to a running worker.
+pub fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{signal}");
+}
+
+/// Polls until `done` holds; fails after 60 s, saying what never happened.
+#[track_caller]
+pub fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{what}: not within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Requests to one server with this method whose path ends with `path_end`.
+pub fn count(stack: &Stack, server: Server, method: &str, path_end: &str) -> usize {
+    stack
+        .requests()
+        .iter()
+        .filter(|(s, m, p)| *s == server && m == method && p.ends_with(path_end))
+        .count()
+}
+
+/// Everything a run printed and sent: stdout, stderr, every callback body as it arrived, and
+/// every CDN request body (its image data aside).
+pub fn all_output(stack: &Stack, run: &Run) -> String {
+    let callbacks: Vec<String> = stack
+        .callbacks()
+        .iter()
+        .map(|c| String::from_utf8_lossy(&c.raw).into_owned())
+        .collect();
+    let cdn: Vec<String> = stack
+        .assets()
+        .iter()
+        .map(|a| a.request.to_string())
+        .collect();
+    format!(
+        "{}\n{}\n{}\n{}",
+        run.stdout,
+        run.stderr,
+        callbacks.join("\n"),
+        cdn.join("\n")
+    )
 }
 
 /// The run's log: every stdout line parsed as the JSON object it must be.

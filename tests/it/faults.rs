@@ -1,18 +1,10 @@
-//! Faults injected through the stack: flaky and dead servers, the deadline, SIGTERM, an archive
-//! key that is taken, a task run twice, and secrets kept out of every output.
+//! Faults injected through the stack: flaky and dead servers, the deadline, SIGTERM (a stopped
+//! job stops), an archive key that is taken, a task run twice, and secrets kept out of every
+//! output.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-use image::ImageFormat::Jpeg;
+use std::time::Duration;
 
 use crate::common::*;
-
-const THUMB_BAND: &[Expect] = &[("thumb", Jpeg, 400, 300), ("original", Jpeg, 800, 600)];
-
-fn thumb_job(stack: &Stack) -> Job {
-    Job::fixture(stack, "jpeg_thumb_band_800x600.jpg", "image/jpeg")
-}
 
 #[test]
 fn s3_failing_twice_then_recovering_succeeds() {
@@ -139,37 +131,10 @@ fn sigterm_during_cdn_upload_sends_interrupted() {
         Action::Hang(Duration::from_secs(60)),
     ));
     let job = thumb_job(&stack);
-    let child = worker()
-        .env_clear()
-        .envs(job.env.iter().cloned())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let waited = Instant::now();
-    while !stack
-        .requests()
-        .iter()
-        .any(|(s, m, _)| *s == Server::Cdn && m == "POST")
-    {
-        assert!(
-            waited.elapsed() < Duration::from_secs(60),
-            "the worker never reached the CDN"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    let run = Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let child = job.spawn();
+    wait_for("a CDN POST", || count(&stack, Server::Cdn, "POST", "") > 0);
+    signal(&child, "TERM");
+    let run = finish(child);
     assert_error(
         &stack,
         &job,
@@ -177,6 +142,80 @@ fn sigterm_during_cdn_upload_sends_interrupted() {
         "interrupted",
         "Job interrupted by SIGTERM",
     );
+}
+
+/// A stop decided while the archive PUT is on the wire (it lands 5 s after it left) and the
+/// CDN asset is stored. The callback's answer takes 8 s, so the process lives on past the
+/// archive PUT's answer: the job thread must start nothing more — above all no `.ref.json`
+/// for a run reported as failed (PRODUCT.md "Network behaviour": a stopped job stops).
+fn stopped_during_the_archive_put(job_timeout: Option<&str>, code: &str, message: &str) {
+    let stack = Stack::start();
+    let mut job = thumb_job(&stack);
+    let archive_path = archive_path(&job);
+    stack.fault(
+        Fault::new(Server::S3, Action::Delay(Duration::from_secs(5)))
+            .method("PUT")
+            .path(&archive_path),
+    );
+    stack.fault(Fault::new(Server::Callback, Action::Delay(Duration::from_secs(8))).method("POST"));
+    if let Some(secs) = job_timeout {
+        job.set("JOB_TIMEOUT_SECS", secs);
+    }
+    let child = job.spawn();
+    wait_for("the CDN asset and the archive PUT", || {
+        !stack.assets().is_empty() && count(&stack, Server::S3, "PUT", &archive_path) == 1
+    });
+    if job_timeout.is_none() {
+        signal(&child, "TERM");
+    }
+    let run = finish(child);
+    let ended = std::time::Instant::now();
+
+    // One error callback, naming the asset the orchestrator now has to remove.
+    let cb = assert_error(&stack, &job, &run, code, message);
+    let assets = stack.assets();
+    assert_eq!(assets.len(), 1, "one asset on the CDN");
+    assert_eq!(cb["cdn_asset_id"], assets[0].id.as_str(), "{cb}");
+    assert_eq!(count(&stack, Server::Cdn, "POST", ""), 1);
+    // The PUT already on the wire landed; nothing started after the decision.
+    assert_eq!(stack.keys(ARCHIVE), vec![job.file_name.clone()]);
+    assert_eq!(
+        stack.get(ARCHIVE, &job.file_name).as_deref(),
+        Some(&job.data[..])
+    );
+    assert_eq!(stack.keys(STAGING), vec![job.key.clone()], "no .ref.json");
+    // The worker's requests only (the checks above read the buckets too).
+    let log = stack.request_log();
+    let decided = log
+        .iter()
+        .find(|r| r.server == Server::Callback)
+        .expect("the callback")
+        .at;
+    let archived = log
+        .iter()
+        .find(|r| r.method == "PUT" && r.path.ends_with(&archive_path))
+        .expect("the archive PUT");
+    assert!(
+        archived.at < decided,
+        "the archive PUT left before the stop"
+    );
+    let later: Vec<_> = log
+        .iter()
+        .filter(|r| r.server != Server::Callback && r.at > decided && r.at < ended)
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(later.is_empty(), "requests after the stop: {later:?}");
+    assert_eq!(count(&stack, Server::S3, "PUT", ".ref.json"), 0);
+}
+
+#[test]
+fn sigterm_during_the_archive_put_sends_one_callback_naming_the_asset_and_no_ref_json() {
+    stopped_during_the_archive_put(None, "interrupted", "Job interrupted by SIGTERM");
+}
+
+#[test]
+fn the_deadline_during_the_archive_put_sends_one_callback_naming_the_asset_and_no_ref_json() {
+    stopped_during_the_archive_put(Some("3"), "timeout", "Job timed out after 3 s");
 }
 
 #[test]
@@ -297,30 +336,9 @@ fn a_panic_in_any_thread_sends_one_redacted_internal_callback() {
     }
 }
 
-/// Everything a run printed and sent.
-fn all_output(stack: &Stack, run: &Run) -> String {
-    let callbacks: Vec<String> = stack
-        .callbacks()
-        .iter()
-        .map(|c| c.body.to_string())
-        .collect();
-    format!("{}\n{}\n{}", run.stdout, run.stderr, callbacks.join("\n"))
-}
-
-#[track_caller]
-fn assert_no_secret(what: &str, all: &str) {
-    assert!(
-        !all.contains(arke_stack::SECRET_KEY),
-        "{what}: secret key leaked:\n{all}"
-    );
-    assert!(
-        !all.contains(arke_stack::ACCESS_KEY),
-        "{what}: access key leaked:\n{all}"
-    );
-}
-
 /// Every error code a run can reach from outside (`internal` needs a bug; its message goes
-/// through the same redaction, checked in the unit tests of `log`).
+/// through the same redaction, checked in the unit tests of `log`), with a password and a token
+/// in the callback and CDN URLs too.
 #[test]
 fn no_secret_in_any_output_on_failure_paths() {
     type Setup = fn(&Stack, &mut Job);
@@ -392,6 +410,7 @@ fn no_secret_in_any_output_on_failure_paths() {
         let stack = Stack::start();
         let mut job = thumb_job(&stack);
         setup(&stack, &mut job);
+        with_url_secrets(&stack, &mut job, &stack.cdn_url);
         let run = job.run();
         let cb = only_callback(&stack);
         assert_eq!(cb["error_code"], code, "{cb}");

@@ -10,3 +10,5 @@ mod extras;
 mod faults;
 mod network;
 mod real_world;
+mod url_secrets;
+mod writes;

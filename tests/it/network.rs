@@ -1,25 +1,9 @@
 //! What the network does to a job (PRODUCT.md "Network behaviour"), rebuilt in the stack from
 //! public bug reports of S3 and HTTP clients: downloads cut short, sizes unknown, keys in any
-//! alphabet, redirects, conditional writes refused the old way, callback answers lost.
-
-use image::ImageFormat::Jpeg;
+//! alphabet, redirects, conditional writes refused the old way, callback and CDN answers lost,
+//! a machine clock off, `Retry-After`.
 
 use crate::common::*;
-
-const THUMB_BAND: &[Expect] = &[("thumb", Jpeg, 400, 300), ("original", Jpeg, 800, 600)];
-
-fn thumb_job(stack: &Stack) -> Job {
-    Job::fixture(stack, "jpeg_thumb_band_800x600.jpg", "image/jpeg")
-}
-
-/// Requests to one server with this method whose path ends with `path_end`.
-fn count(stack: &Stack, server: Server, method: &str, path_end: &str) -> usize {
-    stack
-        .requests()
-        .iter()
-        .filter(|(s, m, p)| *s == server && m == method && p.ends_with(path_end))
-        .count()
-}
 
 /// A failed download leaves nothing behind: no CDN request, nothing archived, no ref.json,
 /// the staging original untouched.
@@ -88,6 +72,43 @@ fn a_corrupted_body_fails_the_md5_check_and_nothing_is_archived() {
     let job = thumb_job(&stack);
     let corrupt = Fault::new(Server::S3, Action::CorruptBody).method("GET");
     download_fails(&stack, &job, corrupt, "integrity check failed: body MD5");
+}
+
+/// A body whose `x-amz-checksum-crc32` (or `-sha256`) is not its own: caught like an MD5.
+#[test]
+fn a_body_against_its_checksum_header_is_download_failed() {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    let wrong = Action::HeaderSays("x-amz-checksum-crc32".into(), "AAAAAA==".into());
+    let says = "integrity check failed: the body is not its x-amz-checksum-crc32 AAAAAA==";
+    download_fails(
+        &stack,
+        &job,
+        Fault::new(Server::S3, wrong).method("GET"),
+        says,
+    );
+}
+
+/// A 200 whose body is an S3 `<Error>` document instead of the object (HEAD did not say its
+/// size): that error, named, not an image that fails to decode.
+#[test]
+fn a_200_carrying_an_s3_error_instead_of_the_object_is_download_failed() {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    stack.fault(
+        Fault::new(Server::S3, Action::NoLength)
+            .method("HEAD")
+            .path(&job.key),
+    );
+    let error = Action::ErrorIn2xx("InternalError".into());
+    let says = "HTTP 200 InternalError: injected fault (an S3 error document in a 200 answer, not \
+                the object)";
+    download_fails(
+        &stack,
+        &job,
+        Fault::new(Server::S3, error).method("GET"),
+        says,
+    );
 }
 
 /// The GET is whole and self-consistent, but HEAD described another size (the object changed
@@ -391,19 +412,9 @@ fn archive_put_answered_304_means_the_key_exists() {
 
 #[test]
 fn archive_put_409_is_retried_then_archived() {
-    let stack = Stack::start();
-    let job = thumb_job(&stack);
-    let archive_path = format!("/{ARCHIVE}/{}", job.file_name);
-    stack.fault(
-        Fault::new(
-            Server::S3,
-            Action::S3Error(409, "ConditionalRequestConflict".into()),
-        )
-        .method("PUT")
-        .path(&archive_path)
-        .times(1),
-    );
-    let run = job.run();
+    let conflict = Action::S3Error(409, "ConditionalRequestConflict".into());
+    let (stack, job, run) = run_with_put_fault(archive_path, conflict, Some(1));
+    let archive_path = archive_path(&job);
     assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
     assert_eq!(
         only_callback(&stack)["archive_r2_key"],
@@ -415,7 +426,7 @@ fn archive_put_409_is_retried_then_archived() {
             && l["msg"]
                 .as_str()
                 .unwrap()
-                .contains("HTTP 409 on a create-only PUT: a concurrent write")),
+                .contains("HTTP 409 ConditionalRequestConflict: injected fault (a create-only PUT refused by a concurrent write to the key)")),
         "{}",
         run.stdout
     );
@@ -449,4 +460,259 @@ fn a_lost_callback_answer_gives_identical_copies() {
     assert_eq!(job2.run().code, Some(0));
     let other = stack2.callbacks()[0].idempotency_key.clone().unwrap();
     assert_ne!(other, key);
+}
+
+/// PRODUCT.md "Network behaviour": idempotent CDN upload. The first POST stores the asset and
+/// its answer is lost; the retry with the same ID gets 409 from our own first attempt, the
+/// smallest variant read back is ours: one asset, success under that ID.
+#[test]
+fn a_lost_cdn_answer_leaves_exactly_one_asset() {
+    let stack = Stack::start();
+    stack.fault(
+        Fault::new(Server::Cdn, Action::LoseAnswer)
+            .method("POST")
+            .times(1),
+    );
+    let job = thumb_job(&stack);
+    let run = job.run();
+    // One asset, whose ID the ref.json and the callback carry.
+    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    let id = stack.assets()[0].id.clone();
+    let posts: Vec<String> = stack
+        .requests()
+        .into_iter()
+        .filter(|(s, m, _)| *s == Server::Cdn && m == "POST")
+        .map(|r| r.2)
+        .collect();
+    assert_eq!(posts, [format!("/asset/{id}"), format!("/asset/{id}")]);
+    let checks: Vec<_> = stack
+        .request_log()
+        .into_iter()
+        .filter(|r| r.server == Server::Cdn && r.method == "GET")
+        .map(|r| (r.path, r.query, r.status))
+        .collect();
+    assert_eq!(
+        checks,
+        [(
+            format!("/asset/{id}"),
+            Some("size=thumb".to_string()),
+            Some(200)
+        )],
+        "the smallest variant read back once"
+    );
+}
+
+/// The same, but the read-back finds nothing there (the asset is not ours to claim): a new ID,
+/// and the callback warns that the first may also hold these variants.
+#[test]
+fn a_409_after_a_lost_cdn_answer_that_is_not_ours_takes_a_new_id() {
+    let stack = Stack::start();
+    stack.fault(
+        Fault::new(Server::Cdn, Action::LoseAnswer)
+            .method("POST")
+            .times(1),
+    );
+    stack.fault(
+        Fault::new(
+            Server::Cdn,
+            Action::Json(404, serde_json::json!({"success": false})),
+        )
+        .method("GET")
+        .times(1),
+    );
+    let job = thumb_job(&stack);
+    let run = job.run();
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    let cb = only_callback(&stack);
+    let assets = stack.assets();
+    assert_eq!(assets.len(), 2, "the lost attempt's asset and the new one");
+    let url = cb["ref_data"]["url"].as_str().unwrap();
+    let new = assets
+        .iter()
+        .find(|a| url.ends_with(&format!("/asset/{}", a.id)))
+        .expect("the callback names one of them");
+    assert_eq!(new.variants.len(), 2);
+    assert_eq!(
+        stack.get(ARCHIVE, &job.file_name).as_deref(),
+        Some(&job.data[..])
+    );
+    assert!(stack
+        .get(STAGING, &format!("{}.ref.json", job.key))
+        .is_some());
+}
+
+/// The S3 requests the stack answered 403, as `METHOD path`.
+fn refused(stack: &Stack) -> Vec<String> {
+    stack
+        .request_log()
+        .into_iter()
+        .filter(|r| r.server == Server::S3 && r.status == Some(403))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+/// A machine whose clock is 20 minutes off (behind, then ahead): the first request is refused
+/// (S3 allows 15 minutes; a HEAD's 403 has no body, only a `Date`), the offset is taken from
+/// `Date`, the request is signed again once, and every later request is signed right.
+#[test]
+fn a_clock_20_minutes_off_is_corrected_after_one_refusal() {
+    for (offset, side) in [(-1200, "behind"), (1200, "ahead of")] {
+        let stack = Stack::start();
+        let mut job = thumb_job(&stack);
+        for (k, v) in arke_stack::skewed_clock(offset) {
+            job.set(&k, &v);
+        }
+        let run = job.run();
+        assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+        assert_eq!(
+            refused(&stack),
+            [format!("HEAD /{STAGING}/{}", job.key)],
+            "one refusal, then the corrected retry"
+        );
+        let cb = only_callback(&stack);
+        let warned = cb["warnings"].as_array().unwrap().iter().any(|w| {
+            let w = w.as_str().unwrap();
+            w.starts_with("the machine's clock is ") && w.contains(&format!(" {side} S3's"))
+        });
+        assert!(warned, "{cb}");
+    }
+}
+
+/// Still refused after the correction: the error says the clock is off, and by how much.
+#[test]
+fn a_clock_refused_again_after_the_correction_says_how_far_off_it_is() {
+    let stack = Stack::start();
+    let mut job = thumb_job(&stack);
+    for (k, v) in arke_stack::skewed_clock(-1200) {
+        job.set(&k, &v);
+    }
+    stack.fault(
+        Fault::new(
+            Server::S3,
+            Action::S3Error(403, "RequestTimeTooSkewed".into()),
+        )
+        .method("HEAD")
+        .path(&job.key),
+    );
+    let run = job.run();
+    stack.clear_faults();
+    let cb = assert_error(
+        &stack,
+        &job,
+        &run,
+        "download_failed",
+        "Failed to download image: ",
+    );
+    let msg = cb["error"].as_str().unwrap();
+    assert!(
+        (msg.contains("the machine's clock is 20 min 0 s behind S3's")
+            || msg.contains("the machine's clock is 19 min 59 s behind S3's"))
+            && msg.contains("signed again with that correction, refused again"),
+        "{msg}"
+    );
+    assert_eq!(
+        refused(&stack).len(),
+        2,
+        "the first try and one corrected retry"
+    );
+    assert!(stack.assets().is_empty() && stack.keys(ARCHIVE).is_empty());
+}
+
+/// `RequestTimeTooSkewed` in an answer's body (a PUT's) is signed again once too.
+#[test]
+fn request_time_too_skewed_on_the_archive_put_is_signed_again_once() {
+    let skewed = Action::S3Error(403, "RequestTimeTooSkewed".into());
+    let (stack, job, run) = run_with_put_fault(archive_path, skewed, Some(1));
+    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    assert_eq!(count(&stack, Server::S3, "PUT", &archive_path(&job)), 2);
+}
+
+/// Seconds between the first two requests matching.
+fn gap(stack: &Stack, server: Server, method: &str, path_end: &str) -> f64 {
+    let at: Vec<_> = stack
+        .request_log()
+        .into_iter()
+        .filter(|r| r.server == server && r.method == method && r.path.ends_with(path_end))
+        .map(|r| r.at)
+        .collect();
+    assert!(at.len() >= 2, "{method} {path_end}: {} requests", at.len());
+    (at[1] - at[0]).as_secs_f64()
+}
+
+/// `Retry-After` replaces the backoff (which is at most 0.5 s before a second attempt): 503
+/// `SlowDown` with `Retry-After: 3` on the download, 429 with an HTTP-date about 5 s ahead from
+/// the CDN, 503 with `Retry-After: 1` from the orchestrator. Coarse lower bounds, from the
+/// stack's log.
+#[test]
+fn retry_after_is_waited_for_before_the_next_attempt() {
+    let stack = Stack::start();
+    let job = thumb_job(&stack);
+    stack.fault(
+        Fault::new(Server::S3, Action::RetryAfter(503, "3".into()))
+            .method("GET")
+            .path(&job.key)
+            .times(1),
+    );
+    // The CDN POST comes after the download's 3 s wait: about 5 s after it.
+    let date = chrono::Utc::now() + chrono::Duration::seconds(8);
+    stack.fault(
+        Fault::new(
+            Server::Cdn,
+            Action::RetryAfter(429, date.format("%a, %d %b %Y %H:%M:%S GMT").to_string()),
+        )
+        .method("POST")
+        .times(1),
+    );
+    stack.fault(
+        Fault::new(Server::Callback, Action::RetryAfter(503, "1".into()))
+            .method("POST")
+            .times(1),
+    );
+    let run = job.run();
+    assert_success(&stack, &job, &run, "image/jpeg", THUMB_BAND);
+    let download = gap(&stack, Server::S3, "GET", &job.key);
+    assert!(download >= 2.9, "the GET was retried after {download} s");
+    let cdn = gap(&stack, Server::Cdn, "POST", "");
+    assert!(cdn >= 2.0, "the CDN POST was retried after {cdn} s");
+    let callback = gap(&stack, Server::Callback, "POST", "");
+    assert!(
+        callback >= 0.9,
+        "the callback was retried after {callback} s"
+    );
+    assert!(
+        run.stdout
+            .contains("(Retry-After 3 s): HTTP 503 SlowDown: injected fault"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// A `Retry-After` the deadline leaves no room for is not waited for: the job fails at once
+/// with what the server asked, not with `timeout` minutes later.
+#[test]
+fn retry_after_past_the_deadline_fails_at_once() {
+    let stack = Stack::start();
+    let mut job = thumb_job(&stack);
+    job.set("JOB_TIMEOUT_SECS", "8");
+    stack.fault(Fault::new(Server::Cdn, Action::RetryAfter(503, "15".into())).method("POST"));
+    let run = job.run();
+    let cb = assert_error(
+        &stack,
+        &job,
+        &run,
+        "cdn_upload_failed",
+        "CDN upload failed: 503 ",
+    );
+    let msg = cb["error"].as_str().unwrap();
+    assert!(
+        msg.ends_with("(not retried: Retry-After 15 s would pass the deadline)"),
+        "{msg}"
+    );
+    assert_eq!(count(&stack, Server::Cdn, "POST", ""), 1);
+    assert!(stack.assets().is_empty());
+    assert_eq!(
+        stack.get(ARCHIVE, &job.file_name).as_deref(),
+        Some(&job.data[..]),
+        "the archive ran alongside"
+    );
 }

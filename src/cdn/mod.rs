@@ -1,19 +1,22 @@
 //! The CDN upload (SPEC.md Step 4): one JSON POST with every variant base64-encoded, a fresh
-//! asset ID when the CDN says the ID is taken (409), transient failures retried, 307/308
-//! followed with the same body and 301/302/303 refused (PRODUCT.md "Network behaviour").
+//! asset ID when the CDN says the ID is taken (409) by someone else — not by our own earlier
+//! attempt whose answer was lost — transient failures retried, 307/308 followed with the same
+//! body and 301/302/303 refused (PRODUCT.md "Network behaviour"). The client is [`client`].
 //!
 //! The request body is streamed ([`Streamed`]): its JSON is made as the connection reads it,
 //! the base64 text 16 KB at a time from the variants' bytes, so the variants are in memory once,
 //! as bytes, and not again as a body (issue 15: it had been three copies, then two).
 
-use std::io::Read;
-use std::time::Duration;
+mod client;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use std::io::Read;
+
+use serde::Serialize;
+
+pub use client::{Cdn, Uploaded};
 
 use crate::image::Variant;
-use crate::net::{self, retry, Failure};
+use crate::net;
 
 /// A variant as SPEC.md's request body carries it: `data` is serialised as base64.
 #[derive(Debug, Serialize)]
@@ -209,153 +212,6 @@ impl Read for StreamedReader<'_, '_> {
                 Some(_) => (self.part, self.at) = (self.part + 1, 0),
             }
         }
-    }
-}
-
-/// What the CDN answered, with the URLs filled in where it left them out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Uploaded {
-    pub asset_id: String,
-    pub cdn_url: String,
-    /// Variant name → URL, in the order of the upload.
-    pub variant_urls: Vec<(String, String)>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Response {
-    success: Option<bool>,
-    #[serde(rename = "cdnUrl")]
-    cdn_url: Option<String>,
-    variants: Option<serde_json::Map<String, Value>>,
-    error: Option<Value>,
-    message: Option<Value>,
-}
-
-/// How many fresh IDs to try when the CDN keeps answering 409.
-const MAX_ID_COLLISIONS: u32 = 5;
-
-/// The CDN client.
-pub struct Cdn {
-    agent: ureq::Agent,
-    api_url: String,
-    public_url: String,
-}
-
-impl Cdn {
-    pub fn new(api_url: &str, public_url: &str, timeout: Duration) -> Cdn {
-        Cdn {
-            agent: net::agent(timeout),
-            api_url: api_url.to_string(),
-            public_url: public_url.to_string(),
-        }
-    }
-
-    /// POSTs `body` under a new asset ID from `new_id`, taking another on 409.
-    pub fn upload(
-        &self,
-        body: &Body<'_>,
-        mut new_id: impl FnMut() -> String,
-    ) -> Result<Uploaded, String> {
-        let json = body.streamed()?;
-        crate::log::info(
-            "cdn_upload",
-            "request body streamed as it is sent",
-            &[("bytes", serde_json::json!(net::Replayable::size(&json)))],
-        );
-        let names: Vec<&str> = body.variants.iter().map(|v| v.name).collect();
-        for _ in 0..MAX_ID_COLLISIONS {
-            let id = new_id();
-            match self.post(&id, &json) {
-                Ok(Some(resp)) => return self.read_response(&id, resp, &names),
-                Ok(None) => crate::log::warn(
-                    "cdn_upload",
-                    &format!("asset ID {id} is taken (409); trying a new one"),
-                    &[],
-                ),
-                Err(f) => return Err(f.message),
-            }
-        }
-        Err(format!(
-            "409 asset ID taken {MAX_ID_COLLISIONS} times in a row"
-        ))
-    }
-
-    /// `Ok(None)` on 409. 307/308 are followed with the same body; 301/302/303 fail, naming the
-    /// redirect ([`net::post`]).
-    fn post(&self, id: &str, json: &Streamed<'_>) -> Result<Option<Response>, Failure> {
-        let url = format!("{}/asset/{id}", self.api_url);
-        retry("cdn_upload", &format!("POST {url}"), || {
-            let answer = net::post(
-                &self.agent,
-                &url,
-                &[("content-type", "application/json")],
-                json,
-            )?;
-            let (status, text) = (answer.status, answer.body);
-            if status == 409 {
-                return Ok(None);
-            }
-            if !(200..300).contains(&status) {
-                return Err(Failure::from_status(
-                    status,
-                    format!("{status} {}", short(&text)),
-                ));
-            }
-            serde_json::from_str::<Response>(&text)
-                .map(Some)
-                .map_err(|e| {
-                    Failure::permanent(format!(
-                        "{status} unreadable response ({e}): {}",
-                        short(&text)
-                    ))
-                })
-        })
-    }
-
-    fn read_response(&self, id: &str, resp: Response, names: &[&str]) -> Result<Uploaded, String> {
-        if resp.success == Some(false) {
-            let why = resp
-                .error
-                .or(resp.message)
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string())
-                })
-                .unwrap_or_else(|| "no reason given".into());
-            return Err(format!("CDN answered success=false: {why}"));
-        }
-        let cdn_url = resp
-            .cdn_url
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| format!("{}/asset/{id}", self.public_url));
-        let from_cdn = resp.variants.unwrap_or_default();
-        let variant_urls = names
-            .iter()
-            .map(|name| {
-                let url = from_cdn
-                    .get(*name)
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("{}/asset/{id}?size={name}", self.public_url));
-                (name.to_string(), url)
-            })
-            .collect();
-        Ok(Uploaded {
-            asset_id: id.to_string(),
-            cdn_url,
-            variant_urls,
-        })
-    }
-}
-
-/// The first 300 characters of a response body, for an error message.
-fn short(text: &str) -> String {
-    let t: String = text.trim().chars().take(300).collect();
-    if t.is_empty() {
-        "(empty body)".into()
-    } else {
-        t
     }
 }
 
