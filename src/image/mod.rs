@@ -41,7 +41,7 @@ mod tests;
 pub use error::ImageError;
 pub use format::Format;
 pub use metadata::strip_metadata;
-pub use output::{Output, Variant};
+pub use output::{Identified, Output, Variant};
 pub use phases::Phase;
 pub use pipeline::process_opened;
 pub use placeholder::Placeholder;

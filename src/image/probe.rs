@@ -6,6 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::error::ImageError;
 use super::format::Format;
+use super::output::Identified;
 use super::palette::Palette;
 use super::source::{repair, Source};
 use super::{jpeg, png, webp};
@@ -27,6 +28,18 @@ pub struct Probe {
 }
 
 impl Probe {
+    /// What the probe found, as the image stage reports it ([`Identified`]).
+    pub fn identified(&self) -> Identified {
+        Identified {
+            format: self.format,
+            width: self.width,
+            height: self.height,
+            orientation: self.orientation,
+            icc_description: self.icc_description(),
+            source: self.source.clone(),
+        }
+    }
+
     /// The embedded ICC profile's description (its `desc` tag, read by moxcms), if any.
     pub fn icc_description(&self) -> Option<String> {
         use moxcms::ProfileText;
@@ -44,8 +57,9 @@ impl Probe {
     }
 }
 
-/// How the stored samples describe colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the stored samples describe colour; serialised by [`ColourModel::name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ColourModel {
     Gray,
     GrayAlpha,
@@ -54,6 +68,7 @@ pub enum ColourModel {
     /// A palette (PNG colour type 3).
     Indexed,
     /// JPEG's usual luma + chroma.
+    #[serde(rename = "ycbcr")]
     YCbCr,
     Cmyk,
     /// Adobe's Y′CbCr + K.
@@ -77,7 +92,7 @@ impl ColourModel {
 }
 
 /// The facts of the input file that its header gives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SourceFacts {
     /// As stored, before EXIF orientation (pixels).
     pub stored_width: u32,
