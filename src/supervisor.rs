@@ -13,7 +13,7 @@ use crate::cdn::Cdn;
 use crate::config::{Config, RawConfig};
 use crate::error::Error;
 use crate::storage::Storage;
-use crate::{job, log};
+use crate::{job, log, sandbox};
 
 /// Timeout of each callback attempt.
 const CALLBACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,6 +54,10 @@ pub fn run(raw: &RawConfig) -> Result<(), Error> {
     watch_signals(tx.clone());
     spawn_job(&cfg, tx);
     let ending = rx.recv_timeout(cfg.job_timeout.saturating_sub(started.elapsed()));
+    if matches!(ending, Ok(Ending::Signal(_)) | Err(_)) {
+        // The image stage's child goes with the job (PRODUCT.md "A stopped job stops").
+        sandbox::stop();
+    }
     let (outcome, warnings) = match ending {
         Ok(Ending::Finished(result, warnings)) => (*result, warnings),
         Ok(Ending::Panicked(msg)) => (Err(Error::Internal(format!("panic: {msg}"))), Vec::new()),
