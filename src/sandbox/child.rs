@@ -29,8 +29,8 @@ pub const SUBCOMMAND: &str = "__image-stage";
 pub const MEMORY_LIMIT_BYTES: u64 = 1280 << 20;
 
 /// A fault the tests make the child commit after it is confined (debug builds only): a
-/// forbidden call, a crash, an allocation past its limit, or a pause while it holds the
-/// decoded image.
+/// forbidden call, a crash, an allocation past its limit, a pause while it holds the decoded
+/// image, or a kernel that refuses seccomp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     Open,
@@ -38,6 +38,7 @@ pub enum Fault {
     Segv,
     Alloc,
     Pause,
+    NoSeccomp,
 }
 
 impl Fault {
@@ -48,6 +49,7 @@ impl Fault {
             "segv" => Fault::Segv,
             "alloc" => Fault::Alloc,
             "pause" => Fault::Pause,
+            "no-seccomp" => Fault::NoSeccomp,
             _ => return None,
         })
     }
@@ -59,6 +61,7 @@ impl Fault {
             Fault::Segv => "segv",
             Fault::Alloc => "alloc",
             Fault::Pause => "pause",
+            Fault::NoSeccomp => "no-seccomp",
         }
     }
 }
@@ -128,7 +131,8 @@ pub fn main(args: &[OsString]) -> ExitCode {
         256 << 10,
         std::io::stdout().lock(),
     ));
-    let answered = match confine(args.confined) {
+    let refused = args.fault == Some(Fault::NoSeccomp);
+    let answered = match confine(args.confined, refused) {
         Ok(()) => {
             if let Some(fault) = args.fault {
                 commit(fault);
@@ -180,11 +184,16 @@ fn stage(
 }
 
 /// Seccomp, or nothing when the operator asked for an unconfined child (`IMAGE_STAGE`).
-fn confine(confined: bool) -> Result<(), ImageError> {
+/// `refused`: the tests' kernel without seccomp (the answer such a kernel gives, EINVAL).
+fn confine(confined: bool, refused: bool) -> Result<(), ImageError> {
     if !confined {
         return Ok(());
     }
-    seccomp::confine().map_err(|why| {
+    let confined = match refused {
+        true => Err(std::io::Error::from_raw_os_error(libc::EINVAL).to_string()),
+        false => seccomp::confine(),
+    };
+    confined.map_err(|why| {
         ImageError::Internal(format!(
             "cannot confine the image stage with seccomp ({why}); IMAGE_STAGE=unconfined runs \
              it without, where the kernel has no seccomp"
@@ -252,7 +261,7 @@ fn commit(fault: Fault) {
             let too_much = vec![1u8; (MEMORY_LIMIT_BYTES + (256 << 20)) as usize];
             std::hint::black_box(too_much);
         }
-        Fault::Pause => {}
+        Fault::Pause | Fault::NoSeccomp => {}
     }
 }
 

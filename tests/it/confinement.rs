@@ -236,6 +236,31 @@ fn a_forbidden_call_in_the_child_kills_it_and_ends_in_one_error_callback() {
 }
 
 #[test]
+fn a_kernel_without_seccomp_is_a_clear_error_never_an_unconfined_run() {
+    let (stack, job, run) = faulty_job("no-seccomp");
+    let cb = assert_error(&stack, &job, &run, "internal", "Internal error: ");
+    let msg = cb["error"].as_str().unwrap();
+    assert!(
+        msg.contains("cannot confine the image stage with seccomp")
+            && msg.contains("IMAGE_STAGE=unconfined"),
+        "{msg}"
+    );
+    nothing_written(&stack, &job);
+    // The operator's way out: the same job with IMAGE_STAGE=unconfined succeeds.
+    let stack = Stack::start();
+    let mut job = Job::fixture(&stack, "jpeg_thumb_band_800x600.jpg", "image/jpeg");
+    job.set("IMAGE_STAGE", "unconfined");
+    let run = finish(spawn(&job, &[("ARKE_DEBUG_CHILD_FAULT", "no-seccomp")]));
+    assert_success(
+        &stack,
+        &job,
+        &run,
+        "image/jpeg",
+        &[("thumb", Jpeg, 400, 300), ("original", Jpeg, 800, 600)],
+    );
+}
+
+#[test]
 fn a_crashing_child_is_an_error_never_a_success() {
     let (stack, job, run) = faulty_job("segv");
     let cb = assert_error(
