@@ -159,10 +159,9 @@ ENVIRONMENT (default in brackets; none: required):
 fn variants(input: &Path, out_dir: &Path) -> Result<(), Failure> {
     let settings = ImageSettings::from_lookup(env_lookup).map_err(Failure::Job)?;
     let isolation = Isolation::from_lookup(env_lookup).map_err(Failure::Job)?;
-    let bytes = std::fs::read(input)
+    let bytes = std::fs::File::open(input)
+        .and_then(|mut file| SealedInput::copy_of(&mut file))
         .map_err(|e| Failure::Local(format!("cannot read {}: {e}", input.display())))?;
-    let bytes = SealedInput::new(bytes)
-        .map_err(|e| Failure::Local(format!("cannot hold {}: {e}", input.display())))?;
     // The input's fingerprint beside the image work (as in the job), which runs as the job's
     // does: in a confined child process unless IMAGE_STAGE says otherwise.
     let cpu_secs = 2 * DEFAULT_JOB_TIMEOUT_SECS;

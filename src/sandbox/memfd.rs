@@ -27,20 +27,21 @@ impl SealedInput {
     /// so the bytes are held once). Errors: the kernel refused memfd_create, a write or a seal
     /// (out of memory; a kernel before 3.17).
     pub fn new(bytes: Vec<u8>) -> std::io::Result<SealedInput> {
-        // SAFETY: a NUL-terminated name and plain flags; the result is checked below.
-        let fd = unsafe {
-            libc::memfd_create(
-                c"arke-input".as_ptr(),
-                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
-            )
-        };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just opened and is owned by nobody else.
-        let mut file = unsafe { File::from_raw_fd(fd) };
+        let mut file = memfd()?;
         file.write_all(&bytes)?;
         drop(bytes);
+        SealedInput::seal(file)
+    }
+
+    /// The whole of `from` (a local file: `variants`) copied into a new sealed memory file by
+    /// the kernel, without passing through a buffer of ours.
+    pub fn copy_of(from: &mut File) -> std::io::Result<SealedInput> {
+        let mut file = memfd()?;
+        std::io::copy(from, &mut file)?;
+        SealedInput::seal(file)
+    }
+
+    fn seal(file: File) -> std::io::Result<SealedInput> {
         // SAFETY: F_ADD_SEALS on a descriptor we own, with a plain flag word.
         if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } != 0 {
             return Err(std::io::Error::last_os_error());
@@ -61,6 +62,22 @@ impl std::ops::Deref for SealedInput {
     fn deref(&self) -> &[u8] {
         self.map.bytes()
     }
+}
+
+/// A new, empty memory file that can be sealed.
+fn memfd() -> std::io::Result<File> {
+    // SAFETY: a NUL-terminated name and plain flags; the result is checked below.
+    let fd = unsafe {
+        libc::memfd_create(
+            c"arke-input".as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
 }
 
 /// A read-only shared mapping of a whole sealed file, unmapped when dropped.

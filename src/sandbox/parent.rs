@@ -45,6 +45,14 @@ fn test_panic() -> Option<(&'static str, String)> {
         .map(|v| ("ARKE_DEBUG_PANIC", v))
 }
 
+/// The answer's pipe holds 1 MiB instead of 64 KiB: the variants cross it in a few large
+/// writes rather than dozens of wake-ups (the most an unprivileged process may ask for).
+fn widen(pipe: &ChildStdout) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_SETPIPE_SZ on a pipe we hold; a refusal leaves it as it was.
+    unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
+}
+
 /// The child is about to be reaped: `stop` must not kill its process ID any more.
 fn forget_running() {
     RUNNING
@@ -191,6 +199,7 @@ impl Process {
             forget_running();
             return Err(failed("pipes", &"missing"));
         };
+        widen(&stdout);
         Ok(Process {
             child: Some(child),
             answer: Reader::new(BufReader::with_capacity(256 << 10, stdout)),
