@@ -93,6 +93,11 @@ fn cmyk_profile_to_srgb(stored: &[u8], icc: &[u8], rgb: &mut [u8]) -> Result<(),
 /// could not be applied (unparseable, or not for these pixels); the pixels are then unchanged.
 pub(super) fn apply_profile(img: &mut DynamicImage, icc: &[u8]) -> Result<(), String> {
     let profile = ColorProfile::new_from_slice(icc).map_err(|e| e.to_string())?;
+    apply(img, &profile)
+}
+
+/// `apply_profile` with the profile parsed (or built).
+fn apply(img: &mut DynamicImage, profile: &ColorProfile) -> Result<(), String> {
     let srgb = ColorProfile::new_srgb();
     let fail = |e: moxcms::CmsError| e.to_string();
     let gray = profile.color_space == DataColorSpace::Gray;
@@ -155,6 +160,82 @@ pub(super) fn apply_profile(img: &mut DynamicImage, icc: &[u8]) -> Result<(), St
             img.color()
         )),
     }
+}
+
+/// A PNG's carried colour chunks (type, data; `png::read_chunks` checked them and chose them
+/// by PNG's precedence) as a profile: `cICP`'s primaries and transfer (ITU-T H.273), or
+/// `gAMA` and `cHRM` (a missing one taken from sRGB, as PNG spec 3rd ed. 4.3 and browsers
+/// do); `None` for `sRGB`, for nothing, and for what moxcms cannot model (PQ, HLG).
+fn profile_of_chunks(chunks: &[([u8; 4], Vec<u8>)]) -> Option<ColorProfile> {
+    use moxcms::{
+        Chromaticity, CicpColorPrimaries, CicpProfile, ColorPrimaries, MatrixCoefficients,
+        ToneReprCurve, TransferCharacteristics, XyY,
+    };
+    let get = |k: &[u8; 4]| {
+        chunks
+            .iter()
+            .find(|(kind, _)| kind == k)
+            .map(|(_, d)| &d[..])
+    };
+    let fixed = |d: &[u8], i: usize| {
+        f64::from(u32::from_be_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]])) / 100_000.0
+    };
+    if let Some(c) = get(b"cICP").filter(|c| c.len() == 4) {
+        let profile = ColorProfile::new_from_cicp(CicpProfile {
+            color_primaries: CicpColorPrimaries::try_from(c[0]).ok()?,
+            transfer_characteristics: TransferCharacteristics::try_from(c[1]).ok()?,
+            matrix_coefficients: MatrixCoefficients::Identity,
+            full_range: c[3] == 1,
+        });
+        return profile.red_trc.is_some().then_some(profile);
+    }
+    let gamma = get(b"gAMA").filter(|d| d.len() == 4).map(|d| fixed(d, 0));
+    let chrm = get(b"cHRM").filter(|d| d.len() == 32);
+    if get(b"sRGB").is_some() || (gamma.is_none() && chrm.is_none()) {
+        return None;
+    }
+    let mut profile = ColorProfile::new_srgb();
+    if let Some(d) = chrm {
+        let xy = |i| Chromaticity::new(fixed(d, i) as f32, fixed(d, i + 4) as f32);
+        let white = XyY::new(fixed(d, 0), fixed(d, 4), 1.0);
+        let primaries = ColorPrimaries {
+            red: xy(8),
+            green: xy(16),
+            blue: xy(24),
+        };
+        profile.update_rgb_colorimetry(white, primaries);
+    }
+    if let Some(g) = gamma.filter(|&g| g > 0.0) {
+        // gAMA is the encoding exponent; the curve decodes.
+        let curve = ToneReprCurve::Parametric(vec![(1.0 / g) as f32]);
+        profile.red_trc = Some(curve.clone());
+        profile.green_trc = Some(curve.clone());
+        profile.blue_trc = Some(curve);
+    }
+    Some(profile)
+}
+
+/// The placeholder's small picture (8-bit RGBA, a few hundred pixels) in sRGB, as a browser
+/// shows the image: converted from what the variants carry, their ICC profile (`icc`) or a
+/// PNG's colour chunks (`chunks`: `cICP` first, PRODUCT.md "Precedence of colour signals").
+/// Left as it is where nothing says otherwise, or the conversion cannot be made.
+pub(super) fn shown_as_srgb(
+    small: &image::RgbaImage,
+    icc: Option<&[u8]>,
+    chunks: &[([u8; 4], Vec<u8>)],
+) -> Option<image::RgbaImage> {
+    let profile = match icc {
+        Some(icc) => ColorProfile::new_from_slice(icc).ok()?,
+        None => profile_of_chunks(chunks)?,
+    };
+    let mut img = match profile.color_space {
+        DataColorSpace::Gray => {
+            DynamicImage::ImageLumaA8(DynamicImage::ImageRgba8(small.clone()).to_luma_alpha8())
+        }
+        _ => DynamicImage::ImageRgba8(small.clone()),
+    };
+    apply(&mut img, &profile).ok()?;
+    Some(img.to_rgba8())
 }
 
 fn layout(alpha: bool) -> Layout {

@@ -65,6 +65,11 @@ impl Job<'_> {
         }
     }
 
+    /// The placeholder of upright, shown pixels (`shown`), in the colours the variants carry.
+    pub fn placeholder(&self, shown: &Pixels) -> super::placeholder::Placeholder {
+        super::placeholder::of(shown, self.icc, self.colour_chunks)
+    }
+
     /// Encodes pixels already at `target`'s size.
     pub fn finish(&self, resized: &Pixels, target: &Target) -> Result<Variant, ImageError> {
         self.variant(resized, target, Effort::Normal)

@@ -23,8 +23,3 @@ pub(super) fn invalid(e: impl std::fmt::Display) -> ImageError {
 pub(super) fn icc_failed(e: img_parts::Error) -> ImageError {
     ImageError::Invalid(format!("cannot embed colour profile: {e}"))
 }
-
-/// img-parts could not read the original's structure to strip its metadata.
-pub(super) fn structure_failed(e: img_parts::Error) -> String {
-    format!("cannot read file structure: {e}")
-}

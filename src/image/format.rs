@@ -28,6 +28,15 @@ impl Format {
         }
     }
 
+    /// The format's name, for people.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jpeg => "JPEG",
+            Format::Png => "PNG",
+            Format::WebP => "WebP",
+        }
+    }
+
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Jpeg => "image/jpeg",

@@ -15,12 +15,10 @@
 // libjpeg's C API through mozjpeg-sys (each use has its SAFETY note).
 #![allow(unsafe_code)]
 
-use std::cell::Cell;
 use std::io::Cursor;
 use std::os::raw::c_int;
 
 use image::{ColorType, DynamicImage};
-use img_parts::{Bytes, ImageEXIF};
 use mozjpeg::{ColorSpace, Decompress, Marker};
 use mozjpeg_sys::jpeg_common_struct;
 
@@ -33,6 +31,9 @@ use super::probe::ColourModel;
 use super::resize::{Cascade, MadeBand};
 use super::source::Source;
 use super::turning::Strips;
+
+mod markers;
+pub(super) use markers::{repair, strip};
 
 /// What the header says.
 pub(super) struct Header {
@@ -50,6 +51,8 @@ pub(super) struct Header {
     /// The colour space of the stored samples, as libjpeg reads it (JFIF, Adobe, component
     /// count).
     pub colour_model: ColourModel,
+    /// What a person should know about the header (a damaged profile dropped).
+    pub warnings: Vec<String>,
 }
 
 /// A JPEG whose header libjpeg has read, ready to decode.
@@ -57,16 +60,43 @@ pub(super) struct Decoder<'a> {
     decompress: Decompress<Cursor<Source<'a>>>,
     /// The frame is progressive (its rows come from coefficients held in memory).
     progressive: bool,
-    /// The first damaged-data warning while reading the header.
-    damage: Option<c_int>,
+    /// What libjpeg's messages said while reading the header.
+    tally: Tally,
 }
 
-/// APP1 (EXIF, for the orientation) and APP2 (ICC) are all we read.
-const MARKERS: &[Marker] = &[Marker::APP(1), Marker::APP(2)];
+/// The most scans a JPEG may have (SOS markers, progressive or not). Each scan of a
+/// progressive file is a pass over the coefficients of the components it covers, however few
+/// bytes it has: 100,001 scans of a 12 MP photo (2.6 MB) held the machine for 74 s. Encoders
+/// write 1 to about 20 (libjpeg's progressive script 10, or 6 for gray; the most in the corpora
+/// here is 11). libjpeg-turbo's `-maxscans` / `TJPARAM_SCANLIMIT` is the model (its fuzzers use
+/// 500). Measured at `MAX_INPUT_PIXELS` (16383 × 16383, 4:2:0, `bench/floods.py`), an added
+/// scan costs about 13 ms (20–30 ms while other builds ran): the file's own 10 scans decode in
+/// 0.9 s, 100 scans in 2.1 s, 500 would take 7.5 s. So 100: five times what encoders write,
+/// and seconds at the pixel limit.
+pub(super) const MAX_SCANS: u32 = 100;
+
+/// What libjpeg's messages said about the decode running on this thread (its error manager's
+/// `emit_message`, which sees every trace message too).
+#[derive(Debug, Default, Clone)]
+struct Tally {
+    /// The first damaged-data warning.
+    damage: Option<c_int>,
+    /// SOS markers read so far (libjpeg's `JTRC_SOS` trace): past `MAX_SCANS`, the decode
+    /// stops.
+    scans: u32,
+    /// The last marker libjpeg read is an SOS: bytes it skips now end that scan's data.
+    in_scan: bool,
+    /// Bytes libjpeg skipped at the end of a scan's entropy-coded data (scan number from 1,
+    /// bytes): `markers::trim_scan_junk` takes them out of the `original`.
+    scan_junk: Vec<(u32, u32)>,
+}
+
+/// Scan ends with junk recorded at most (`Tally::scan_junk`); a file needs one per scan.
+const MAX_SCAN_JUNK: usize = MAX_SCANS as usize;
 
 thread_local! {
-    /// The first damaged-data warning of the decode running on this thread.
-    static DAMAGE: Cell<Option<c_int>> = const { Cell::new(None) };
+    /// The tally of the decode running on this thread.
+    static TALLY: std::cell::RefCell<Tally> = std::cell::RefCell::new(Tally::default());
 }
 
 fn error_mgr() -> mozjpeg_sys::jpeg_error_mgr {
@@ -108,28 +138,63 @@ extern "C-unwind" fn fatal(cinfo: &mut jpeg_common_struct) {
     std::panic::resume_unwind(Box::new(format!("libjpeg: {}", text(cinfo))));
 }
 
+/// libjpeg's messages: trace messages count the scans (and stop the decode past
+/// `MAX_SCANS`, as TurboJPEG's scan limit does) and tell where a scan's data ends; warnings
+/// that mean damaged data are kept (`Tally`).
 extern "C-unwind" fn message(cinfo: &mut jpeg_common_struct, level: c_int) {
-    if level >= 0 {
-        return; // trace messages
-    }
-    // SAFETY: cinfo.err points at the manager of this decode.
-    let code = unsafe { (*cinfo.err).msg_code };
     use mozjpeg_sys as j;
-    let damaged = [
-        j::JWRN_BOGUS_PROGRESSION,
-        j::JWRN_HIT_MARKER,
-        j::JWRN_HUFF_BAD_CODE,
-        j::JWRN_JPEG_EOF,
-        j::JWRN_MUST_RESYNC,
-        j::JWRN_NOT_SEQUENTIAL,
-    ];
-    if damaged.contains(&code) {
-        DAMAGE.with(|d| {
-            if d.get().is_none() {
-                d.set(Some(code));
+    // SAFETY: cinfo.err points at the manager of this decode; msg_parm holds plain integers.
+    let (code, parm) = unsafe {
+        let err = &mut *cinfo.err;
+        (err.msg_code, *err.msg_parm.i())
+    };
+    let over = TALLY.with(|t| {
+        let mut t = t.borrow_mut();
+        if level >= 0 {
+            match code {
+                j::JTRC_SOS => {
+                    t.scans += 1;
+                    t.in_scan = true;
+                }
+                j::JTRC_SOS_COMPONENT | j::JTRC_SOS_PARAMS | j::JTRC_RST => {}
+                _ => t.in_scan = false,
             }
-        });
+            return t.scans > MAX_SCANS;
+        }
+        let damaged = [
+            j::JWRN_BOGUS_PROGRESSION,
+            j::JWRN_HIT_MARKER,
+            j::JWRN_HUFF_BAD_CODE,
+            j::JWRN_JPEG_EOF,
+            j::JWRN_MUST_RESYNC,
+            j::JWRN_NOT_SEQUENTIAL,
+        ];
+        if damaged.contains(&code) && t.damage.is_none() {
+            t.damage = Some(code);
+        }
+        let restart = (0xD0..=0xD7).contains(&parm[1]);
+        if code == j::JWRN_EXTRANEOUS_DATA && t.in_scan && !restart {
+            if t.scan_junk.len() < MAX_SCAN_JUNK {
+                let (scan, bytes) = (t.scans, u32::try_from(parm[0]).unwrap_or(0));
+                t.scan_junk.push((scan, bytes));
+            }
+            t.in_scan = false;
+        }
+        false
+    });
+    if over {
+        std::panic::resume_unwind(Box::new(too_many_scans(None)));
     }
+}
+
+/// The refusal of a JPEG with more than `MAX_SCANS` scans: `scans` of them (the marker walk
+/// counts them all), or at least one more (libjpeg stops at the first).
+fn too_many_scans(scans: Option<u32>) -> String {
+    let count = scans.map_or_else(|| format!("more than {MAX_SCANS}"), |n| n.to_string());
+    format!(
+        "too many scans: the JPEG has {count}, at most {MAX_SCANS} are decoded (encoders write \
+         up to about 20)"
+    )
 }
 
 /// Runs libjpeg code, turning its unwinding fatal errors into `err(message)`.
@@ -145,64 +210,64 @@ fn guard<T>(
     })
 }
 
+/// libjpeg over `source`, its header read, saving no marker segment (`markers` reads them).
 fn open_decompress<'a>(source: &Source<'a>) -> Result<Decompress<Cursor<Source<'a>>>, ImageError> {
     count::header_read("libjpeg");
     Decompress::builder()
         .with_err(error_mgr())
-        .with_markers(MARKERS)
         .from_reader(source.reader())
         .map_err(invalid)
 }
 
 /// Reads the header (dimensions, orientation, profile), keeping the decoder open for `decode`.
-/// A coding libjpeg is not built for (arithmetic, lossless, 12-bit) is `Unsupported`, named.
+/// A coding libjpeg is not built for (arithmetic, lossless, 12-bit) is `Unsupported`, named;
+/// a file with more than `MAX_SCANS` scans is `Invalid`, before anything is decoded.
 pub(super) fn open<'a>(source: &Source<'a>) -> Result<(Decoder<'a>, Header), ImageError> {
-    let frame = frame(source);
-    if let Some(coding) = frame.as_ref().and_then(Frame::unsupported_coding) {
+    let layout = markers::layout(source);
+    if let Some(coding) = layout.frame.and_then(unsupported_coding) {
         return Err(ImageError::Unsupported(format!(
             "{coding} JPEG (only baseline and progressive Huffman-coded 8-bit JPEG is decoded)"
         )));
     }
+    if layout.scans > MAX_SCANS {
+        return Err(invalid(too_many_scans(Some(layout.scans))));
+    }
     guard(invalid, || {
-        DAMAGE.with(|d| d.set(None));
+        TALLY.with(|t| t.take());
         let decompress = open_decompress(source)?;
-        let progressive = frame.as_ref().is_some_and(Frame::progressive);
-        let header = header_of(&decompress, progressive)?;
+        let header = header_of(&decompress, layout)?;
         let decoder = Decoder {
             decompress,
-            progressive,
-            damage: DAMAGE.with(Cell::take),
+            progressive: header.progressive,
+            tally: TALLY.with(|t| t.take()),
         };
         Ok((decoder, header))
     })
 }
 
-/// `progressive`: the frame header's marker says so (libjpeg does not expose it).
-fn header_of(d: &Decompress<Cursor<Source<'_>>>, progressive: bool) -> Result<Header, ImageError> {
+/// The coding this build of libjpeg does not decode, by name (ITU T.81 Table B.1), for
+/// PRODUCT.md's `unsupported_format`, from the first frame header's marker and sample
+/// precision; `None` for Huffman-coded 8-bit files.
+fn unsupported_coding((marker, precision): (u8, u8)) -> Option<String> {
+    match marker {
+        0xC3 | 0xC7 | 0xCB | 0xCF => Some("lossless".into()),
+        0xC9..=0xCF => Some("arithmetic-coded".into()),
+        _ if precision != 8 => Some(format!("{precision}-bit")),
+        _ => None,
+    }
+}
+
+/// The header: libjpeg's dimensions and colour space, the marker walk's frame, orientation
+/// and profile (libjpeg saves no marker).
+fn header_of(
+    d: &Decompress<Cursor<Source<'_>>>,
+    layout: markers::Layout<'_>,
+) -> Result<Header, ImageError> {
     let (w, h) = d.size();
     let (Ok(width), Ok(height)) = (u32::try_from(w), u32::try_from(h)) else {
         return Err(invalid("dimensions out of range"));
     };
-    let mut orientation = 1;
-    let mut icc_chunks: Vec<(u8, u8, &[u8])> = Vec::new();
-    for m in d.markers() {
-        match m.marker {
-            Marker::APP(1) if orientation == 1 => {
-                if let Some(tiff) = m.data.strip_prefix(b"Exif\0\0") {
-                    orientation = image::metadata::Orientation::from_exif_chunk(tiff)
-                        .map_or(1, |o| o.to_exif());
-                }
-            }
-            Marker::APP(2) => {
-                if let Some(rest) = m.data.strip_prefix(b"ICC_PROFILE\0") {
-                    if rest.len() > 2 {
-                        icc_chunks.push((rest[0], rest[1], &rest[2..]));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
+    let progressive = layout.frame.is_some_and(|(m, _)| markers::progressive(m));
     let coefficient_bytes = progressive.then(|| {
         d.components()
             .iter()
@@ -216,74 +281,24 @@ fn header_of(d: &Decompress<Cursor<Source<'_>>>, progressive: bool) -> Result<He
         mozjpeg_sys::J_COLOR_SPACE::JCS_RGB => ColourModel::Rgb,
         _ => ColourModel::YCbCr,
     };
+    let chunks = layout.icc_chunks.len();
+    let icc = markers::assemble_icc(layout.icc_chunks);
+    let warnings = match (chunks, &icc) {
+        (1.., None) => vec![format!(
+            "colour profile dropped: its {chunks} APP2 chunk(s) do not make a whole profile"
+        )],
+        _ => Vec::new(),
+    };
     Ok(Header {
         width,
         height,
-        orientation,
-        icc: assemble_icc(icc_chunks),
+        orientation: layout.orientation,
+        icc,
         coefficient_bytes,
         progressive,
         colour_model,
+        warnings,
     })
-}
-
-/// The first frame header: its marker (SOF0 baseline, SOF2 progressive…) and sample
-/// precision. libjpeg reads the same segment but does not expose the marker.
-struct Frame {
-    marker: u8,
-    /// Bits per sample (8; 12 or 16 in extended and lossless files).
-    precision: u8,
-}
-
-impl Frame {
-    /// The coding this build of libjpeg does not decode, by name (ITU T.81 Table B.1), for
-    /// PRODUCT.md's `unsupported_format`; `None` for Huffman-coded 8-bit files.
-    fn unsupported_coding(&self) -> Option<String> {
-        match self.marker {
-            0xC3 | 0xC7 | 0xCB | 0xCF => Some("lossless".into()),
-            0xC9..=0xCF => Some("arithmetic-coded".into()),
-            _ if self.precision != 8 => Some(format!("{}-bit", self.precision)),
-            _ => None,
-        }
-    }
-
-    fn progressive(&self) -> bool {
-        matches!(self.marker, 0xC2 | 0xC6 | 0xCA | 0xCE)
-    }
-}
-
-fn frame(b: &[u8]) -> Option<Frame> {
-    let mut i = 2;
-    while i + 4 <= b.len() && b[i] == 0xFF {
-        let marker = b[i + 1];
-        if marker == 0xFF {
-            i += 1; // fill byte
-            continue;
-        }
-        let len = usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
-        match marker {
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                let precision = *b.get(i + 4)?;
-                return Some(Frame { marker, precision });
-            }
-            0xDA | 0xD9 => return None,
-            _ => {}
-        }
-        i += 2 + len;
-    }
-    None
-}
-
-/// Chunks numbered 1..=count, each once; anything else is a damaged profile, dropped.
-fn assemble_icc(mut chunks: Vec<(u8, u8, &[u8])>) -> Option<Vec<u8>> {
-    chunks.sort_by_key(|c| c.0);
-    let count = chunks.first()?.1;
-    let complete = usize::from(count) == chunks.len()
-        && chunks
-            .iter()
-            .enumerate()
-            .all(|(i, c)| usize::from(c.0) == i + 1 && c.1 == count);
-    complete.then(|| chunks.iter().flat_map(|c| c.2.iter().copied()).collect())
 }
 
 /// A progressive JPEG is decoded from all its coefficients at once (2 bytes per sample, kept
@@ -342,6 +357,9 @@ pub(super) struct Decoded {
     /// With `RowsAlong::Turn`: `image` (resized, as stored) in the strips that each turn into a
     /// band of the upright image.
     pub strips: Option<Strips>,
+    /// Bytes libjpeg skipped at the end of scans' data (scan number from 1, bytes), for the
+    /// `original` (`markers::trim_scan_junk`).
+    pub scan_junk: Vec<(u32, u32)>,
 }
 
 /// What the resizing thread does with the resized rows as they are made (`decode`).
@@ -376,6 +394,51 @@ pub(super) fn decode(
     guard(invalid, || {
         decode_scaled(decoder, icc, min_long_side, to, along, warnings)
     })
+}
+
+/// A JPEG `original` (made from the scans libjpeg just decoded) without the bytes that end
+/// some scans' entropy-coded data but are not part of it: `junk` (scan number from 1, bytes)
+/// as libjpeg reported skipping them, or, when `repaired` (its end-of-image marker put back
+/// after the last scan's data, which may end in a trailer's first bytes), none reported.
+///
+/// A reader loads up to 8 bytes past a scan's last coded bit into its bit buffer before it
+/// stops at the marker, and reports only the bytes it skips after them ("N extraneous bytes
+/// before marker", a warning djpeg prints): how many it loads differs between builds of
+/// libjpeg-turbo (Debian's djpeg counted 3 where ours counted 7). So the last such scan is
+/// cut at its last coded byte exactly: the most of those few bytes that can go without the
+/// scan running short (libjpeg's "premature end of data segment"), found by decoding at 1/8
+/// scale one to four times. Other scans lose what libjpeg reported.
+pub(super) fn without_scan_junk(original: Vec<u8>, junk: &[(u32, u32)], repaired: bool) -> Vec<u8> {
+    if junk.is_empty() && !repaired {
+        return original;
+    }
+    let trimmed = markers::trim_scan_junk(original, junk);
+    let last = junk
+        .last()
+        .map_or_else(|| markers::layout(&trimmed).scans, |&(scan, _)| scan);
+    let cut = |extra: u32| markers::trim_scan_junk(trimmed.clone(), &[(last, extra)]);
+    let clean = |bytes: &[u8]| {
+        let source = Source::Downloaded(bytes);
+        let decoded = open(&source).and_then(|(decoder, h)| {
+            decode(decoder, h.icc.as_deref(), 0, None, None, &mut Vec::new())
+        });
+        decoded.is_ok_and(|d| d.scan_junk.is_empty())
+    };
+    // Binary search for the most bytes that still decode cleanly (0 always does: libjpeg
+    // just read it so, less what it skipped); most files lose none, told by one decode.
+    if !clean(&cut(1)) {
+        return trimmed;
+    }
+    let (mut lo, mut hi) = (1u32, 8u32);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if clean(&cut(mid)) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    cut(lo)
 }
 
 /// Opens `source` and decodes it as `decode` does, without encoders: the pixels, resized to
@@ -507,6 +570,7 @@ impl<P: fast_image_resize::PixelTrait> Along<P> {
             encoded: Some(Encoding(largest)),
             next,
             strips: None,
+            scan_junk: Vec::new(),
         })
     }
 
@@ -624,6 +688,7 @@ fn rows_in_flight<P: fast_image_resize::PixelTrait>(
             encoded: None,
             next: None,
             strips: Some(strips.complete()?),
+            scan_junk: Vec::new(),
         }),
         None => Ok(Decoded {
             image,
@@ -631,6 +696,7 @@ fn rows_in_flight<P: fast_image_resize::PixelTrait>(
             encoded: None,
             next: None,
             strips: None,
+            scan_junk: Vec::new(),
         }),
     }
 }
@@ -645,7 +711,7 @@ fn decode_scaled(
 ) -> Result<Decoded, ImageError> {
     use fast_image_resize::pixels::{U8x3, U8};
     use image::RgbImage;
-    DAMAGE.with(|d| d.set(decoder.damage));
+    TALLY.with(|t| t.replace(decoder.tally));
     let progressive = decoder.progressive;
     let mut d = decoder.decompress;
     let (w, h) = d.size();
@@ -653,7 +719,7 @@ fn decode_scaled(
     d.scale(n);
     // What works on the resized rows, started on the resizing thread.
     let along = along.zip(to);
-    let out = match d.image().map_err(invalid)? {
+    let mut out = match d.image().map_err(invalid)? {
         mozjpeg::Format::Gray(mut s) => {
             let size = (s.width() as u32, s.height() as u32);
             let out = rows_in_flight::<U8>(size, ColorType::L8, to, progressive, along, |rows| {
@@ -685,15 +751,18 @@ fn decode_scaled(
                 encoded: None,
                 next: None,
                 strips: None,
+                scan_junk: Vec::new(),
             }
         }
     };
-    if let Some(code) = DAMAGE.with(Cell::take) {
+    let tally = TALLY.with(|t| t.take());
+    if let Some(code) = tally.damage {
         return Err(invalid(format!(
             "damaged JPEG data (libjpeg warning {code}: {})",
             warning_text(code)
         )));
     }
+    out.scan_junk = tally.scan_junk;
     Ok(out)
 }
 
@@ -863,141 +932,6 @@ impl RowEncoder {
     /// The encoded file, once every row is written.
     fn finish(self) -> Result<Vec<u8>, ImageError> {
         self.started.finish().map_err(|e| Self::fail(&e))
-    }
-}
-
-/// The original up to its end-of-image marker, without the APPn segments a decoder does not
-/// need for correct colours, `exif` in their place.
-pub(super) fn strip(bytes: &[u8], exif: Option<Bytes>) -> Result<Bytes, String> {
-    let end = jpeg_end(bytes).ok_or("JPEG has no end-of-image marker")?;
-    let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(Bytes::copy_from_slice(&bytes[..end]))
-        .map_err(super::error::structure_failed)?;
-    jpeg.segments_mut()
-        .retain(|s| keep_segment(s.marker(), s.contents()));
-    jpeg.set_exif(exif);
-    Ok(jpeg.encoder().bytes())
-}
-
-/// non-APPn segment (tables, frame and scan headers).
-fn keep_segment(marker: u8, contents: &[u8]) -> bool {
-    match marker {
-        0xE0 => contents.starts_with(b"JFIF\0") || contents.starts_with(b"JFXX\0"),
-        0xE2 => contents.starts_with(b"ICC_PROFILE\0"),
-        0xEE => contents.starts_with(b"Adobe"),
-        0xE1..=0xEF | 0xFE => false,
-        _ => true,
-    }
-}
-
-/// A sequential JPEG whose image data is all there but whose end-of-image marker is not (the
-/// file just stops, or a phone's trailer starting with another image follows the last scan):
-/// the bytes up to the end of the scan data with an EOI marker added, and a warning. `None`
-/// for a file with its EOI (bytes after it are left to `jpeg_end`), for a progressive file
-/// (a later scan may be missing: libjpeg reports the early end and the file is refused) and
-/// for anything else. Missing rows are not made up: libjpeg still finds the scan data short.
-pub(super) fn repair(b: &[u8]) -> Option<(Vec<u8>, String)> {
-    if frame(b)?.progressive() {
-        return None;
-    }
-    let end = unterminated_scan_end(b)?;
-    let mut fixed = Vec::with_capacity(end + 2);
-    fixed.extend_from_slice(&b[..end]);
-    fixed.extend_from_slice(&[0xFF, 0xD9]);
-    let ignored = b.len() - end;
-    let warning = if ignored == 0 {
-        "JPEG has no end-of-image marker; decoded as complete".to_string()
-    } else {
-        format!(
-            "JPEG has no end-of-image marker; decoded as complete, the {ignored} bytes after \
-             its image data ignored"
-        )
-    };
-    Some((fixed, warning))
-}
-
-/// Where the scan data of a JPEG without an EOI marker ends: at the end of the file, or where
-/// another image's SOI marker starts. `None` when there is an EOI or no scan at all.
-fn unterminated_scan_end(b: &[u8]) -> Option<usize> {
-    let mut i = 2;
-    let mut scanned = false;
-    loop {
-        let at = i + b
-            .get(i..)?
-            .iter()
-            .position(|&x| x == 0xFF)
-            .unwrap_or(b.len() - i);
-        i = at;
-        while b.get(i) == Some(&0xFF) {
-            i += 1;
-        }
-        let Some(&code) = b.get(i) else {
-            return scanned.then_some(at.min(b.len()));
-        };
-        i += 1;
-        match code {
-            0xD9 => return None,
-            0xD8 => return scanned.then_some(at),
-            0x01 | 0xD0..=0xD7 => continue,
-            _ => {}
-        }
-        let len = usize::from(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]));
-        i += len;
-        if code == 0xDA {
-            scanned = true;
-            // Entropy-coded data: runs until a marker other than a stuffed byte or a restart.
-            loop {
-                // memchr: a 16 MB photo's scan data is passed over in about a millisecond.
-                let Some(ff) = b.get(i..).and_then(|rest| memchr::memchr(0xFF, rest)) else {
-                    return Some(b.len());
-                };
-                i += ff;
-                match b.get(i + 1) {
-                    None => return Some(i),
-                    Some(0 | 0xD0..=0xD7) => i += 2,
-                    Some(0xFF) => i += 1,
-                    Some(_) => break,
-                }
-            }
-        }
-    }
-}
-
-/// The length of the JPEG up to and including its EOI marker, so that data appended after it
-/// (MPF secondary images, gain maps, vendor trailers, each with metadata of their own) is left
-/// out.
-pub(super) fn jpeg_end(b: &[u8]) -> Option<usize> {
-    let mut i = 2;
-    loop {
-        // Marker: one or more 0xFF, then the code.
-        while *b.get(i)? != 0xFF {
-            i += 1;
-        }
-        while *b.get(i)? == 0xFF {
-            i += 1;
-        }
-        let code = *b.get(i)?;
-        i += 1;
-        match code {
-            0xD9 => return Some(i),
-            0x01 | 0xD0..=0xD7 => continue,
-            _ => {}
-        }
-        let len = usize::from(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]));
-        i += len;
-        if code == 0xDA {
-            // Entropy-coded data: runs until a marker other than a stuffed byte or a restart.
-            loop {
-                if *b.get(i)? == 0xFF {
-                    let next = *b.get(i + 1)?;
-                    if next != 0 && !(0xD0..=0xD7).contains(&next) && next != 0xFF {
-                        break;
-                    }
-                    i += if next == 0xFF { 1 } else { 2 };
-                } else {
-                    i += 1;
-                }
-            }
-        }
     }
 }
 
@@ -1182,11 +1116,124 @@ mod tests {
         let a: &[u8] = b"abc";
         let b: &[u8] = b"def";
         assert_eq!(
-            assemble_icc(vec![(2, 2, b), (1, 2, a)]).as_deref(),
+            markers::assemble_icc(vec![(2, 2, b), (1, 2, a)]).as_deref(),
             Some(&b"abcdef"[..])
         );
-        assert_eq!(assemble_icc(vec![(1, 2, a)]), None);
-        assert_eq!(assemble_icc(vec![(1, 2, a), (1, 2, a)]), None);
-        assert_eq!(assemble_icc(vec![]), None);
+        assert_eq!(markers::assemble_icc(vec![(1, 2, a)]), None);
+        assert_eq!(markers::assemble_icc(vec![(1, 2, a), (1, 2, a)]), None);
+        assert_eq!(markers::assemble_icc(vec![]), None);
+    }
+
+    /// A small progressive JPEG with its last scan (and the tables just before it) repeated
+    /// until it has `scans` scans: repeated scans are a bogus progression, but libjpeg reads
+    /// each one, which is the work that is bounded.
+    fn with_scans(scans: u32) -> Vec<u8> {
+        let base = pattern(64, 48, true, false);
+        let pieces: Vec<markers::Piece> = markers::pieces(&base).collect();
+        let sos: Vec<usize> = (0..pieces.len())
+            .filter(|&i| matches!(pieces[i], markers::Piece::Segment { marker: 0xDA, .. }))
+            .collect();
+        let last = *sos.last().unwrap();
+        let span = |i: usize| match &pieces[i] {
+            markers::Piece::Segment { at, end, .. } => (*at, *end),
+            other => panic!("{other:?}"),
+        };
+        let from = match &pieces[last - 1] {
+            markers::Piece::Segment {
+                marker: 0xC4, at, ..
+            } => *at,
+            _ => span(last).0,
+        };
+        let (_, end) = span(last);
+        let repeat = &base[from..end];
+        let mut out = base[..end].to_vec();
+        for _ in sos.len() as u32..scans {
+            out.extend_from_slice(repeat);
+        }
+        out.extend_from_slice(&base[end..]);
+        assert_eq!(markers::layout(&out).scans, scans);
+        out
+    }
+
+    #[test]
+    fn more_than_max_scans_are_refused_before_decoding() {
+        assert!(header(&with_scans(MAX_SCANS)).is_ok());
+        let err = header(&with_scans(MAX_SCANS + 1)).err().unwrap();
+        assert_eq!(
+            err,
+            invalid("too many scans: the JPEG has 101, at most 100 are decoded (encoders write up to about 20)")
+        );
+    }
+
+    /// libjpeg's own count stops the decode when it reads the 101st SOS marker, before that
+    /// scan's data, whatever the marker walk found: at most `MAX_SCANS` scans are decoded.
+    #[test]
+    fn libjpeg_stops_at_the_scan_past_the_limit() {
+        let bytes = with_scans(MAX_SCANS + 50);
+        let source = Source::Downloaded(&bytes);
+        let (decoder, h) = guard(invalid, || {
+            TALLY.with(|t| t.take());
+            let decompress = open_decompress(&source)?;
+            let h = header_of(&decompress, markers::layout(&source))?;
+            let tally = TALLY.with(|t| t.take());
+            let progressive = h.progressive;
+            Ok((
+                Decoder {
+                    decompress,
+                    progressive,
+                    tally,
+                },
+                h,
+            ))
+        })
+        .unwrap();
+        assert_eq!(h.width, 64);
+        let err = super::decode(decoder, None, 0, None, None, &mut Vec::new())
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&err, ImageError::Invalid(m) if m.contains("too many scans")),
+            "{err:?}"
+        );
+        assert_eq!(TALLY.with(|t| t.borrow().scans), MAX_SCANS + 1);
+    }
+
+    #[test]
+    fn the_marker_walk_follows_libjpeg() {
+        let base = photo(32, 16);
+        // Junk, a comment of length 0, an APP5 of length 1, fill bytes before a marker.
+        let mut b = base[..2].to_vec();
+        b.extend_from_slice(b"junk\xFF\x00more");
+        b.extend_from_slice(&[0xFF, 0xFE, 0, 0, 0xFF, 0xE5, 0, 1, 0xFF, 0xFF]);
+        b.extend_from_slice(&base[2..]);
+        let pieces: Vec<markers::Piece> = markers::pieces(&b).collect();
+        assert_eq!(pieces[0], markers::Piece::Junk(2..12));
+        let spans: Vec<(u8, usize, usize)> = pieces[1..4]
+            .iter()
+            .filter_map(|p| match p {
+                markers::Piece::Segment {
+                    marker, at, end, ..
+                } => Some((*marker, *at, *end)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(spans[..2], [(0xFE, 12, 16), (0xE5, 16, 20)]);
+        assert_eq!((spans[2].0, spans[2].1), (0xE0, 20));
+        let l = markers::layout(&b);
+        assert_eq!(
+            (l.frame, l.scans, l.end),
+            (Some((0xC0, 8)), 1, Some(markers::End::Eoi(b.len())))
+        );
+        assert!(decode(&b, 0, None).is_ok(), "libjpeg reads it too");
+        // The EOI damaged into SOF9 after the scan: the image data ends there.
+        let mut damaged = base[..base.len() - 2].to_vec();
+        damaged.extend_from_slice(&[0xFF, 0xC9, 0, 2, 0xFF, 0xD9]);
+        let end = base.len() - 2;
+        assert_eq!(
+            markers::layout(&damaged).end,
+            Some(markers::End::Unterminated(end))
+        );
+        let (fixed, _) = repair(&damaged).unwrap();
+        assert_eq!(fixed, base, "cut where the data ends, EOI put back");
     }
 }

@@ -1,30 +1,55 @@
 //! The metadata-free `original`: the input file without metadata and with its pixel data
-//! untouched, each format's rules in its own file. Colour (ICC profile, Adobe colour
-//! transform, PNG colour chunks) is kept; EXIF, XMP, IPTC, comments, text chunks and trailing
-//! data are dropped. A non-default orientation survives as a minimal EXIF block holding that
-//! one tag, so the file still displays upright.
+//! untouched, each format's rules in its own file. PRODUCT.md "What the `original` keeps" is a
+//! whitelist in every format: the image data and the chunks that say how to show it (colour,
+//! transparency, animation), and a one-tag EXIF block when the orientation is not the default,
+//! so that the file still displays upright. Everything else — EXIF, XMP, IPTC, comments, text,
+//! previews, editor data, private and unknown chunks, trailing data — is left out.
 
-use img_parts::Bytes;
-
+use super::error::ImageError;
 use super::format::Format;
+use super::output::Variant;
 use super::{jpeg, png, webp};
 
-/// `bytes` of `format` without metadata beyond colour and orientation. `profile_read`: the
-/// probe read the embedded ICC profile; a PNG `iCCP` it did not read (one that inflates past
-/// `png::MAX_ICC_BYTES`, or broken) is left out of the `original` too.
+/// `bytes` of `format` without metadata beyond colour and orientation, and what a person
+/// should know (a malformed chunk that the whitelist would keep, dropped). `profile_read`: the
+/// probe read the embedded ICC profile; one it did not read (a PNG `iCCP` that inflates past
+/// `png::MAX_ICC_BYTES`, broken JPEG APP2 chunks) is left out of the `original` too.
+/// Never fails: what cannot be read as a kept chunk is left out (PRODUCT.md: metadata removal
+/// never fails a job whose pixels decode).
 pub fn strip_metadata(
     format: Format,
     bytes: &[u8],
     orientation: u8,
     profile_read: bool,
-) -> Result<Vec<u8>, String> {
-    let exif = (orientation != 1).then(|| Bytes::from(orientation_exif(orientation)));
+) -> (Vec<u8>, Vec<String>) {
+    let exif = (orientation != 1).then(|| orientation_exif(orientation));
+    let exif = exif.as_deref();
+    let mut warnings = Vec::new();
     let out = match format {
-        Format::Jpeg => jpeg::strip(bytes, exif)?,
-        Format::Png => png::strip(bytes, exif, profile_read)?,
-        Format::WebP => webp::strip(bytes, exif)?,
+        Format::Jpeg => jpeg::strip(bytes, exif, profile_read, &mut warnings),
+        Format::Png => png::strip(bytes, exif, profile_read, &mut warnings),
+        Format::WebP => webp::strip(bytes, exif, &mut warnings),
     };
-    Ok(out.to_vec())
+    (out, warnings)
+}
+
+/// The `original` as made (`pipeline::original`), its warnings added to `warnings`, and for a JPEG the
+/// bytes that end scans' data but are not part of it taken out (`jpeg::without_scan_junk`:
+/// `scan_junk` as libjpeg skipped them while decoding; `repaired`: the file's EOI was put
+/// back after its last scan's data).
+pub(super) fn finished_original(
+    made: Result<Option<(Variant, Vec<String>)>, ImageError>,
+    (scan_junk, repaired): (&[(u32, u32)], bool),
+    warnings: &mut Vec<String>,
+) -> Result<Option<Variant>, ImageError> {
+    let Some((mut variant, said)) = made? else {
+        return Ok(None);
+    };
+    warnings.extend(said);
+    if variant.content_type == Format::Jpeg.content_type() {
+        variant.data = jpeg::without_scan_junk(variant.data, scan_junk, repaired);
+    }
+    Ok(Some(variant))
 }
 
 /// A minimal big-endian TIFF/EXIF block holding only the Orientation tag.
@@ -45,7 +70,6 @@ fn orientation_exif(orientation: u8) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jpeg::jpeg_end;
 
     #[test]
     fn orientation_block_reads_back() {
@@ -57,7 +81,7 @@ mod tests {
     }
 
     #[test]
-    fn jpeg_end_skips_trailing_data() {
+    fn a_jpeg_original_ends_at_its_eoi() {
         let img = image::RgbImage::from_pixel(16, 16, image::Rgb([200, 10, 10]));
         let mut j = Vec::new();
         image::codecs::jpeg::JpegEncoder::new(&mut j)
@@ -65,9 +89,9 @@ mod tests {
             .unwrap();
         let len = j.len();
         j.extend_from_slice(b"\xFF\xD8trailing secret");
-        assert_eq!(jpeg_end(&j), Some(len));
-        let stripped = strip_metadata(Format::Jpeg, &j, 1, false).unwrap();
+        let (stripped, warnings) = strip_metadata(Format::Jpeg, &j, 1, false);
         assert_eq!(stripped.len(), len);
+        assert_eq!(warnings, Vec::<String>::new());
         assert!(image::load_from_memory(&stripped).is_ok());
     }
 }

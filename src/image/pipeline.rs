@@ -16,11 +16,11 @@ use super::band_pool::QUEUED_BANDS;
 use super::colour::{apply_profile, MAX_CARRIED_ICC_BYTES};
 use super::encode::Job;
 use super::error::ImageError;
-use super::metadata::strip_metadata;
+use super::metadata::{finished_original, strip_metadata};
 use super::output::{Output, Variant};
 use super::phases::Phases;
 use super::pixels::{icc_matches, normalize, premultiply, resize, Pixels};
-use super::placeholder::{self, Placeholder};
+use super::placeholder::Placeholder;
 use super::probe::{contain, upright, ColourModel, Decoder, Facts, Opened, Probe};
 use super::settings::ImageSettings;
 use super::source::Source;
@@ -64,6 +64,8 @@ struct Decoded<'p> {
     /// The largest variant, as stored, in the strips that turn into its upright bands (a
     /// turned JPEG, while it was decoded and resized: `turns_along`).
     strips: Option<Strips>,
+    /// A JPEG's bytes libjpeg skipped at the end of scans' data (`jpeg::trim_scan_junk`).
+    scan_junk: Vec<(u32, u32)>,
 }
 
 /// Variants encoded ahead of the colour step, while the file was decoded (all but the
@@ -142,17 +144,16 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                 contain(|| decode_largest_again(&bytes, &probe, &plan))
             })
         };
-        let decoded = phases.time(decode_phase(&decoder, &probe, &plan), || {
+        let mut decoded = phases.time(decode_phase(&decoder, &probe, &plan), || {
             contain(|| decode(decoder, &probe, &bytes, &plan, settings, &mut warnings))
         })?;
+        let scan_junk = std::mem::take(&mut decoded.scan_junk);
+        let junk = (&scan_junk[..], matches!(bytes, Source::Repaired(_)));
         let (lossy, palette, chunks) = match &probe.facts {
-            Facts::WebP(kind) => {
-                if kind.animated {
-                    warnings.push("animated WebP: variants show the first frame only".to_string());
-                }
-                (kind.lossy, None, &[][..])
-            }
-            Facts::Png { palette, colour } => (true, palette.as_ref(), &colour[..]),
+            Facts::WebP(kind) => (kind.lossy, None, &[][..]),
+            Facts::Png {
+                palette, colour, ..
+            } => (true, palette.as_ref(), &colour[..]),
             Facts::Jpeg => (true, None, &[][..]),
         };
         let coloured = phases.time("colour", || colour(decoded, &probe, &mut warnings))?;
@@ -179,7 +180,8 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                 let placeholder = phases.time("placeholder", || {
                     placeholder_of_stored(&job, pixels, &probe)
                 })?;
-                (Vec::new(), original()?, placeholder)
+                let original = finished_original(original(), junk, &mut warnings)?;
+                (Vec::new(), original, placeholder)
             }
             Some((largest, _)) => {
                 let big = largest_upright(
@@ -191,7 +193,7 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                     &phases,
                     &again,
                 )?;
-                let original = original()?;
+                let original = finished_original(original(), junk, &mut warnings)?;
                 let cap = original.as_ref().map(|o| o.data.len());
                 let (encoded, next) = coloured.encoded.map(|e| (e.largest, e.next)).unzip();
                 let largest = Made {
@@ -255,7 +257,7 @@ fn placeholder_of_stored(
     shown.apply_orientation(
         Orientation::from_exif(probe.orientation).unwrap_or(Orientation::NoTransforms),
     );
-    Ok(placeholder::of(&shown))
+    Ok(job.placeholder(&shown))
 }
 
 /// Whether the input's profile is applied to the pixels rather than carried (PRODUCT.md: over
@@ -355,6 +357,7 @@ fn decode<'p>(
                     icc: carried,
                 }),
                 strips: d.strips,
+                scan_junk: d.scan_junk,
             })
         }
         Decoder::WebP(decoder) => {
@@ -379,6 +382,7 @@ fn decode<'p>(
                 size: Size::Full,
                 encoded: None,
                 strips: None,
+                scan_junk: Vec::new(),
             })
         }
         Decoder::Png(reader) => Ok(Decoded {
@@ -386,6 +390,7 @@ fn decode<'p>(
             size: Size::Full,
             encoded: None,
             strips: None,
+            scan_junk: Vec::new(),
         }),
     }
 }
@@ -687,7 +692,7 @@ fn encode_all(
         made.push(big_variant?);
         let placeholder = match placeholder {
             Some(placeholder) => placeholder,
-            None => placeholder::of(&*job.shown(big.upright()?)?),
+            None => job.placeholder(&*job.shown(big.upright()?)?),
         };
         phases.time("keep sizes in order", || {
             keep_sizes_in_order(job, big, resized, &mut made, cap, warnings)
@@ -731,7 +736,7 @@ fn smaller_variants(
         let shown = job.shown(&pixels)?;
         let variant = encode(job, &shown, t, ahead, phases)?;
         if i == 0 {
-            placeholder = Some(phases.time("placeholder", || placeholder::of(&shown)));
+            placeholder = Some(phases.time("placeholder", || job.placeholder(&shown)));
         }
         drop(shown);
         made.push(variant);
@@ -777,19 +782,28 @@ fn debug_panic_in_resizing_thread() {
     }
 }
 
-/// The metadata-free `original`, when the plan has one.
-fn original(bytes: &Source<'_>, probe: &Probe, plan: &Plan) -> Result<Option<Variant>, ImageError> {
+/// The metadata-free `original`, when the plan has one, and what its making warned about.
+fn original(
+    bytes: &Source<'_>,
+    probe: &Probe,
+    plan: &Plan,
+) -> Result<Option<(Variant, Vec<String>)>, ImageError> {
     let Some(t) = plan.original() else {
         return Ok(None);
     };
-    Ok(Some(Variant {
+    let profile_read = match &probe.facts {
+        Facts::Png { profile_read, .. } => *profile_read,
+        _ => probe.icc.is_some(),
+    };
+    let (data, warnings) = strip_metadata(probe.format, bytes, probe.orientation, profile_read);
+    let variant = Variant {
         name: t.name,
         width: t.width,
         height: t.height,
         content_type: probe.format.content_type(),
-        data: strip_metadata(probe.format, bytes, probe.orientation, probe.icc.is_some())
-            .map_err(ImageError::Invalid)?,
-    }))
+        data,
+    };
+    Ok(Some((variant, warnings)))
 }
 
 /// A variant is never larger in bytes than the next larger one (the `original` included: a

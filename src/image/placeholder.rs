@@ -23,13 +23,20 @@ pub struct Placeholder {
 /// for every term, so 100 px (the format's limit) cost ten times as much for the same hash.
 const MAX_SIDE: u32 = 32;
 
-/// The placeholder of upright pixels (alpha, if any, not multiplied in).
-pub(super) fn of(pixels: &Pixels) -> Placeholder {
+/// The placeholder of upright pixels (alpha, if any, not multiplied in) whose colours the
+/// variants' carried ICC profile (`icc`) or PNG colour chunks (`chunks`) say: hashed in sRGB,
+/// as a browser shows them (`colour::shown_as_srgb`).
+pub(super) fn of(
+    pixels: &Pixels,
+    icc: Option<&[u8]>,
+    chunks: &[([u8; 4], Vec<u8>)],
+) -> Placeholder {
     let rgba = match pixels {
         Pixels::Image(img) => img.to_rgba8(),
         Pixels::Yuv(yuv) => yuv_to_rgba(yuv),
     };
     let small = fit(&rgba);
+    let small = super::colour::shown_as_srgb(&small, icc, chunks).unwrap_or(small);
     let (w, h) = small.dimensions();
     let hash = thumbhash::rgba_to_thumb_hash(w as usize, h as usize, small.as_raw());
     Placeholder {
@@ -107,7 +114,7 @@ fn yuv_to_rgba(yuv: &Yuv) -> RgbaImage {
 /// For tests: a placeholder of a decoded image.
 #[cfg(test)]
 pub(super) fn of_image(img: image::DynamicImage) -> Placeholder {
-    of(&Pixels::Image(img))
+    of(&Pixels::Image(img), None, &[])
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use std::io::Cursor;
 
 use image::{DynamicImage, ImageEncoder};
-use img_parts::{Bytes, ImageEXIF, ImageICC};
+use img_parts::{Bytes, ImageICC};
 
 use super::count;
 use super::error::{invalid, ImageError};
@@ -14,125 +14,52 @@ use super::palette::Palette;
 use super::probe::ColourModel;
 use super::source::Source;
 
-/// A PNG chunk: its type, its declared length, its data (`None` when the file ends before the
-/// declared length does) and its stored CRC (`None` likewise).
-pub(super) struct Chunk<'a> {
-    pub kind: [u8; 4],
-    pub len: usize,
-    pub data: Option<&'a [u8]>,
-    /// Where the chunk starts (its length field) and ends (after its CRC), in the file.
-    pub span: (usize, usize),
-    crc: Option<u32>,
-}
+mod chunks;
+use chunks::{all_chunks, unfit, Place};
+pub(super) use chunks::{repair, strip};
 
-impl Chunk<'_> {
-    /// Ancillary chunks (PNG spec 5.4: lower-case first letter) may be dropped by a reader.
-    pub fn ancillary(&self) -> bool {
-        self.kind[0] & 0x20 != 0
-    }
-
-    /// The stored CRC matches the type and data (PNG spec 5.3).
-    pub fn crc_ok(&self) -> bool {
-        let (Some(data), Some(crc)) = (self.data, self.crc) else {
-            return false;
-        };
-        let mut h = crc32fast::Hasher::new();
-        h.update(&self.kind);
-        h.update(data);
-        h.finalize() == crc
-    }
-}
-
-/// Every chunk of a PNG in order, through `IEND`. Stops early at a file cut off inside a
-/// chunk header.
-pub(super) fn all_chunks(bytes: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
-    let mut at = Some(8usize);
-    std::iter::from_fn(move || {
-        let i = at?;
-        let head = bytes.get(i..i.checked_add(8)?)?;
-        let kind = [head[4], head[5], head[6], head[7]];
-        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        let start = i + 8;
-        let end = start.checked_add(len);
-        // Data, then a 4-byte CRC.
-        let next = end.and_then(|e| e.checked_add(4));
-        at = next.filter(|_| &kind != b"IEND");
-        let crc = end
-            .and_then(|e| bytes.get(e..e + 4))
-            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
-        Some(Chunk {
-            kind,
-            len,
-            data: end.and_then(|e| bytes.get(start..e)),
-            span: (i, next.unwrap_or(usize::MAX).min(bytes.len())),
-            crc,
-        })
-    })
-}
-
-/// A PNG whose ancillary chunks all arrived but some with a bad CRC (PRODUCT.md: those chunks
-/// are dropped, with a warning): the file without them. `None` when every CRC is right, or
-/// when only critical chunks are bad (the decoder refuses those).
-pub(super) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, String)> {
-    let bad: Vec<Chunk> = all_chunks(bytes)
-        .filter(|c| c.ancillary() && c.data.is_some() && c.crc.is_some() && !c.crc_ok())
-        .collect();
-    if bad.is_empty() {
-        return None;
-    }
-    let mut fixed = Vec::with_capacity(bytes.len());
-    let mut from = 0;
-    for c in &bad {
-        fixed.extend_from_slice(&bytes[from..c.span.0]);
-        from = c.span.1;
-    }
-    fixed.extend_from_slice(&bytes[from..]);
-    let names: Vec<String> = bad
-        .iter()
-        .map(|c| String::from_utf8_lossy(&c.kind).into_owned())
-        .collect();
-    let warning = format!(
-        "PNG ancillary chunk(s) with a bad CRC dropped: {}",
-        names.join(", ")
-    );
-    Some((fixed, warning))
-}
-
-/// Walks the chunks before the image data once: refuses a palette the png crate would panic on
-/// (found by fuzzing; the panic was caught, but as "decoder failed" with a backtrace in the
-/// log: such a file is invalid, PNG spec 11.2.3: 1 to 256 entries of 3 bytes, so it is refused
-/// by name first), and reads the palette the variants keep (`None` for other kinds of PNG).
-/// Also reads, anywhere in the file, the first `eXIf` chunk's orientation (browsers read it
-/// before or after the image data), and before the image data the colour chunks and profile.
+/// Walks the chunks once: refuses a palette the png crate would panic on (found by fuzzing;
+/// the panic was caught, but as "decoder failed" with a backtrace in the log: such a file is
+/// invalid, PNG spec 11.2.3: 1 to 256 entries of 3 bytes, so it is refused by name first), and
+/// reads the palette the variants keep (`None` for other kinds of PNG). Also reads, anywhere
+/// in the file, the first `eXIf` chunk's orientation (browsers read it before or after the
+/// image data), and before the palette and image data the colour signals, each checked as
+/// libpng checks it (`chunks::unfit`: a malformed, repeated or misplaced one is ignored, as
+/// libpng and browsers ignore it). A malformed palette in an image without one was taken out
+/// by `repair` first.
 pub(super) fn read_chunks(bytes: &[u8]) -> Result<Chunks, ImageError> {
     count::header_read("png chunks");
     let (mut ihdr, mut plte, mut trns, mut actl) = (None, None, None, None);
-    let (mut orientation, mut iccp, mut colour) = (None, None, Vec::new());
-    let mut image_data = false;
+    let (mut orientation, mut signals) = (None, Vec::new());
+    let mut place = Place::default();
+    let mut header = (2, 8);
     for chunk in all_chunks(bytes) {
-        match &chunk.kind {
-            b"IDAT" | b"IEND" => image_data = true,
-            b"eXIf" if orientation.is_none() => {
-                orientation = chunk.data.map(super::webp::orientation_of);
-            }
-            b"iCCP" if !image_data && iccp.is_none() => iccp = Some(chunk.data),
-            b"gAMA" | b"cHRM" | b"sRGB" | b"cICP" if !image_data => {
-                if let Some(data) = chunk.data {
-                    colour.push((chunk.kind, data.to_vec()));
-                }
-            }
-            _ => {}
+        let kind = &chunk.kind;
+        if kind == b"eXIf" && orientation.is_none() {
+            orientation = chunk.data.map(super::webp::orientation_of);
         }
-        if image_data {
+        place.image_data |= matches!(kind, b"IDAT" | b"IEND");
+        if place.image_data {
             continue;
         }
         let len = chunk.len;
-        if &chunk.kind == b"PLTE" && (len == 0 || !len.is_multiple_of(3) || len > 768) {
-            return Err(ImageError::Invalid(format!(
-                "cannot decode: PNG palette of {len} bytes (must be 3 to 768, a multiple of 3)"
-            )));
+        match (kind, chunk.data) {
+            (b"IHDR", Some(d)) if d.len() == 13 => header = (d[9], d[8]),
+            (b"PLTE", _) if !chunks::palette_length_ok(len) => {
+                return Err(ImageError::Invalid(format!(
+                    "cannot decode: PNG palette of {len} bytes (must be 3 to 768, a multiple of 3)"
+                )));
+            }
+            (b"PLTE", _) => place.keep(kind),
+            (b"iCCP" | b"sRGB" | b"gAMA" | b"cHRM" | b"cICP", Some(data))
+                if unfit(kind, data, &place, header, 0).is_none() =>
+            {
+                place.keep(kind);
+                signals.push((chunk.kind, data));
+            }
+            _ => {}
         }
-        let slot = match &chunk.kind {
+        let slot = match kind {
             b"IHDR" => &mut ihdr,
             b"PLTE" => &mut plte,
             b"tRNS" => &mut trns,
@@ -156,13 +83,59 @@ pub(super) fn read_chunks(bytes: &[u8]) -> Result<Chunks, ImageError> {
             .and_then(|a| a.get(..4))
             .map_or(1, |n| u32::from_be_bytes([n[0], n[1], n[2], n[3]]).max(1)),
     });
+    let (icc, colour) = colour_signals(&signals);
     Ok(Chunks {
         palette: Palette::from_chunks(ihdr, plte, trns),
         header,
         orientation: orientation.unwrap_or(1),
-        icc: iccp.flatten().map(inflate_profile),
+        icc,
         colour,
     })
+}
+
+/// The colour signals the variants carry, by PNG's precedence (3rd edition, 4.3, as Chromium
+/// and WebKit follow it: `cICP` over `iCCP` over `sRGB` over `gAMA`/`cHRM`; PRODUCT.md
+/// "Precedence of colour signals"): the `iCCP` profile inflated (or why not, `Err`; also when
+/// a `cICP` wins, for the `original`, which keeps both), and the chunks to carry (type,
+/// data): the `cICP` alone, none under a profile that inflates, `sRGB` alone, or `gAMA` and
+/// `cHRM`.
+fn colour_signals(signals: &[([u8; 4], &[u8])]) -> (Option<Icc>, ColourChunks) {
+    let get = |kind: &[u8; 4]| signals.iter().find(|(k, _)| k == kind).map(|(_, d)| *d);
+    let icc = get(b"iCCP").map(inflate_profile);
+    let carry = |kinds: &[&[u8; 4]]| -> ColourChunks {
+        kinds
+            .iter()
+            .filter_map(|k| get(k).map(|d| (**k, d.to_vec())))
+            .collect()
+    };
+    let icc = match (get(b"cICP"), icc) {
+        (Some(_), Some(Ok(profile))) => Some(Icc::Outranked(profile)),
+        (_, icc) => icc.map(|i| i.map_or_else(Icc::Unreadable, Icc::Carried)),
+    };
+    let colour = if get(b"cICP").is_some() {
+        carry(&[b"cICP"])
+    } else if matches!(icc, Some(Icc::Carried(_))) {
+        Vec::new()
+    } else if get(b"sRGB").is_some() {
+        carry(&[b"sRGB"])
+    } else {
+        carry(&[b"gAMA", b"cHRM"])
+    };
+    (icc, colour)
+}
+
+/// PNG colour chunks (type, data).
+pub(super) type ColourChunks = Vec<([u8; 4], Vec<u8>)>;
+
+/// A PNG's `iCCP` profile, as the colour signals decide it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Icc {
+    /// Inflated, and the signal the variants follow.
+    Carried(Vec<u8>),
+    /// Inflated, but a `cICP` chunk wins (the `original` keeps both).
+    Outranked(Vec<u8>),
+    /// Why it could not be read: dropped, from the `original` too.
+    Unreadable(String),
 }
 
 /// What the chunk walk found.
@@ -173,10 +146,11 @@ pub(super) struct Chunks {
     pub header: Option<Header>,
     /// EXIF orientation from the first `eXIf` chunk, 1–8 (1 without one).
     pub orientation: u8,
-    /// The `iCCP` profile inflated, or why it was dropped.
-    pub icc: Option<Result<Vec<u8>, String>>,
-    /// `gAMA`, `cHRM`, `sRGB` and `cICP` as stored (type, data), carried into the variants.
-    pub colour: Vec<([u8; 4], Vec<u8>)>,
+    /// The first `iCCP` profile before the palette and image data, if any.
+    pub icc: Option<Icc>,
+    /// The colour chunks the variants carry (type, data), by PNG's precedence
+    /// (`colour_signals`): empty when a profile says the colours.
+    pub colour: ColourChunks,
 }
 
 /// The largest ICC profile inflated from an `iCCP` chunk (bytes). Real profiles are a few KB,
@@ -273,23 +247,53 @@ pub(super) fn open<'a>(
     decoder.read_info().map_err(invalid)
 }
 
-/// Decodes the (first) frame as the reader was set up: palettes and low bit depths expanded to
-/// 8-bit gray or RGB(A), 16-bit samples kept unless reduced.
+/// Decodes the first frame a browser shows, as the reader was set up: palettes and low bit
+/// depths expanded to 8-bit gray or RGB(A), 16-bit samples kept unless reduced. That is the
+/// `IDAT` image, unless an animated PNG's `IDAT` image is a default for viewers without APNG
+/// (no `fcTL` before it: APNG spec): then the first `fcTL` frame, placed on the transparent
+/// canvas the animation starts from (PRODUCT.md "Animated PNG").
 pub(super) fn decode(mut reader: Reader<'_>) -> Result<DynamicImage, ImageError> {
     let (w, h) = (reader.info().width, reader.info().height);
-    let (colour, depth) = reader.output_color_type();
+    let hidden_default =
+        reader.info().animation_control.is_some() && reader.info().frame_control.is_none();
+    if hidden_default {
+        reader.next_frame_info().map_err(invalid)?;
+    }
     let len = reader
         .output_buffer_size()
         .ok_or_else(|| ImageError::TooLarge(format!("{w}x{h} PNG does not fit in memory")))?;
-    let sixteen = depth == png::BitDepth::Sixteen;
-    let img = if sixteen {
+    let frame = next_frame(&mut reader, len)?;
+    let Some(fc) = reader.info().frame_control.filter(|_| hidden_default) else {
+        return Ok(frame);
+    };
+    if (fc.x_offset, fc.y_offset, frame.width(), frame.height()) == (0, 0, w, h) {
+        return Ok(frame);
+    }
+    let (x, y) = (i64::from(fc.x_offset), i64::from(fc.y_offset));
+    Ok(if frame.color().bytes_per_pixel() > 4 {
+        let mut canvas = image::ImageBuffer::<image::Rgba<u16>, _>::new(w, h);
+        image::imageops::replace(&mut canvas, &frame.to_rgba16(), x, y);
+        DynamicImage::ImageRgba16(canvas)
+    } else {
+        let mut canvas = image::RgbaImage::new(w, h);
+        image::imageops::replace(&mut canvas, &frame.to_rgba8(), x, y);
+        DynamicImage::ImageRgba8(canvas)
+    })
+}
+
+/// The reader's next frame (or subframe), decoded through a buffer of `len` bytes.
+fn next_frame(reader: &mut Reader<'_>, len: usize) -> Result<DynamicImage, ImageError> {
+    let (colour, depth) = reader.output_color_type();
+    let img = if depth == png::BitDepth::Sixteen {
         let mut samples = vec![0u16; len / 2];
-        reader
+        let info = reader
             .next_frame(bytemuck::cast_slice_mut(&mut samples))
             .map_err(invalid)?;
+        samples.truncate(info.buffer_size() / 2);
         for s in &mut samples {
             *s = u16::from_be(*s);
         }
+        let (w, h) = (info.width, info.height);
         match colour {
             png::ColorType::Grayscale => {
                 image::ImageBuffer::from_raw(w, h, samples).map(DynamicImage::ImageLuma16)
@@ -304,7 +308,9 @@ pub(super) fn decode(mut reader: Reader<'_>) -> Result<DynamicImage, ImageError>
         }
     } else {
         let mut data = vec![0u8; len];
-        reader.next_frame(&mut data).map_err(invalid)?;
+        let info = reader.next_frame(&mut data).map_err(invalid)?;
+        data.truncate(info.buffer_size());
+        let (w, h) = (info.width, info.height);
         match colour {
             png::ColorType::Grayscale => {
                 image::ImageBuffer::from_raw(w, h, data).map(DynamicImage::ImageLuma8)
@@ -404,21 +410,6 @@ pub(super) fn embed_chunks(
     Ok(png.encoder().bytes().to_vec())
 }
 
-/// The original without text, EXIF and time chunks (colour chunks stay, the profile only when
-/// `keep_icc`: the probe read it, under `MAX_ICC_BYTES`), `exif` in their place.
-pub(super) fn strip(bytes: &[u8], exif: Option<Bytes>, keep_icc: bool) -> Result<Bytes, String> {
-    let mut png = img_parts::png::Png::from_bytes(Bytes::copy_from_slice(bytes))
-        .map_err(super::error::structure_failed)?;
-    png.chunks_mut().retain(|c| match &c.kind() {
-        b"tEXt" | b"zTXt" | b"iTXt" | b"eXIf" | b"tIME" => false,
-        // A profile past the cap (or broken) was not used for the variants: not kept either.
-        b"iCCP" => keep_icc,
-        _ => true,
-    });
-    png.set_exif(exif);
-    Ok(png.encoder().bytes())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,5 +450,52 @@ mod tests {
         );
         let back = image::load_from_memory(&out).unwrap().to_rgba8();
         assert_eq!(back.as_raw(), &vec![1, 2, 3, 0, 7, 8, 9, 255]);
+    }
+
+    #[test]
+    fn colour_signals_follow_the_third_editions_precedence() {
+        let iccp = {
+            let mut v = b"p\0\0".to_vec();
+            v.extend(fdeflate::compress_to_vec(b"profile"));
+            v
+        };
+        let cicp: ([u8; 4], &[u8]) = (*b"cICP", &[1, 13, 0, 1]);
+        let icc: ([u8; 4], &[u8]) = (*b"iCCP", &iccp);
+        let srgb: ([u8; 4], &[u8]) = (*b"sRGB", &[0]);
+        let gama: ([u8; 4], &[u8]) = (*b"gAMA", &[0, 0, 177, 143]);
+        let chrm: ([u8; 4], &[u8]) = (*b"cHRM", &[7; 32]);
+        let carried = |signals: &[([u8; 4], &[u8])]| {
+            let (icc, colour) = colour_signals(signals);
+            let kinds: Vec<String> = colour
+                .iter()
+                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                .collect();
+            (icc, kinds)
+        };
+        let profile = b"profile".to_vec();
+        assert_eq!(
+            carried(&[gama, chrm, srgb, icc, cicp]),
+            (
+                Some(Icc::Outranked(profile.clone())),
+                vec!["cICP".to_string()]
+            )
+        );
+        assert_eq!(
+            carried(&[gama, srgb, icc]),
+            (Some(Icc::Carried(profile)), vec![])
+        );
+        assert_eq!(
+            carried(&[gama, chrm, srgb]),
+            (None, vec!["sRGB".to_string()])
+        );
+        assert_eq!(
+            carried(&[chrm, gama]),
+            (None, vec!["gAMA".to_string(), "cHRM".to_string()])
+        );
+        // A profile that does not inflate is no signal: the next one wins.
+        let broken: ([u8; 4], &[u8]) = (*b"iCCP", b"p\0\0broken");
+        let (icc, colour) = carried(&[broken, srgb]);
+        assert!(matches!(icc, Some(Icc::Unreadable(_))));
+        assert_eq!(colour, ["sRGB"]);
     }
 }

@@ -115,8 +115,11 @@ pub(super) enum Facts {
     Png {
         /// The few colours the PNG is stored with, which the variants may keep.
         palette: Option<Palette>,
-        /// `gAMA`, `cHRM`, `sRGB`, `cICP` as stored (type, data): carried into the variants.
+        /// The colour chunks the variants carry by PNG's precedence of colour signals (type,
+        /// data): `cICP`, `sRGB`, or `gAMA` and `cHRM` (none under a profile).
         colour: Vec<([u8; 4], Vec<u8>)>,
+        /// The `iCCP` profile inflated (the `original` keeps it even when `cICP` wins).
+        profile_read: bool,
     },
     WebP(webp::Kind),
 }
@@ -157,6 +160,13 @@ pub fn open(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
             Format::Png => open_png(source, max_pixels),
         }?;
         opened.warnings.splice(0..0, repaired);
+        let frames = opened.probe.source.frames;
+        if frames > 1 {
+            opened.warnings.push(format!(
+                "animated {}: {frames} frames; the variants show the first frame a browser shows",
+                format.name()
+            ));
+        }
         Ok(opened)
     })
 }
@@ -218,6 +228,7 @@ fn open_jpeg(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageErro
     check_pixels((h.width, h.height), max_pixels)?;
     jpeg::check_budget(&h)?;
     let (width, height) = upright((h.width, h.height), h.orientation);
+    let warnings = h.warnings;
     let source = SourceFacts {
         stored_width: h.width,
         stored_height: h.height,
@@ -239,7 +250,7 @@ fn open_jpeg(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageErro
         },
         bytes,
         decoder: Decoder::Jpeg(Box::new(decoder)),
-        warnings: Vec::new(),
+        warnings,
     })
 }
 
@@ -255,12 +266,24 @@ fn open_png(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageError
     check_pixels((h.width, h.height), max_pixels)?;
     let mut warnings = Vec::new();
     let reader = png::open(&bytes, Some(&h), &mut warnings)?;
+    let profile_read = matches!(
+        chunks.icc,
+        Some(png::Icc::Carried(_) | png::Icc::Outranked(_))
+    );
     let icc = match chunks.icc {
-        Some(Err(why)) => {
+        Some(png::Icc::Unreadable(why)) => {
             warnings.push(format!("colour profile dropped: {why}"));
             None
         }
-        Some(Ok(icc)) => Some(icc),
+        Some(png::Icc::Outranked(_)) => {
+            warnings.push(
+                "the cICP chunk's colour space takes precedence over the iCCP profile (PNG \
+                 third edition): the variants carry the cICP chunk"
+                    .into(),
+            );
+            None
+        }
+        Some(png::Icc::Carried(icc)) => Some(icc),
         None => None,
     };
     let orientation = chunks.orientation;
@@ -284,6 +307,7 @@ fn open_png(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageError
             facts: Facts::Png {
                 palette: chunks.palette,
                 colour: chunks.colour,
+                profile_read,
             },
             source,
         },

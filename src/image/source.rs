@@ -1,13 +1,14 @@
 //! The input's bytes as the decoders read them: as downloaded, or, for a damaged but complete
 //! file, a repaired copy (PRODUCT.md "Real-world inputs": a JPEG without its end-of-image
-//! marker, a PNG whose ancillary chunk has a bad CRC). The archive always gets the bytes as
+//! marker where its image data ends, a PNG whose ancillary chunk has a bad CRC or whose `IEND`
+//! is missing, a WebP followed by other bytes). The archive always gets the bytes as
 //! downloaded; the decoders and the metadata-free `original` read these.
 
 use std::io::Cursor;
 use std::sync::Arc;
 
 use super::format::Format;
-use super::{jpeg, png};
+use super::{jpeg, png, webp};
 
 /// The bytes the decoders read. Cheap to clone: a repaired copy is shared.
 #[derive(Debug, Clone)]
@@ -46,7 +47,17 @@ pub(super) fn repair(format: Format, bytes: &[u8]) -> (Source<'_>, Option<String
     let repaired = match format {
         Format::Jpeg => jpeg::repair(bytes),
         Format::Png => png::repair(bytes),
-        Format::WebP => None,
+        Format::WebP => {
+            // Bytes after the RIFF container are not the image's: left out, no copy needed.
+            let end = webp::riff_end(bytes);
+            let warning = (end < bytes.len()).then(|| {
+                format!(
+                    "{} bytes after the WebP's RIFF container ignored",
+                    bytes.len() - end
+                )
+            });
+            return (Source::Downloaded(&bytes[..end]), warning);
+        }
     };
     match repaired {
         Some((fixed, warning)) => (Source::Repaired(fixed.into()), Some(warning)),

@@ -94,6 +94,8 @@ fn jpeg_variants_keep_their_colours() {
 fn webp_chunks_must_fit_the_file() {
     let mut w = b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\x08\0\0\0\0\0\0\0\0\0".to_vec();
     w.extend_from_slice(b"EXIF\x00\xff\xff\xff");
+    let riff = (w.len() - 8) as u32;
+    w[4..8].copy_from_slice(&riff.to_le_bytes());
     let err = process(&w, &ImageSettings::default()).unwrap_err();
     assert!(
         matches!(&err, ImageError::Invalid(m) if m.contains("past the end")),

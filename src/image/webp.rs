@@ -10,11 +10,14 @@
 use std::io::Cursor;
 
 use image::DynamicImage;
-use img_parts::{Bytes, ImageEXIF, ImageICC};
+use img_parts::{Bytes, ImageICC};
 
 use super::count;
 use super::error::{invalid, ImageError};
 use super::yuv::{chroma, Yuv};
+
+mod riff;
+pub(super) use riff::{check_riff, riff_end, strip};
 
 /// What the WebP header says, beyond dimensions and orientation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,30 +54,6 @@ pub(super) struct Features {
     pub animation: bool,
     /// The bitstream is lossy VP8 (not lossless, not mixed).
     pub lossy_bitstream: bool,
-}
-
-/// image-webp allocates whatever size a chunk header declares before reading it (found by
-/// fuzzing: a 100-byte file asking for 4 GiB). Chunks, and the frames inside an animation, must
-/// fit inside the file.
-pub(super) fn check_riff(bytes: &[u8]) -> Result<(), ImageError> {
-    fn chunks(b: &[u8], mut i: usize, end: usize) -> Result<(), ImageError> {
-        while i + 8 <= end {
-            let size = u32::from_le_bytes([b[i + 4], b[i + 5], b[i + 6], b[i + 7]]) as usize;
-            let body = i + 8;
-            if size > end - body {
-                return Err(ImageError::Invalid(
-                    "cannot decode: a WebP chunk runs past the end of the file".into(),
-                ));
-            }
-            if &b[i..i + 4] == b"ANMF" && size >= 16 {
-                chunks(b, body + 16, body + size)?;
-            }
-            i = body + size + (size & 1);
-        }
-        Ok(())
-    }
-    count::header_read("riff chunks");
-    chunks(bytes, 12, bytes.len())
 }
 
 /// Reads the header of a WebP whose chunks passed `check_riff`, once: image-webp's decoder,
@@ -349,47 +328,4 @@ pub(super) fn embed_icc(data: Vec<u8>, icc: &[u8]) -> Result<Vec<u8>, ImageError
         img_parts::webp::WebP::from_bytes(Bytes::from(data)).map_err(super::error::icc_failed)?;
     webp.set_icc_profile(Some(Bytes::copy_from_slice(icc)));
     Ok(webp.encoder().bytes().to_vec())
-}
-
-/// The original without XMP and EXIF, `exif` in their place, its VP8X flags matching the
-/// chunks kept (WebP container spec, "Extended File Format"; libwebp's `webpinfo` and
-/// `webpmux` refuse a file whose flags announce a chunk that is not there).
-pub(super) fn strip(bytes: &[u8], exif: Option<Bytes>) -> Result<Bytes, String> {
-    let mut webp = img_parts::webp::WebP::from_bytes(Bytes::copy_from_slice(bytes))
-        .map_err(super::error::structure_failed)?;
-    webp.remove_chunks_by_id(*b"XMP ");
-    // Rewrites the ICC and EXIF flags only (img-parts' `WebPFlags::merge`), not XMP's.
-    webp.set_exif(exif);
-    let mut out = webp.encoder().bytes().to_vec();
-    set_metadata_flags(&mut out);
-    Ok(Bytes::from(out))
-}
-
-/// VP8X flag bits (WebP container spec): ICC profile, EXIF and XMP metadata.
-const FLAG_ICC: u8 = 0x20;
-const FLAG_EXIF: u8 = 0x08;
-const FLAG_XMP: u8 = 0x04;
-
-/// Sets the ICC, EXIF and XMP bits of an extended WebP's VP8X chunk to the chunks present
-/// (alpha and animation stay as they are). A simple-format file has no flags to set.
-fn set_metadata_flags(b: &mut [u8]) {
-    if b.get(12..16) != Some(b"VP8X") || b.len() < 21 {
-        return;
-    }
-    let mut flags = 0;
-    let mut i = 12;
-    while i + 8 <= b.len() {
-        let size = u32::from_le_bytes([b[i + 4], b[i + 5], b[i + 6], b[i + 7]]) as usize;
-        flags |= match &b[i..i + 4] {
-            b"ICCP" => FLAG_ICC,
-            b"EXIF" => FLAG_EXIF,
-            b"XMP " => FLAG_XMP,
-            _ => 0,
-        };
-        i = i
-            .saturating_add(8)
-            .saturating_add(size)
-            .saturating_add(size & 1);
-    }
-    b[20] = (b[20] & !(FLAG_ICC | FLAG_EXIF | FLAG_XMP)) | flags;
 }

@@ -1,10 +1,13 @@
 //! Generates `testdata/` fixtures: synthetic images with a red mark in the top-left corner and
 //! a blue one bottom-right (so orientation and aspect can be checked after resizing), in every
-//! format and size band, plus a corrupt file and a non-image.
+//! format and size band, plus a corrupt file and a non-image; and the containers the world
+//! sends (`containers`: floods, private chunks, damaged but complete files).
 
 use std::path::Path;
 
 use image::{DynamicImage, Rgba, RgbaImage};
+
+mod containers;
 
 /// Width, height and whether the image has transparency.
 fn pattern(w: u32, h: u32, alpha: bool) -> RgbaImage {
@@ -103,7 +106,7 @@ pub fn generate(dir: &Path) -> std::io::Result<()> {
         "not_an_image.txt",
         b"This is a text file, not a photo.\n".to_vec(),
     )?;
-    Ok(())
+    containers::generate(&dir.join("containers"))
 }
 
 /// The displayed picture of the orientation and metadata fixtures: red top-left, green

@@ -7,12 +7,12 @@ use crate::common::*;
 use image::{DynamicImage, GenericImageView};
 use img_parts::Bytes;
 
-fn decoded(data: &[u8]) -> DynamicImage {
+pub(crate) fn decoded(data: &[u8]) -> DynamicImage {
     image::load_from_memory(data).unwrap()
 }
 
 /// The `variants` command refusing a fixture: its exit code and message.
-fn refused(fixture: &str) -> (Option<i32>, String) {
+pub(crate) fn refused(fixture: &str) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let run = run_variants(fixture, dir.path());
     (
@@ -21,7 +21,7 @@ fn refused(fixture: &str) -> (Option<i32>, String) {
     )
 }
 
-fn warnings(summary: &serde_json::Value) -> Vec<String> {
+pub(crate) fn warnings(summary: &serde_json::Value) -> Vec<String> {
     summary["warnings"]
         .as_array()
         .unwrap()
@@ -271,7 +271,7 @@ fn arithmetic_lossless_and_12_bit_jpegs_are_unsupported_by_name() {
 }
 
 /// Whether every chunk CRC of a PNG is right (PNG spec 5.3), as libpng checks them.
-fn png_crcs_ok(data: &[u8]) -> bool {
+pub(crate) fn png_crcs_ok(data: &[u8]) -> bool {
     let mut i = 8;
     while i + 12 <= data.len() {
         let len = u32::from_be_bytes(data[i..i + 4].try_into().unwrap()) as usize;
@@ -319,7 +319,7 @@ fn a_png_with_a_bad_ancillary_crc_is_accepted_without_that_chunk() {
 /// The WebP container rules `webpinfo` applies (WebP container spec), as a test can check
 /// them: RIFF size, chunk bounds and padding, VP8X first with reserved bits clear, and its
 /// flags exactly the chunks present.
-fn webp_strict(b: &[u8]) -> Result<(), String> {
+pub(crate) fn webp_strict(b: &[u8]) -> Result<(), String> {
     if b.get(..4) != Some(b"RIFF") || b.get(8..12) != Some(b"WEBP") {
         return Err("not RIFF/WEBP".into());
     }
