@@ -2,12 +2,9 @@
 //! should know. Everything here crosses the boundary of the confined child process
 //! (`crate::sandbox`), so all of it is plain data that serialises.
 
-use serde::{Deserialize, Serialize};
-
-use super::format::Format;
 use super::phases::Phase;
 use super::placeholder::Placeholder;
-use super::probe::SourceFacts;
+use super::probe::Identified;
 
 /// One encoded file ready for the CDN.
 #[derive(Debug, Clone)]
@@ -30,21 +27,6 @@ impl Variant {
     pub fn name_of(name: &str) -> Option<&'static str> {
         Variant::NAMES.into_iter().find(|n| *n == name)
     }
-}
-
-/// What the probe found: the input's format and size as shown (upright) and as stored, read
-/// from its header before any pixel is decoded. The callback's `source` is made from it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Identified {
-    pub format: Format,
-    /// Upright size (EXIF orientation applied), pixels.
-    pub width: u32,
-    pub height: u32,
-    /// The EXIF orientation turned into pixels, 1–8 (1: none needed).
-    pub orientation: u8,
-    /// The embedded ICC profile's description (its `desc` tag), if there is a profile.
-    pub icc_description: Option<String>,
-    pub source: SourceFacts,
 }
 
 /// Everything the image stage made.

@@ -6,7 +6,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::error::ImageError;
 use super::format::Format;
-use super::output::Identified;
 use super::palette::Palette;
 use super::source::{repair, Source};
 use super::{jpeg, png, webp};
@@ -55,6 +54,21 @@ impl Probe {
         let text = text.trim_matches(|c: char| c == '\0' || c.is_whitespace());
         (!text.is_empty()).then(|| text.to_string())
     }
+}
+
+/// What the probe found: the input's format and size as shown (upright) and as stored, read
+/// from its header before any pixel is decoded. The callback's `source` is made from it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Identified {
+    pub format: Format,
+    /// Upright size (EXIF orientation applied), pixels.
+    pub width: u32,
+    pub height: u32,
+    /// The EXIF orientation turned into pixels, 1–8 (1: none needed).
+    pub orientation: u8,
+    /// The embedded ICC profile's description (its `desc` tag), if there is a profile.
+    pub icc_description: Option<String>,
+    pub source: SourceFacts,
 }
 
 /// How the stored samples describe colour; serialised by [`ColourModel::name`].
