@@ -13,8 +13,9 @@ largest variant; `dwebp` for WebP; PNG has none), and where our time goes, phase
 (`phases_ms` of one more `variants` run).
 
 Then the limits (a bomb, the largest JPEG allowed, a 400 MB object through the local stack),
-bench/envelope.py's memory envelope at MAX_INPUT_PIXELS and bench/job.py's whole job against
-SPEC.md's reference worker (--skip-limits, --skip-envelope, --skip-job).
+bench/envelope.py's memory envelope at MAX_INPUT_PIXELS, bench/confinement.py's cost of the
+confined image stage and bench/job.py's whole job against SPEC.md's reference worker
+(--skip-limits, --skip-envelope, --skip-confinement, --skip-job).
 
 Installs what it needs: numpy and Pillow (pip), sharp (npm, into bench-out/node), djpeg and
 dwebp (apt: libjpeg-turbo-progs, webp).
@@ -142,6 +143,7 @@ def main():
     ap.add_argument("--skip-limits", action="store_true", help="skip the bomb and the 268 MP JPEG")
     ap.add_argument("--skip-envelope", action="store_true", help="skip bench/envelope.py (worst-case inputs at the limits)")
     ap.add_argument("--skip-job", action="store_true", help="skip bench/job.py (the whole job against SPEC.md's reference worker)")
+    ap.add_argument("--skip-confinement", action="store_true", help="skip bench/confinement.py (the confined image stage against in-process)")
     args = ap.parse_args()
     ensure_deps()
     from PIL import Image, ImageOps
@@ -204,6 +206,10 @@ def main():
     if not args.skip_envelope:
         print(flush=True)
         subprocess.run([sys.executable, str(Path(__file__).parent / "envelope.py"), "--bin", args.worker], check=True)
+    if not args.skip_confinement:
+        print(flush=True)
+        subprocess.run([sys.executable, str(Path(__file__).parent / "confinement.py"), "--worker", args.worker,
+                        "--runs", str(args.runs), args.photos], check=True)
     if not args.skip_job:
         print(flush=True)
         subprocess.run([sys.executable, str(Path(__file__).parent / "job.py"), "--worker", args.worker,

@@ -88,7 +88,7 @@ pub struct SourceInfo {
 impl SourceInfo {
     /// The facts of `out`'s input, whose bytes hash to `sha256`.
     pub fn new(out: &Output, sha256: String) -> SourceInfo {
-        let p = &out.probe;
+        let p = &out.identified;
         SourceInfo {
             format: p.format.content_type(),
             width: p.width,
@@ -98,7 +98,7 @@ impl SourceInfo {
             orientation_applied: p.orientation,
             bit_depth: p.source.bit_depth,
             colour_model: p.source.colour_model.name(),
-            icc_profile: p.icc_description(),
+            icc_profile: p.icc_description.clone(),
             converted_to_srgb: out.converted_to_srgb,
             alpha: p.source.alpha,
             progressive: p.source.progressive,

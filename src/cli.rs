@@ -8,9 +8,10 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::callback::{sha256_hex, with_sha256, PlaceholderInfo, SourceInfo};
-use crate::config::{ImageSettings, RawConfig, VARIABLES};
+use crate::config::{ImageSettings, Isolation, RawConfig, DEFAULT_JOB_TIMEOUT_SECS, VARIABLES};
 use crate::error::Error;
-use crate::{image, log, supervisor};
+use crate::sandbox::{self, SealedInput};
+use crate::{log, supervisor};
 
 /// A command the binary can run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +54,10 @@ impl Failure {
 /// usage error or a path, never a panic) → exit code. 0 success, 1 job failed, 2 usage or
 /// configuration invalid (PRODUCT.md "Exit code").
 pub fn main(args: &[OsString]) -> ExitCode {
+    // The confined image stage (`sandbox`): before anything else, and never for people.
+    if args.first().is_some_and(|a| a == sandbox::SUBCOMMAND) {
+        return sandbox::child_main(&args[1..]);
+    }
     let outcome = parse(args).map_err(Failure::Usage).and_then(run);
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -157,14 +162,20 @@ ENVIRONMENT (default in brackets; none: required):
 /// `variants`: the image stage on a local file, no network.
 fn variants(input: &Path, out_dir: &Path) -> Result<(), Failure> {
     let settings = ImageSettings::from_lookup(env_lookup).map_err(Failure::Job)?;
-    let bytes = std::fs::read(input)
+    let isolation = Isolation::from_lookup(env_lookup).map_err(Failure::Job)?;
+    let bytes = std::fs::File::open(input)
+        .and_then(|mut file| SealedInput::copy_of(&mut file))
         .map_err(|e| Failure::Local(format!("cannot read {}: {e}", input.display())))?;
-    // The input's fingerprint beside the image work (as in the job).
-    let (out, sha256) = with_sha256(&bytes, || image::process(&bytes, &settings));
-    let out = out.map_err(|e| Failure::Job(Error::from(e)))?;
+    // The input's fingerprint beside the image work (as in the job), which runs as the job's
+    // does: in a confined child process unless IMAGE_STAGE says otherwise.
+    let cpu_secs = 2 * DEFAULT_JOB_TIMEOUT_SECS;
+    let (made, sha256) = with_sha256(&bytes, || {
+        sandbox::start(&bytes, &settings, isolation, cpu_secs).and_then(sandbox::Stage::finish)
+    });
+    let (out, child) = made.map_err(|e| Failure::Job(Error::from(e)))?;
     std::fs::create_dir_all(out_dir)
         .map_err(|e| Failure::Local(format!("cannot create {}: {e}", out_dir.display())))?;
-    let ext = out.probe.format.extension();
+    let ext = out.identified.format.extension();
     let mut summary = Vec::new();
     for v in &out.variants {
         let path = out_dir.join(format!("{}.{ext}", v.name));
@@ -179,20 +190,41 @@ fn variants(input: &Path, out_dir: &Path) -> Result<(), Failure> {
     }
     let report = json!({
         "input": input.display().to_string(),
-        "format": out.probe.format.content_type(),
-        "width": out.probe.width,
-        "height": out.probe.height,
+        "format": out.identified.format.content_type(),
+        "width": out.identified.width,
+        "height": out.identified.height,
         "variants": summary,
         "source": SourceInfo::new(&out, sha256),
         "placeholder": PlaceholderInfo::from(&out.placeholder),
         "warnings": out.warnings,
         "phases_ms": out.phases,
+        "image_stage": image_stage_report(isolation, child),
     });
     println!(
         "{}",
         serde_json::to_string_pretty(&report).unwrap_or_default()
     );
     Ok(())
+}
+
+/// How the image stage ran and what memory each process took at its peak (KiB: this one's
+/// from the kernel's accounting, the child's from its reaping).
+fn image_stage_report(
+    isolation: Isolation,
+    child: Option<sandbox::ChildUsage>,
+) -> serde_json::Value {
+    let own_peak_kib = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        });
+    json!({
+        "isolation": isolation.name(),
+        "peak_rss_kib": own_peak_kib,
+        "child": child,
+    })
 }
 
 /// `check`: validates the environment and prints the plan, secrets redacted.

@@ -17,9 +17,10 @@ use crate::cdn::{Body, Cdn, Uploaded};
 use crate::config::Config;
 use crate::control::Control;
 use crate::error::Error;
-use crate::image::{self, Output};
+use crate::image::Output;
 use crate::log;
 use crate::plan;
+use crate::sandbox::{self, SealedInput, Stage};
 use crate::storage::{GetError, Storage, Which, WriteMode};
 
 /// The CDN upload carries every variant in one body; give it time.
@@ -60,17 +61,20 @@ pub fn run(
         ],
     );
     warn_if_declared_differs(cfg, &original, warnings);
+    // Held once, in a sealed memory file the image stage's child process maps too.
+    let original = SealedInput::new(original)
+        .map_err(|e| Error::Internal(format!("cannot hold the original in memory: {e}")))?;
 
     // Step 2, first half: what is it? Decided from the bytes, not the declared type.
-    let opened = identify(cfg, &original, warnings)?;
-    let content_type = opened.probe.format.content_type();
+    let stage = identify(cfg, &original, warnings)?;
+    let content_type = stage.identified().format.content_type();
 
     // Steps 2–5: archive alongside resizing and the CDN upload (asset ID made in `cdn`).
     // The original's fingerprint beside the image work.
     let (archived, (made, fingerprint)) = std::thread::scope(|s| {
         let archive =
             s.spawn(|| timed(|| archive_step(cfg, storage, &original, content_type, &metadata)));
-        let made = with_sha256(&original, || resize_and_upload(cfg, cdn, opened));
+        let made = with_sha256(&original, || resize_and_upload(cfg, cdn, stage));
         let archived = archive
             .join()
             .unwrap_or_else(|_| Err(Error::Internal("archive thread panicked".into())));
@@ -147,15 +151,18 @@ fn warn_if_declared_differs(cfg: &Config, original: &[u8], warnings: &mut Vec<St
     }
 }
 
-/// Step 2's probe: the format from the bytes (a mismatch with `INPUT_CONTENT_TYPE` is a
-/// warning), the header read once and refused when too large.
+/// Step 2's probe: the image stage started (in its confined child process: `sandbox`), the
+/// format from the bytes (a mismatch with `INPUT_CONTENT_TYPE` is a warning), the header read
+/// once and refused when too large.
 fn identify<'a>(
-    cfg: &Config,
-    original: &'a [u8],
+    cfg: &'a Config,
+    original: &'a SealedInput,
     warnings: &mut Vec<String>,
-) -> Result<image::Opened<'a>, Error> {
-    let opened = image::open(original, cfg.image.max_input_pixels).map_err(Error::from)?;
-    let content_type = opened.probe.format.content_type();
+) -> Result<Stage<'a>, Error> {
+    // The child's CPU time: the deadline's worth on both cores.
+    let cpu_secs = 2 * cfg.job_timeout.as_secs();
+    let stage = sandbox::start(original, &cfg.image, cfg.isolation, cpu_secs)?;
+    let content_type = stage.identified().format.content_type();
     if !cfg.input_content_type.eq_ignore_ascii_case(content_type) {
         let w = format!(
             "INPUT_CONTENT_TYPE says {}, the bytes are {content_type}; using {content_type}",
@@ -164,7 +171,7 @@ fn identify<'a>(
         log::warn("resize", &w, &[]);
         warnings.push(w);
     }
-    Ok(opened)
+    Ok(stage)
 }
 
 /// Step 5: the exact original into the archive, never over another object
@@ -200,10 +207,9 @@ struct Made {
 }
 
 /// Steps 2–4: every variant made, then uploaded to the CDN in one POST.
-fn resize_and_upload(cfg: &Config, cdn: &Cdn, opened: image::Opened<'_>) -> Result<Made, Error> {
-    let content_type = opened.probe.format.content_type();
-    let (out, resize_ms) =
-        timed(|| image::process_opened(opened, &cfg.image).map_err(Error::from))?;
+fn resize_and_upload(cfg: &Config, cdn: &Cdn, stage: Stage<'_>) -> Result<Made, Error> {
+    let content_type = stage.identified().format.content_type();
+    let ((out, child), resize_ms) = timed(|| stage.finish().map_err(Error::from))?;
     log::info(
         "resize",
         &format!("{} variant(s) made", out.variants.len()),
@@ -214,6 +220,10 @@ fn resize_and_upload(cfg: &Config, cdn: &Cdn, opened: image::Opened<'_>) -> Resu
                 json!(out.variants.iter().map(|v| v.data.len()).sum::<usize>()),
             ),
             ("phases_ms", json!(out.phases)),
+            (
+                "image_stage",
+                json!({ "isolation": cfg.isolation.name(), "child": child }),
+            ),
         ],
     );
     let body = Body::new(

@@ -20,6 +20,7 @@ pub mod job;
 pub mod log;
 pub mod net;
 pub mod plan;
+pub mod sandbox;
 pub mod storage;
 pub mod supervisor;
 pub mod urls;

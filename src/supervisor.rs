@@ -20,7 +20,7 @@ use crate::control::{Control, Stop};
 use crate::error::Error;
 use crate::storage::Storage;
 use crate::urls::Url;
-use crate::{job, log};
+use crate::{job, log, sandbox};
 
 /// Timeout of each callback attempt.
 const CALLBACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -111,6 +111,8 @@ fn wait(rx: &mpsc::Receiver<Ending>, control: &Control, deadline: Instant) -> En
         }
     };
     if control.stop(stop) {
+        // The image stage's child goes with the job.
+        sandbox::stop();
         log::warn(
             "job",
             &format!("{}: no new request starts", stop.words()),

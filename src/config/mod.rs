@@ -40,6 +40,7 @@ impl fmt::Display for Secret {
 pub use crate::image::{
     ImageSettings, DEFAULT_MAX_INPUT_PIXELS, DEFAULT_ORIGINAL_MAX_DIMENSION, DEFAULT_QUALITY,
 };
+pub use crate::sandbox::Isolation;
 
 /// Defaults of the optional variables (PRODUCT.md "Environment").
 pub const DEFAULT_MAX_INPUT_BYTES: u64 = 50 * 1024 * 1024;
@@ -69,6 +70,8 @@ pub struct Config {
     pub image: ImageSettings,
     pub max_input_bytes: u64,
     pub job_timeout: Duration,
+    /// How the image stage runs (`IMAGE_STAGE`).
+    pub isolation: Isolation,
 }
 
 impl ImageSettings {
@@ -82,6 +85,23 @@ impl ImageSettings {
         let settings = read_image_settings(&mut r);
         if r.config.is_empty() {
             Ok(settings)
+        } else {
+            Err(Error::Config(r.config))
+        }
+    }
+}
+
+impl Isolation {
+    /// `IMAGE_STAGE` alone (for `variants`), as the job reads it.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Isolation, Error> {
+        let mut r = Reader {
+            lookup: &lookup,
+            config: Vec::new(),
+            input: Vec::new(),
+        };
+        let isolation = r.isolation();
+        if r.config.is_empty() {
+            Ok(isolation)
         } else {
             Err(Error::Config(r.config))
         }
@@ -168,6 +188,20 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
 }
 
 impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
+    /// `IMAGE_STAGE`: `confined` (the default), `unconfined` or `in-process`.
+    fn isolation(&mut self) -> Isolation {
+        match self.optional("IMAGE_STAGE") {
+            None => Isolation::default(),
+            Some(v) => Isolation::parse(&v).unwrap_or_else(|| {
+                self.config.push(format!(
+                    "IMAGE_STAGE: {} is not confined, unconfined or in-process",
+                    printable(&v)
+                ));
+                Isolation::default()
+            }),
+        }
+    }
+
     /// `R2_ENDPOINT`, or R2's endpoint for `R2_ACCOUNT_ID` (PRODUCT.md "Environment").
     fn endpoint(&mut self) -> Url {
         let account_id = self.optional("R2_ACCOUNT_ID");
@@ -273,6 +307,7 @@ impl Config {
             Some(DEFAULT_JOB_TIMEOUT_SECS),
             (1, 24 * 3600),
         ));
+        let isolation = r.isolation();
 
         r.check_inputs(
             &task_id,
@@ -308,6 +343,7 @@ impl Config {
             image,
             max_input_bytes,
             job_timeout,
+            isolation,
         })
     }
 
@@ -342,6 +378,7 @@ impl Config {
                 "job_timeout_secs": self.job_timeout.as_secs(),
             },
             "quality": { "jpeg": self.image.jpeg_quality, "webp": self.image.webp_quality },
+            "image_stage": self.isolation.name(),
             "outputs": {
                 "archive_key": self.input_file_name,
                 "archive_fallback_key": plan::archive_fallback_key(&self.batch_id, &self.task_id, &self.input_file_name),

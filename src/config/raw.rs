@@ -93,6 +93,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "300",
         "whole-job deadline (s); past it: a timeout callback, exit 1",
     ),
+    (
+        "IMAGE_STAGE",
+        "confined",
+        "confined: decode in a child process under seccomp; unconfined: a child without \
+         seccomp (kernels without it); in-process: profiling and debugging only",
+    ),
 ];
 
 /// The variables holding URLs, whose userinfo and query string are secrets.

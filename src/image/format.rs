@@ -1,14 +1,20 @@
 //! The formats the worker takes and produces, told apart by their signatures.
 
-/// The formats the worker takes and produces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The formats the worker takes and produces; serialised as their MIME types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Format {
+    #[serde(rename = "image/jpeg")]
     Jpeg,
+    #[serde(rename = "image/png")]
     Png,
+    #[serde(rename = "image/webp")]
     WebP,
 }
 
 impl Format {
+    /// Every format, for lookups by name or type.
+    pub const ALL: [Format; 3] = [Format::Jpeg, Format::Png, Format::WebP];
+
     /// Detects the format from the file's signature, whatever its name or declared type says.
     pub fn detect(bytes: &[u8]) -> Option<Format> {
         if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {

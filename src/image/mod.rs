@@ -45,7 +45,7 @@ pub use output::{Output, Variant};
 pub use phases::Phase;
 pub use pipeline::process_opened;
 pub use placeholder::Placeholder;
-pub use probe::{open, ColourModel, Opened, Probe, SourceFacts};
+pub use probe::{open, ColourModel, Identified, Opened, Probe, SourceFacts};
 pub use settings::{
     ImageSettings, DEFAULT_MAX_INPUT_PIXELS, DEFAULT_ORIGINAL_MAX_DIMENSION, DEFAULT_QUALITY,
 };

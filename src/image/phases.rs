@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 /// One timed step of the image stage.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Phase {
     /// What ran, e.g. `decode + resize large`, `encode medium`, `original`.
     pub name: String,

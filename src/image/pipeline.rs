@@ -212,7 +212,7 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
     });
     let (variants, placeholder, converted_to_srgb) = made?;
     Ok(Output {
-        probe,
+        identified: probe.identified(),
         variants,
         warnings,
         placeholder,

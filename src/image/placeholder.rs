@@ -9,7 +9,7 @@ use super::pixels::Pixels;
 use super::yuv::Yuv;
 
 /// The placeholder of an image.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Placeholder {
     /// The ThumbHash, base64 (standard alphabet, padded): at most ~35 bytes before encoding.
     pub thumbhash: String,

@@ -27,6 +27,18 @@ pub struct Probe {
 }
 
 impl Probe {
+    /// What the probe found, as the image stage reports it ([`Identified`]).
+    pub fn identified(&self) -> Identified {
+        Identified {
+            format: self.format,
+            width: self.width,
+            height: self.height,
+            orientation: self.orientation,
+            icc_description: self.icc_description(),
+            source: self.source.clone(),
+        }
+    }
+
     /// The embedded ICC profile's description (its `desc` tag, read by moxcms), if any.
     pub fn icc_description(&self) -> Option<String> {
         use moxcms::ProfileText;
@@ -44,8 +56,24 @@ impl Probe {
     }
 }
 
-/// How the stored samples describe colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the probe found: the input's format and size as shown (upright) and as stored, read
+/// from its header before any pixel is decoded. The callback's `source` is made from it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Identified {
+    pub format: Format,
+    /// Upright size (EXIF orientation applied), pixels.
+    pub width: u32,
+    pub height: u32,
+    /// The EXIF orientation turned into pixels, 1–8 (1: none needed).
+    pub orientation: u8,
+    /// The embedded ICC profile's description (its `desc` tag), if there is a profile.
+    pub icc_description: Option<String>,
+    pub source: SourceFacts,
+}
+
+/// How the stored samples describe colour; serialised by [`ColourModel::name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ColourModel {
     Gray,
     GrayAlpha,
@@ -54,6 +82,7 @@ pub enum ColourModel {
     /// A palette (PNG colour type 3).
     Indexed,
     /// JPEG's usual luma + chroma.
+    #[serde(rename = "ycbcr")]
     YCbCr,
     Cmyk,
     /// Adobe's Y′CbCr + K.
@@ -77,7 +106,7 @@ impl ColourModel {
 }
 
 /// The facts of the input file that its header gives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SourceFacts {
     /// As stored, before EXIF orientation (pixels).
     pub stored_width: u32,

@@ -7,8 +7,9 @@ pub const DEFAULT_MAX_INPUT_PIXELS: u64 = 268_402_689;
 /// PRODUCT.md "Environment": `JPEG_QUALITY` and `WEBP_QUALITY`.
 pub const DEFAULT_QUALITY: u8 = 80;
 
-/// The knobs of the image stage; `Default` gives PRODUCT.md's defaults.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The knobs of the image stage; `Default` gives PRODUCT.md's defaults. Serialised to hand
+/// them to the confined child process (`crate::sandbox`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImageSettings {
     /// The original goes to the CDN as `original` when its longest side is at most this. Default 4000.
     pub original_max_dimension: u32,

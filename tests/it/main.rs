@@ -4,6 +4,7 @@
 mod checklist;
 mod commands;
 mod common;
+mod confinement;
 mod containers;
 mod correctness;
 mod extras;
