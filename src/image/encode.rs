@@ -1,17 +1,17 @@
 //! The encode step: one variant in the input's format (the format files do the encoding),
 //! at the configured quality or, to keep sizes in order, harder.
 
-use super::error::ImageError;
-use super::format::Format;
-use super::output::Variant;
-use super::palette::Palette;
-use super::pixels::{alpha, resize, Alpha, Pixels};
-use super::settings::ImageSettings;
-use super::targets::Target;
-use super::{jpeg, png, webp};
+use crate::image::codecs::png::palette::Palette;
+use crate::image::codecs::Format;
+use crate::image::codecs::{jpeg, png, webp};
+use crate::image::error::ImageError;
+use crate::image::output::Variant;
+use crate::image::pixels::{alpha, resize, Alpha, Pixels};
+use crate::image::plan::Target;
+use crate::image::settings::ImageSettings;
 
 /// What every variant of one image shares.
-pub(super) struct Job<'a> {
+pub(in crate::image) struct Job<'a> {
     pub format: Format,
     /// WebP only: whether the input was lossy (lossless stays lossless).
     pub lossy: bool,
@@ -66,8 +66,8 @@ impl Job<'_> {
     }
 
     /// The placeholder of upright, shown pixels (`shown`), in the colours the variants carry.
-    pub fn placeholder(&self, shown: &Pixels) -> super::placeholder::Placeholder {
-        super::placeholder::of(shown, self.icc, self.colour_chunks)
+    pub fn placeholder(&self, shown: &Pixels) -> crate::image::placeholder::Placeholder {
+        crate::image::placeholder::of(shown, self.icc, self.colour_chunks)
     }
 
     /// Encodes pixels already at `target`'s size.

@@ -15,11 +15,11 @@ pub enum ImageError {
 }
 
 /// A decoder's failure, as the `Invalid` error that names it.
-pub(super) fn invalid(e: impl std::fmt::Display) -> ImageError {
+pub(in crate::image) fn invalid(e: impl std::fmt::Display) -> ImageError {
     ImageError::Invalid(format!("cannot decode: {e}"))
 }
 
 /// img-parts could not read back an encoded variant to add its colour profile.
-pub(super) fn icc_failed(e: img_parts::Error) -> ImageError {
+pub(in crate::image) fn icc_failed(e: img_parts::Error) -> ImageError {
     ImageError::Invalid(format!("cannot embed colour profile: {e}"))
 }

@@ -7,49 +7,35 @@
 //! runs the steps after the probe in order. The `original` variant is the input file with its
 //! metadata removed and its pixel data untouched.
 
-mod arriving;
-mod band_pool;
-mod colour;
-mod count;
+mod bands;
+mod codecs;
 mod encode;
 mod error;
-mod format;
-mod jpeg;
-mod jpeg_coefficients;
-mod metadata;
-mod orient;
+mod original;
 mod output;
-mod palette;
 mod phases;
 mod pipeline;
 mod pixels;
 mod placeholder;
-mod png;
+mod plan;
 mod probe;
-mod release;
-mod resize;
 mod settings;
-mod source;
-mod targets;
-mod turning;
-mod webp;
-mod yuv;
 
 #[cfg(test)]
 mod tests;
 
+pub use codecs::Format;
 pub use error::ImageError;
-pub use format::Format;
-pub use metadata::strip_metadata;
+pub use original::strip_metadata;
 pub use output::{Output, Variant};
 pub use phases::Phase;
 pub use pipeline::process_opened;
 pub use placeholder::Placeholder;
+pub use plan::{fit_inside, targets, Target, SIZES};
 pub use probe::{open, ColourModel, Identified, Opened, Probe, SourceFacts};
 pub use settings::{
     ImageSettings, DEFAULT_MAX_INPUT_PIXELS, DEFAULT_ORIGINAL_MAX_DIMENSION, DEFAULT_QUALITY,
 };
-pub use targets::{fit_inside, targets, Target, SIZES};
 
 /// Reads format, dimensions and orientation from the header, refusing images over
 /// `max_pixels` before any pixel is decoded. (`open` keeps the decoder for processing.)

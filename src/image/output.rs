@@ -2,9 +2,9 @@
 //! should know. Everything here crosses the boundary of the confined child process
 //! (`crate::sandbox`), so all of it is plain data that serialises.
 
-use super::phases::Phase;
-use super::placeholder::Placeholder;
-use super::probe::Identified;
+use crate::image::phases::Phase;
+use crate::image::placeholder::Placeholder;
+use crate::image::probe::Identified;
 
 /// One encoded file ready for the CDN.
 #[derive(Debug, Clone)]

@@ -18,13 +18,13 @@ pub struct Phase {
 
 /// The steps timed so far; shared by the threads of one image.
 #[derive(Debug)]
-pub(super) struct Phases {
+pub(in crate::image) struct Phases {
     start: Instant,
     done: Mutex<Vec<Phase>>,
 }
 
 impl Phases {
-    pub(super) fn new() -> Phases {
+    pub(in crate::image) fn new() -> Phases {
         Phases {
             start: Instant::now(),
             done: Mutex::new(Vec::new()),
@@ -32,7 +32,7 @@ impl Phases {
     }
 
     /// Runs `f`, recording it as `name`.
-    pub(super) fn time<T>(&self, name: impl Into<String>, f: impl FnOnce() -> T) -> T {
+    pub(in crate::image) fn time<T>(&self, name: impl Into<String>, f: impl FnOnce() -> T) -> T {
         let began = Instant::now();
         let out = f();
         let phase = Phase {
@@ -48,7 +48,7 @@ impl Phases {
     }
 
     /// The recorded steps, in the order they started.
-    pub(super) fn into_list(self) -> Vec<Phase> {
+    pub(in crate::image) fn into_list(self) -> Vec<Phase> {
         let mut list = self
             .done
             .into_inner()

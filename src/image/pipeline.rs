@@ -12,21 +12,21 @@
 
 use image::metadata::Orientation;
 
-use super::band_pool::QUEUED_BANDS;
-use super::colour::{apply_profile, MAX_CARRIED_ICC_BYTES};
-use super::encode::Job;
-use super::error::ImageError;
-use super::metadata::{finished_original, strip_metadata};
-use super::output::{Output, Variant};
-use super::phases::Phases;
-use super::pixels::{icc_matches, normalize, premultiply, resize, Pixels};
-use super::placeholder::Placeholder;
-use super::probe::{contain, upright, ColourModel, Decoder, Facts, Opened, Probe};
-use super::settings::ImageSettings;
-use super::source::Source;
-use super::targets::{targets, Target};
-use super::turning::{turn_bands, Stored, Strips};
-use super::{jpeg, png, webp};
+use crate::image::bands::queue::QUEUED_BANDS;
+use crate::image::bands::turn::{turn_bands, Stored, Strips};
+use crate::image::codecs::source::Source;
+use crate::image::codecs::{jpeg, png, webp};
+use crate::image::encode::Job;
+use crate::image::error::ImageError;
+use crate::image::original::{finished_original, strip_metadata};
+use crate::image::output::{Output, Variant};
+use crate::image::phases::Phases;
+use crate::image::pixels::colour::{apply_profile, MAX_CARRIED_ICC_BYTES};
+use crate::image::pixels::{icc_matches, normalize, premultiply, resize, Pixels};
+use crate::image::placeholder::Placeholder;
+use crate::image::plan::{targets, Target};
+use crate::image::probe::{contain, upright, ColourModel, Decoder, Facts, Opened, Probe};
+use crate::image::settings::ImageSettings;
 
 /// The plan step: the variants to make, computed once from the header.
 struct Plan {
@@ -597,7 +597,7 @@ fn largest_upright<'a>(
 /// Whether a variant's encoder takes these pixels turned band by band (`turning::turn_bands`,
 /// `Job::finish_bands`): 8-bit gray or RGB pixels for a JPEG.
 fn turned_while_encoded(job: &Job, pixels: &Pixels) -> bool {
-    job.format == super::format::Format::Jpeg
+    job.format == crate::image::codecs::Format::Jpeg
         && matches!(
             pixels,
             Pixels::Image(image::DynamicImage::ImageLuma8(_) | image::DynamicImage::ImageRgb8(_))

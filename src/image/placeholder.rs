@@ -5,8 +5,8 @@
 use base64::Engine;
 use image::RgbaImage;
 
-use super::pixels::Pixels;
-use super::yuv::Yuv;
+use crate::image::pixels::yuv::Yuv;
+use crate::image::pixels::Pixels;
 
 /// The placeholder of an image.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -26,7 +26,7 @@ const MAX_SIDE: u32 = 32;
 /// The placeholder of upright pixels (alpha, if any, not multiplied in) whose colours the
 /// variants' carried ICC profile (`icc`) or PNG colour chunks (`chunks`) say: hashed in sRGB,
 /// as a browser shows them (`colour::shown_as_srgb`).
-pub(super) fn of(
+pub(in crate::image) fn of(
     pixels: &Pixels,
     icc: Option<&[u8]>,
     chunks: &[([u8; 4], Vec<u8>)],
@@ -36,7 +36,7 @@ pub(super) fn of(
         Pixels::Yuv(yuv) => yuv_to_rgba(yuv),
     };
     let small = fit(&rgba);
-    let small = super::colour::shown_as_srgb(&small, icc, chunks).unwrap_or(small);
+    let small = crate::image::pixels::colour::shown_as_srgb(&small, icc, chunks).unwrap_or(small);
     let (w, h) = small.dimensions();
     let hash = thumbhash::rgba_to_thumb_hash(w as usize, h as usize, small.as_raw());
     Placeholder {
@@ -113,7 +113,7 @@ fn yuv_to_rgba(yuv: &Yuv) -> RgbaImage {
 
 /// For tests: a placeholder of a decoded image.
 #[cfg(test)]
-pub(super) fn of_image(img: image::DynamicImage) -> Placeholder {
+pub(in crate::image) fn of_image(img: image::DynamicImage) -> Placeholder {
     of(&Pixels::Image(img), None, &[])
 }
 

@@ -4,11 +4,11 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::error::ImageError;
-use super::format::Format;
-use super::palette::Palette;
-use super::source::{repair, Source};
-use super::{jpeg, png, webp};
+use crate::image::codecs::png::palette::Palette;
+use crate::image::codecs::source::{repair, Source};
+use crate::image::codecs::Format;
+use crate::image::codecs::{jpeg, png, webp};
+use crate::image::error::ImageError;
 
 /// What the header says, read without decoding any pixels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +20,8 @@ pub struct Probe {
     /// EXIF orientation, 1–8.
     pub orientation: u8,
     /// The embedded ICC profile, as stored.
-    pub(super) icc: Option<Vec<u8>>,
-    pub(super) facts: Facts,
+    pub(in crate::image) icc: Option<Vec<u8>>,
+    pub(in crate::image) facts: Facts,
     /// What the file is, for people (the callback's `source`).
     pub source: SourceFacts,
 }
@@ -124,7 +124,7 @@ pub struct SourceFacts {
 
 /// What a format's header says that decoding and encoding depend on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Facts {
+pub(in crate::image) enum Facts {
     Jpeg,
     Png {
         /// The few colours the PNG is stored with, which the variants may keep.
@@ -142,14 +142,14 @@ pub(super) enum Facts {
 pub struct Opened<'a> {
     pub probe: Probe,
     /// What the decoders read: the input, or its repaired copy (`source.rs`).
-    pub(super) bytes: Source<'a>,
-    pub(super) decoder: Decoder<'a>,
+    pub(in crate::image) bytes: Source<'a>,
+    pub(in crate::image) decoder: Decoder<'a>,
     /// What the header and the repair found that a person should know.
-    pub(super) warnings: Vec<String>,
+    pub(in crate::image) warnings: Vec<String>,
 }
 
 /// A decoder that has read the header.
-pub(super) enum Decoder<'a> {
+pub(in crate::image) enum Decoder<'a> {
     Jpeg(Box<jpeg::Decoder<'a>>),
     /// image-webp's, for what libwebp does not decode (animations, files it refuses).
     WebP(Box<webp::Decoder<'a>>),
@@ -348,7 +348,7 @@ fn check_pixels((w, h): (u32, u32), max_pixels: u64) -> Result<(), ImageError> {
 
 /// Stored dimensions turned upright by an EXIF orientation (5–8 swap them); the same swap
 /// turns upright dimensions back to stored ones.
-pub(super) fn upright((w, h): (u32, u32), orientation: u8) -> (u32, u32) {
+pub(in crate::image) fn upright((w, h): (u32, u32), orientation: u8) -> (u32, u32) {
     if matches!(orientation, 5..=8) {
         (h, w)
     } else {
@@ -357,7 +357,9 @@ pub(super) fn upright((w, h): (u32, u32), orientation: u8) -> (u32, u32) {
 }
 
 /// Runs decoder code so that a panic inside a codec becomes an `Invalid` error, not a crash.
-pub(super) fn contain<T>(f: impl FnOnce() -> Result<T, ImageError>) -> Result<T, ImageError> {
+pub(in crate::image) fn contain<T>(
+    f: impl FnOnce() -> Result<T, ImageError>,
+) -> Result<T, ImageError> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
         Err(ImageError::Invalid(
             "decoder failed on malformed data".into(),

@@ -1,8 +1,9 @@
 //! The image stage as a whole: bytes in, variants out, on generated and fixture files.
 
 use super::*;
+use codecs::{count, jpeg, webp};
 use encode::Job;
-use pixels::Pixels;
+use pixels::{yuv, Pixels};
 
 /// Still WebP through libwebp, its features read as the probe reads them.
 fn decode_webp(bytes: &[u8]) -> Option<image::DynamicImage> {
@@ -172,7 +173,7 @@ fn progressive_jpeg_coefficients_are_budgeted_from_the_header() {
     );
     let small = progressive_claiming(16, 16);
     assert_eq!(
-        jpeg::open(&super::source::Source::Downloaded(&small))
+        jpeg::open(&crate::image::codecs::source::Source::Downloaded(&small))
             .unwrap()
             .1
             .coefficient_bytes,

@@ -6,7 +6,7 @@
 
 /// A PNG chunk: its type, its declared length, its data (`None` when the file ends before the
 /// declared length does) and its stored CRC (`None` likewise).
-pub(in super::super) struct Chunk<'a> {
+pub(in crate::image) struct Chunk<'a> {
     pub kind: [u8; 4],
     pub len: usize,
     pub data: Option<&'a [u8]>,
@@ -44,7 +44,7 @@ impl Chunk<'_> {
 
 /// Every chunk of a PNG in order, through `IEND`. Stops early at a file cut off inside a
 /// chunk header.
-pub(in super::super) fn all_chunks(bytes: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
+pub(in crate::image) fn all_chunks(bytes: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
     let mut at = Some(8usize);
     std::iter::from_fn(move || {
         let i = at?;
@@ -127,7 +127,7 @@ fn ihdr(bytes: &[u8]) -> Option<(u8, u8)> {
 /// `IEND` ends after its last whole chunk, with an `IEND` added: whether its image data is
 /// complete is the decoder's to say (missing rows are refused). Critical chunks with a bad CRC
 /// are left for the decoder to refuse.
-pub(in super::super) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, String)> {
+pub(in crate::image) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, String)> {
     let colour_type = ihdr(bytes).map(|(t, _)| t);
     let mut dropped = Names::default();
     let mut cuts = Vec::new();
@@ -178,13 +178,13 @@ pub(in super::super) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, String)> {
 }
 
 /// A `PLTE` chunk's length libpng accepts: 1 to 256 entries of 3 bytes (PNG spec 11.2.3).
-pub(in super::super) fn palette_length_ok(len: usize) -> bool {
+pub(in crate::image) fn palette_length_ok(len: usize) -> bool {
     len > 0 && len <= 768 && len.is_multiple_of(3)
 }
 
 /// Where a chunk stands among the others, for the ordering rules of PNG spec 5.6.
 #[derive(Debug, Default)]
-pub(in super::super) struct Place {
+pub(in crate::image) struct Place {
     /// `PLTE` has been seen.
     pub palette: bool,
     /// The image data has started (`IDAT`).
@@ -196,7 +196,7 @@ pub(in super::super) struct Place {
 /// Why a whitelisted ancillary chunk cannot be kept (PNG spec 3rd ed. 11.3 for its length and
 /// values, 5.6 for its place; libpng ignores such a chunk), `None` when it can; not whether it
 /// is whitelisted. `(colour type, bit depth)` from `IHDR`; `palette_entries` the `PLTE`'s.
-pub(in super::super) fn unfit(
+pub(in crate::image) fn unfit(
     kind: &[u8; 4],
     data: &[u8],
     place: &Place,
@@ -273,7 +273,7 @@ const IDAT_CHUNK: usize = 1 << 20;
 /// frames (`fcTL`, `fdAT`) and `IEND`. A whitelisted chunk that libpng would not take
 /// (malformed, duplicated, out of place) is dropped and named in `warnings`; so is an unknown
 /// critical chunk. Everything else is dropped silently.
-pub(in super::super) fn strip(
+pub(in crate::image) fn strip(
     bytes: &[u8],
     exif: Option<&[u8]>,
     keep_icc: bool,
@@ -376,7 +376,7 @@ fn keep_animation(before: &mut Kept<'_>, after: &mut Kept<'_>, dropped: &mut Nam
 }
 
 /// Appends a chunk: length, type, data, CRC of type and data (PNG spec 5.3).
-pub(in super::super) fn write_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+pub(in crate::image) fn write_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&(data.len() as u32).to_be_bytes());
     out.extend_from_slice(kind);
     out.extend_from_slice(data);

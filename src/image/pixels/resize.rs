@@ -5,11 +5,11 @@ use fast_image_resize::PixelTrait;
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::{ColorType, DynamicImage};
 
-use super::error::ImageError;
+use crate::image::error::ImageError;
 
 /// Typed per layout: `normalize` leaves only 8- and 16-bit gray, gray+alpha, RGB and RGBA, and
 /// resizing just those keeps fast_image_resize's other pixel types (a third of the binary) out.
-pub(super) fn resize_image(
+pub(in crate::image) fn resize_image(
     src: &DynamicImage,
     width: u32,
     height: u32,
@@ -36,7 +36,7 @@ pub(super) fn resize_image(
 
 /// Lanczos3 resize of one 8-bit plane: its top-left `extent` (width, height; fractional, at
 /// most the plane's size) becomes `width`×`height`.
-pub(super) fn resize_plane(
+pub(in crate::image) fn resize_plane(
     src: &DynamicImage,
     extent: (f64, f64),
     width: u32,
@@ -51,7 +51,7 @@ pub(super) fn resize_plane(
 /// PNG's `large`. Each band is cropped from the source at exactly its place, and the filter
 /// reads past the crop edge (clamped at the image's edges only), so bands join seamlessly.
 /// (Bands on two threads saved at most 10 ms of a 180 ms JPEG job, for 0.47 MB more binary.)
-pub(super) const BAND_ROWS: u32 = 128;
+pub(in crate::image) const BAND_ROWS: u32 = 128;
 
 /// Samples per unit of the Lanczos3 table: linear interpolation between them is within 5e-7 of
 /// the exact kernel, far below the 14-bit fixed-point weights fast_image_resize filters with.
@@ -133,12 +133,12 @@ fn resize_failed(e: &dyn std::fmt::Display) -> ImageError {
 
 /// Called after each band with its rows; returns the first row the caller still needs (a
 /// windowed destination may then drop the rows above it; a whole image keeps them all).
-pub(super) type BandMade<'a> = dyn FnMut(MadeBand<'_>) -> Result<u32, ImageError> + 'a;
+pub(in crate::image) type BandMade<'a> = dyn FnMut(MadeBand<'_>) -> Result<u32, ImageError> + 'a;
 
 /// A band just made, with the destination rows held above it: `rows` (as bytes) are rows
 /// `top..` of the destination, the band those from `first` on. For a whole image `top` is 0.
 #[derive(Clone, Copy)]
-pub(super) struct MadeBand<'a> {
+pub(in crate::image) struct MadeBand<'a> {
     pub rows: &'a [u8],
     pub top: u32,
     pub first: u32,
@@ -146,14 +146,14 @@ pub(super) struct MadeBand<'a> {
 
 impl<'a> MadeBand<'a> {
     /// The band's own rows, `stride` bytes each.
-    pub(super) fn band(&self, stride: usize) -> &'a [u8] {
+    pub(in crate::image) fn band(&self, stride: usize) -> &'a [u8] {
         &self.rows[(self.first - self.top) as usize * stride..]
     }
 }
 
 /// The most source rows one band's filter reaches when `src_h` rows become `dst_h`: a band's
 /// share, Lanczos3's reach on both sides, and rounding.
-pub(super) fn band_reach(src_h: u32, dst_h: u32) -> u32 {
+pub(in crate::image) fn band_reach(src_h: u32, dst_h: u32) -> u32 {
     let scale = f64::from(src_h) / f64::from(dst_h.max(1));
     let reach = 3.0 * scale.max(1.0);
     ((f64::from(BAND_ROWS) * scale).ceil() + 2.0 * reach + 4.0) as u32
@@ -161,7 +161,7 @@ pub(super) fn band_reach(src_h: u32, dst_h: u32) -> u32 {
 
 /// The source rows a band's filter reaches: from `first`, up to (not including) `end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Reach {
+pub(in crate::image) struct Reach {
     pub first: u32,
     pub end: u32,
 }
@@ -173,7 +173,7 @@ pub(super) struct Reach {
 /// (the same weights, but for the last bits of their f64 arithmetic: in the tests, identical).
 /// A window or prefix needs an integer extent: with a fractional one (a padded plane) the last
 /// band's filter may reach a row past it, which only a whole source has.
-pub(super) struct Banded<P> {
+pub(in crate::image) struct Banded<P> {
     /// The destination, or a window of its rows from `top` on (`Banded::windowed`).
     dst: DynamicImage,
     /// Bytes per row of `dst`.
@@ -200,7 +200,7 @@ pub(super) struct Banded<P> {
 impl<P: PixelTrait> Banded<P> {
     /// Into `dst` (its size and layout, `P` its pixel); `use_alpha`: fast_image_resize
     /// multiplies alpha in on a copy (not needed for premultiplied or opaque pixels).
-    pub(super) fn new(
+    pub(in crate::image) fn new(
         src: (f64, f64),
         dst: DynamicImage,
         use_alpha: bool,
@@ -212,7 +212,7 @@ impl<P: PixelTrait> Banded<P> {
     /// A `size` destination of which only `rows` rows are held at a time: each band is
     /// written below the rows the consumer still needs, those above them dropped. The image is
     /// never whole (`into_image` is not for it); the consumer takes the bands as they come.
-    pub(super) fn windowed(
+    pub(in crate::image) fn windowed(
         src: (f64, f64),
         (w, h): (u32, u32),
         color: ColorType,
@@ -260,7 +260,7 @@ impl<P: PixelTrait> Banded<P> {
     }
 
     /// The source rows the next band reaches, or `None` when every band is made.
-    pub(super) fn next(&self) -> Option<Reach> {
+    pub(in crate::image) fn next(&self) -> Option<Reach> {
         if self.done >= self.height || self.stride == 0 {
             return None;
         }
@@ -275,7 +275,7 @@ impl<P: PixelTrait> Banded<P> {
 
     /// Makes the next band from `view`, source rows from `top` on (holding at least `next()`'s
     /// rows). Returns the band and the rows held above it.
-    pub(super) fn make<V: fast_image_resize::ImageView<Pixel = P>>(
+    pub(in crate::image) fn make<V: fast_image_resize::ImageView<Pixel = P>>(
         &mut self,
         view: &V,
         top: u32,
@@ -331,7 +331,7 @@ impl<P: PixelTrait> Banded<P> {
     }
 
     /// The resized image (complete once `next()` is `None`; not for a windowed one).
-    pub(super) fn into_image(self) -> DynamicImage {
+    pub(in crate::image) fn into_image(self) -> DynamicImage {
         debug_assert_eq!(self.dst.height(), self.height);
         self.dst
     }
@@ -360,14 +360,14 @@ fn bands<P: PixelTrait, V: fast_image_resize::ImageView<Pixel = P>>(
 
 /// A resize fed by another one (`medium` made from `large`'s rows while `large` is being
 /// made): `push` makes every band whose source rows are in.
-pub(super) struct Cascade<P> {
+pub(in crate::image) struct Cascade<P> {
     banded: Banded<P>,
     src_w: u32,
 }
 
 impl<P: PixelTrait> Cascade<P> {
     /// A `w`×`h` image of `P` pixels, from a `src_w`×`src_h` one.
-    pub(super) fn new(
+    pub(in crate::image) fn new(
         (src_w, src_h): (u32, u32),
         (w, h): (u32, u32),
         color: ColorType,
@@ -380,7 +380,7 @@ impl<P: PixelTrait> Cascade<P> {
     /// `source`: the source's rows held so far (`source.rows`, from row `source.top`). Makes
     /// each band they are enough for, handing it on as `bands` does (the answer is not
     /// needed: this destination is whole).
-    pub(super) fn push(
+    pub(in crate::image) fn push(
         &mut self,
         source: MadeBand<'_>,
         made: &mut BandMade<'_>,
@@ -409,12 +409,12 @@ impl<P: PixelTrait> Cascade<P> {
 
     /// The first source row the next band reaches (`None` once every band is made): rows
     /// above it are not needed again.
-    pub(super) fn needs_from(&self) -> Option<u32> {
+    pub(in crate::image) fn needs_from(&self) -> Option<u32> {
         self.banded.next().map(|r| r.first)
     }
 
     /// The resized image, once every source row was pushed.
-    pub(super) fn finish(self) -> Result<DynamicImage, ImageError> {
+    pub(in crate::image) fn finish(self) -> Result<DynamicImage, ImageError> {
         match self.banded.next() {
             None => Ok(self.banded.into_image()),
             Some(_) => Err(resize_failed(&"source rows missing")),
@@ -439,7 +439,7 @@ fn bytes_mut(img: &mut DynamicImage) -> Option<&mut [u8]> {
 }
 
 /// Where `resize_arriving` writes.
-pub(super) enum Destination {
+pub(in crate::image) enum Destination {
     /// A whole image (its size and layout), handed back made.
     Whole(DynamicImage),
     /// A window of `rows` rows of a `size` image (`Banded::windowed`): the consumer takes the
@@ -456,7 +456,7 @@ pub(super) enum Destination {
 /// gives a window of decoded rows holding them, as bytes, with the index of its first row;
 /// `None` if decoding stopped before. `made` gets each band (see `BandMade`). Returns the
 /// image made, for a whole destination.
-pub(super) fn resize_arriving<'a, P: PixelTrait>(
+pub(in crate::image) fn resize_arriving<'a, P: PixelTrait>(
     (src_w, src_h): (u32, u32),
     dst: Destination,
     mut rows: impl FnMut(Reach) -> Option<(&'a [u8], u32)>,

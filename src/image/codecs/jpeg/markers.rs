@@ -15,7 +15,7 @@ use std::ops::Range;
 
 /// A piece of a JPEG after its SOI marker, in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(in super::super) enum Piece {
+pub(in crate::image) enum Piece {
     /// A marker segment: its code, where its marker starts (the 0xFF), its payload (after the
     /// length field) and where it ends (for SOS, after its entropy-coded data).
     Segment {
@@ -39,7 +39,7 @@ const SOS: u8 = 0xDA;
 
 /// Walks `b` (a JPEG: SOI first) piece by piece; ends with `Eoi`, `Stop`, or at the end of
 /// the file after a complete piece.
-pub(in super::super) fn pieces(b: &[u8]) -> impl Iterator<Item = Piece> + '_ {
+pub(in crate::image) fn pieces(b: &[u8]) -> impl Iterator<Item = Piece> + '_ {
     let mut at = Some(2usize);
     std::iter::from_fn(move || {
         let i = at?;
@@ -136,7 +136,7 @@ fn scan_data_end(b: &[u8], mut i: usize) -> usize {
 
 /// Where a JPEG's image data ends, as the walk finds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(in super::super) enum End {
+pub(in crate::image) enum End {
     /// At its end-of-image marker (offset just past it); what follows is not the image's.
     Eoi(usize),
     /// A file with scans but no end-of-image marker where one belongs: its data ends here
@@ -149,7 +149,7 @@ pub(in super::super) enum End {
 
 /// The facts of the marker segments, from one walk.
 #[derive(Debug, Default)]
-pub(in super::super) struct Layout<'a> {
+pub(in crate::image) struct Layout<'a> {
     /// The first frame header's marker (SOF0 baseline, SOF2 progressive…) and precision.
     pub frame: Option<(u8, u8)>,
     /// EXIF orientation as browsers read it: the first APP1 Exif before the first scan that
@@ -164,10 +164,10 @@ pub(in super::super) struct Layout<'a> {
 }
 
 /// ICC.1 B.4: a profile in at most 255 APP2 chunks.
-pub(in super::super) const MAX_ICC_CHUNKS: usize = 255;
+pub(in crate::image) const MAX_ICC_CHUNKS: usize = 255;
 
 /// Walks `b` once for what the probe needs (`Layout`).
-pub(in super::super) fn layout(b: &[u8]) -> Layout<'_> {
+pub(in crate::image) fn layout(b: &[u8]) -> Layout<'_> {
     let mut l = Layout {
         orientation: 1,
         ..Layout::default()
@@ -211,9 +211,8 @@ fn read_segment<'a>(l: &mut Layout<'a>, marker: u8, data: &'a [u8]) {
         }
         SOS => l.scans = l.scans.saturating_add(1),
         0xE1 if before_scans && l.orientation == 1 => {
-            if let Some(tiff) = data.strip_prefix(b"Exif\0\0") {
-                l.orientation =
-                    image::metadata::Orientation::from_exif_chunk(tiff).map_or(1, |o| o.to_exif());
+            if data.starts_with(b"Exif\0\0") {
+                l.orientation = crate::image::codecs::exif::orientation(data);
             }
         }
         0xE2 if before_scans && l.icc_chunks.len() <= MAX_ICC_CHUNKS => {
@@ -235,7 +234,7 @@ fn after_scan(marker: u8) -> bool {
 }
 
 /// Chunks numbered 1..=count, each once; anything else is a damaged profile, dropped.
-pub(in super::super) fn assemble_icc(mut chunks: Vec<(u8, u8, &[u8])>) -> Option<Vec<u8>> {
+pub(in crate::image) fn assemble_icc(mut chunks: Vec<(u8, u8, &[u8])>) -> Option<Vec<u8>> {
     chunks.sort_by_key(|c| c.0);
     let count = chunks.first()?.1;
     let complete = usize::from(count) == chunks.len()
@@ -254,7 +253,7 @@ pub(in super::super) fn assemble_icc(mut chunks: Vec<(u8, u8, &[u8])>) -> Option
 /// the first Adobe APP14 — and EOI. Every other APPn segment, comments, stray markers, bytes
 /// between segments and anything after the image data are left out. A JFIF or Adobe segment
 /// too short to be one is dropped with a warning in `warnings`.
-pub(in super::super) fn strip(
+pub(in crate::image) fn strip(
     b: &[u8],
     exif: Option<&[u8]>,
     keep_icc: bool,
@@ -348,7 +347,7 @@ fn write_segment(out: &mut Vec<u8>, marker: u8, payload: &[u8]) {
 /// scan number from 1, bytes; libjpeg's "extraneous bytes before marker" warning while
 /// decoding the same scans): a trailer's first bytes taken into a repaired file's last scan,
 /// garbage before a marker. What is left decodes the same, and without that warning.
-pub(in super::super) fn trim_scan_junk(jpeg: Vec<u8>, junk: &[(u32, u32)]) -> Vec<u8> {
+pub(in crate::image) fn trim_scan_junk(jpeg: Vec<u8>, junk: &[(u32, u32)]) -> Vec<u8> {
     if junk.is_empty() {
         return jpeg;
     }
@@ -384,7 +383,7 @@ pub(in super::super) fn trim_scan_junk(jpeg: Vec<u8>, junk: &[(u32, u32)]) -> Ve
 }
 
 /// Whether a frame marker codes a progressive image (SOF2, 6, 10, 14).
-pub(in super::super) fn progressive(marker: u8) -> bool {
+pub(in crate::image) fn progressive(marker: u8) -> bool {
     matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE)
 }
 
@@ -395,7 +394,7 @@ pub(in super::super) fn progressive(marker: u8) -> bool {
 /// a progressive file (a later scan may be missing, and nothing can tell: libjpeg reports the
 /// early end and the file is refused) and for anything else. Missing rows are not made up:
 /// libjpeg still finds the scan data short.
-pub(in super::super) fn repair(b: &[u8]) -> Option<(Vec<u8>, String)> {
+pub(in crate::image) fn repair(b: &[u8]) -> Option<(Vec<u8>, String)> {
     let l = layout(b);
     let Some(End::Unterminated(end)) = l.end else {
         return None;

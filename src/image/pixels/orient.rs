@@ -12,7 +12,7 @@ use image::DynamicImage;
 const TILE: usize = 64;
 
 /// Turns `img` upright by `orientation`, as `DynamicImage::apply_orientation` does.
-pub(super) fn apply(img: &mut DynamicImage, orientation: Orientation) {
+pub(in crate::image) fn apply(img: &mut DynamicImage, orientation: Orientation) {
     use DynamicImage as D;
     if orientation == Orientation::NoTransforms {
         return;
@@ -56,7 +56,10 @@ fn typed<const N: usize>(
 }
 
 /// The upright (width, height) of a `w`×`h` stored image: swapped by the quarter turns.
-pub(super) fn upright_size((w, h): (usize, usize), orientation: Orientation) -> (usize, usize) {
+pub(in crate::image) fn upright_size(
+    (w, h): (usize, usize),
+    orientation: Orientation,
+) -> (usize, usize) {
     use Orientation as O;
     match orientation {
         O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH => (h, w),
@@ -68,7 +71,7 @@ pub(super) fn upright_size((w, h): (usize, usize), orientation: Orientation) -> 
 /// `stored` (an 8-bit gray or RGB image as stored) into `out`, which holds at least that many
 /// upright rows. Lets an encoder take the upright image band by band without it ever being
 /// whole (`turning::turn_bands`). Returns false for other layouts.
-pub(super) fn band(
+pub(in crate::image) fn band(
     stored: &DynamicImage,
     orientation: Orientation,
     band: std::ops::Range<usize>,
@@ -86,7 +89,7 @@ pub(super) fn band(
 /// `src`, a `w`×`h` image of 8-bit gray (`n` = 1) or RGB (`n` = 3) pixels as stored, turned
 /// upright by `orientation` into `out` (as many bytes): a strip of a stored image that turns
 /// into one band of the upright one (`turning::Strips`). Nothing is written for another `n`.
-pub(super) fn turn_into(
+pub(in crate::image) fn turn_into(
     src: &[u8],
     (w, h): (usize, usize),
     n: usize,

@@ -88,7 +88,7 @@ thread_local! {
 
 /// Bytes of unquantised coefficients not allocated by encoders on this thread so far.
 #[cfg(test)]
-pub(super) fn spared_bytes() -> u64 {
+pub(in crate::image) fn spared_bytes() -> u64 {
     SPARED.with(Cell::get)
 }
 
@@ -99,7 +99,7 @@ pub(super) fn spared_bytes() -> u64 {
 ///
 /// # Safety
 /// Called by libjpeg with its own `cinfo`, whose `err` is the manager this was installed in.
-pub(super) unsafe extern "C-unwind" fn reset_error_mgr(cinfo: &mut jpeg_common_struct) {
+pub(in crate::image) unsafe extern "C-unwind" fn reset_error_mgr(cinfo: &mut jpeg_common_struct) {
     // SAFETY: `err` is the manager this function was installed in.
     unsafe {
         (*cinfo.err).num_warnings = 0;
@@ -259,8 +259,8 @@ unsafe extern "C-unwind" fn access(
 
 #[cfg(test)]
 mod tests {
-    use super::super::jpeg::{encode, encode_unhooked, encoder_error_manager};
     use super::*;
+    use crate::image::codecs::jpeg::{encode, encode_unhooked, encoder_error_manager};
     use image::{DynamicImage, RgbImage};
 
     fn busy(w: u32, h: u32) -> DynamicImage {

@@ -14,11 +14,11 @@
 
 use image::DynamicImage;
 
-use super::error::ImageError;
+use crate::image::error::ImageError;
 
 /// The few colours a PNG is stored with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Palette {
+pub(in crate::image) enum Palette {
     /// Colour type 3: up to 256 RGBA entries (alpha from `tRNS`, 255 where it has none).
     Indexed(Vec<[u8; 4]>),
 }
@@ -30,7 +30,7 @@ const MIN_SSIM: f64 = 0.95;
 impl Palette {
     /// The palette of a PNG from its first `IHDR`, `PLTE` and `tRNS` chunks (each `None` when
     /// missing, `Some(None)` when cut off), `None` for any other kind of PNG.
-    pub(super) fn from_chunks(
+    pub(in crate::image) fn from_chunks(
         ihdr: Option<Option<&[u8]>>,
         plte: Option<Option<&[u8]>>,
         trns: Option<Option<&[u8]>>,
@@ -54,7 +54,7 @@ impl Palette {
     /// Encodes `img` (8-bit gray or RGB(A), as resized from the decoded original) as a PNG in
     /// this palette. `None` if the pixels are of another kind, or if mapping them to the
     /// palette loses detail (SSIM under `MIN_SSIM`): they then go out as they are.
-    pub(super) fn encode(
+    pub(in crate::image) fn encode(
         &self,
         img: &DynamicImage,
         strongest: bool,
@@ -237,7 +237,7 @@ fn ssim_of_mapping(img: &DynamicImage, indices: &[u8], entries: &[[u8; 4]]) -> O
 /// Mean SSIM (Wang et al. 2004) of two gray images `w` pixels wide, over 8×8 windows that do
 /// not overlap (a partial window at the right or bottom edge is left out; an image smaller
 /// than one window is compared whole), with the usual constants for 8-bit samples.
-pub(super) fn ssim(a: &[f32], b: &[f32], w: usize) -> f64 {
+pub(in crate::image) fn ssim(a: &[f32], b: &[f32], w: usize) -> f64 {
     const C1: f64 = (0.01 * 255.0) * (0.01 * 255.0);
     const C2: f64 = (0.03 * 255.0) * (0.03 * 255.0);
     let h = a.len() / w.max(1);

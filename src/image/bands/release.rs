@@ -10,7 +10,7 @@
 /// zero if read again. Pages `bytes` shares with anything else at either end are left alone.
 /// Does nothing where that call is not available or fails (the bytes then stay as they were):
 /// it saves memory, it is never needed for a correct result.
-pub(super) fn release(bytes: &mut [u8]) {
+pub(in crate::image) fn release(bytes: &mut [u8]) {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: sysconf has no preconditions.

@@ -1,5 +1,17 @@
 //! The formats the worker takes and produces, told apart by their signatures.
 
+pub(in crate::image) mod count;
+pub(in crate::image) mod exif;
+pub(in crate::image) mod jpeg;
+pub(in crate::image) mod png;
+pub(in crate::image) mod source;
+pub(in crate::image) mod webp;
+
+/// The most bytes one decoded image may take (a PNG frame, a WebP decode): the largest image
+/// allowed (`MAX_INPUT_PIXELS`) as 8-bit RGBA is 1 GiB; more would not fit beside the variants
+/// in the image stage's memory (PRODUCT.md "Memory envelope").
+pub(in crate::image) const MAX_DECODED_BYTES: u64 = 1024 * 1024 * 1024;
+
 /// The formats the worker takes and produces; serialised as their MIME types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Format {

@@ -7,7 +7,7 @@ thread_local! {
 }
 
 /// Notes that `parser` read a header on this thread (nothing outside tests).
-pub(super) fn header_read(parser: &'static str) {
+pub(in crate::image) fn header_read(parser: &'static str) {
     #[cfg(test)]
     READS.with(|r| r.borrow_mut().push(parser));
     #[cfg(not(test))]
@@ -16,6 +16,6 @@ pub(super) fn header_read(parser: &'static str) {
 
 /// The header reads on this thread since the last call, in order.
 #[cfg(test)]
-pub(super) fn take() -> Vec<&'static str> {
+pub(in crate::image) fn take() -> Vec<&'static str> {
     READS.with(|r| r.take())
 }

@@ -15,11 +15,11 @@ use fast_image_resize::PixelTrait;
 use image::metadata::Orientation;
 use image::{ColorType, DynamicImage};
 
-use super::arriving::RowSink;
-use super::band_pool::{Band, BandPool};
-use super::error::ImageError;
-use super::orient::{turn_into, upright_size};
-use super::resize::{band_reach, Cascade, MadeBand, BAND_ROWS};
+use crate::image::bands::queue::{Band, BandPool};
+use crate::image::bands::window::RowSink;
+use crate::image::error::ImageError;
+use crate::image::pixels::orient::{turn_into, upright_size};
+use crate::image::pixels::resize::{band_reach, Cascade, MadeBand, BAND_ROWS};
 
 /// Upright rows per band (and so per strip): a band of a 1600 px RGB `large` is 300 KB.
 const STRIP_ROWS: usize = 64;
@@ -32,7 +32,7 @@ fn band_rows(k: usize, height: usize) -> std::ops::Range<usize> {
 
 /// A stored image of 8-bit gray or RGB pixels kept as the strips that each turn into one band
 /// of `STRIP_ROWS` upright rows, one after the other in one buffer.
-pub(super) struct Strips {
+pub(in crate::image) struct Strips {
     bytes: Vec<u8>,
     /// Width and height as stored, in pixels.
     stored: (usize, usize),
@@ -46,7 +46,7 @@ pub(super) struct Strips {
 impl Strips {
     /// Room for a `stored` image (width, height) of `color` pixels (8-bit gray or RGB) to be
     /// turned by `orientation`.
-    pub(super) fn new(
+    pub(in crate::image) fn new(
         stored: (u32, u32),
         color: ColorType,
         orientation: Orientation,
@@ -87,7 +87,7 @@ impl Strips {
     }
 
     /// The strips, once every stored row has been written; an error if rows are missing.
-    pub(super) fn complete(self) -> Result<Strips, ImageError> {
+    pub(in crate::image) fn complete(self) -> Result<Strips, ImageError> {
         if self.written != self.stored.1 {
             return Err(ImageError::Internal(format!(
                 "{} of {} rows split into strips",
@@ -176,7 +176,9 @@ impl Strips {
     fn release(&mut self, k: usize) {
         let (cols, rows) = self.extent(k);
         let at = self.offset(k);
-        super::release::release(&mut self.bytes[at..at + cols.len() * rows.len() * self.n]);
+        crate::image::bands::release::release(
+            &mut self.bytes[at..at + cols.len() * rows.len() * self.n],
+        );
     }
 }
 
@@ -196,7 +198,7 @@ impl RowSink for Strips {
 }
 
 /// Where a turned variant's upright bands come from.
-pub(super) enum Stored<'a> {
+pub(in crate::image) enum Stored<'a> {
     /// Strips, each handed back once turned.
     Strips(Strips),
     /// A whole stored image of 8-bit gray or RGB pixels, and the turn to make.
@@ -205,7 +207,7 @@ pub(super) enum Stored<'a> {
 
 impl Stored<'_> {
     /// 8-bit gray pixels (otherwise RGB).
-    pub(super) fn gray(&self) -> bool {
+    pub(in crate::image) fn gray(&self) -> bool {
         match self {
             Stored::Strips(strips) => strips.n == 1,
             Stored::Whole(image, _) => image.color() == ColorType::L8,
@@ -233,7 +235,7 @@ impl Stored<'_> {
         match self {
             Stored::Strips(strips) => strips.turn(k, out),
             Stored::Whole(image, orientation) => {
-                if !super::orient::band(image, *orientation, self.rows(k), out) {
+                if !crate::image::pixels::orient::band(image, *orientation, self.rows(k), out) {
                     return Err(ImageError::Internal(format!(
                         "cannot turn {:?} pixels band by band",
                         image.color()
@@ -256,7 +258,7 @@ impl Stored<'_> {
 /// `send` (the encoder, which may stop taking them: `send` then returns false and turning
 /// stops early, with no next size) and to a resize to `next` (the next size down, upright),
 /// which comes back when every band went through.
-pub(super) fn turn_bands(
+pub(in crate::image) fn turn_bands(
     stored: Stored<'_>,
     next: Option<(u32, u32)>,
     send: impl FnMut(Band) -> bool,
@@ -393,7 +395,7 @@ mod tests {
 
     #[test]
     fn bands_turned_from_strips_encode_to_the_upright_images_bytes() {
-        use crate::image::jpeg::{encode, encode_bands};
+        use crate::image::codecs::jpeg::{encode, encode_bands};
         let icc = Some(&b"not really a profile"[..]);
         for gray in [true, false] {
             let image = stored(gray);

@@ -22,21 +22,22 @@ use image::{ColorType, DynamicImage};
 use mozjpeg::{ColorSpace, Decompress, Marker};
 use mozjpeg_sys::jpeg_common_struct;
 
-use super::arriving::{scanlines, short};
-use super::band_pool::{Band, BandPool, QUEUED_BANDS};
-use super::colour::cmyk_to_srgb;
-use super::count;
-use super::error::{invalid, ImageError};
-use super::probe::ColourModel;
-use super::resize::{Cascade, MadeBand};
-use super::source::Source;
-use super::turning::Strips;
+use crate::image::bands::queue::{Band, BandPool, QUEUED_BANDS};
+use crate::image::bands::turn::Strips;
+use crate::image::bands::window::{scanlines, short};
+use crate::image::codecs::count;
+use crate::image::codecs::source::Source;
+use crate::image::error::{invalid, ImageError};
+use crate::image::pixels::colour::cmyk_to_srgb;
+use crate::image::pixels::resize::{Cascade, MadeBand};
+use crate::image::probe::ColourModel;
 
+pub(in crate::image) mod coefficients;
 mod markers;
-pub(super) use markers::{repair, strip};
+pub(in crate::image) use markers::{repair, strip};
 
 /// What the header says.
-pub(super) struct Header {
+pub(in crate::image) struct Header {
     pub width: u32,
     pub height: u32,
     /// EXIF orientation, 1–8.
@@ -56,7 +57,7 @@ pub(super) struct Header {
 }
 
 /// A JPEG whose header libjpeg has read, ready to decode.
-pub(super) struct Decoder<'a> {
+pub(in crate::image) struct Decoder<'a> {
     decompress: Decompress<Cursor<Source<'a>>>,
     /// The frame is progressive (its rows come from coefficients held in memory).
     progressive: bool,
@@ -73,7 +74,7 @@ pub(super) struct Decoder<'a> {
 /// scan costs about 13 ms (20–30 ms while other builds ran): the file's own 10 scans decode in
 /// 0.9 s, 100 scans in 2.1 s, 500 would take 7.5 s. So 100: five times what encoders write,
 /// and seconds at the pixel limit.
-pub(super) const MAX_SCANS: u32 = 100;
+pub(in crate::image) const MAX_SCANS: u32 = 100;
 
 /// What libjpeg's messages said about the decode running on this thread (its error manager's
 /// `emit_message`, which sees every trace message too).
@@ -112,7 +113,7 @@ fn error_mgr() -> mozjpeg_sys::jpeg_error_mgr {
 /// of the coefficients (`jpeg_coefficients`).
 fn encoder_error_mgr() -> mozjpeg_sys::jpeg_error_mgr {
     let mut err = error_mgr();
-    err.reset_error_mgr = Some(super::jpeg_coefficients::reset_error_mgr);
+    err.reset_error_mgr = Some(crate::image::codecs::jpeg::coefficients::reset_error_mgr);
     err
 }
 
@@ -222,7 +223,7 @@ fn open_decompress<'a>(source: &Source<'a>) -> Result<Decompress<Cursor<Source<'
 /// Reads the header (dimensions, orientation, profile), keeping the decoder open for `decode`.
 /// A coding libjpeg is not built for (arithmetic, lossless, 12-bit) is `Unsupported`, named;
 /// a file with more than `MAX_SCANS` scans is `Invalid`, before anything is decoded.
-pub(super) fn open<'a>(source: &Source<'a>) -> Result<(Decoder<'a>, Header), ImageError> {
+pub(in crate::image) fn open<'a>(source: &Source<'a>) -> Result<(Decoder<'a>, Header), ImageError> {
     let layout = markers::layout(source);
     if let Some(coding) = layout.frame.and_then(unsupported_coding) {
         return Err(ImageError::Unsupported(format!(
@@ -308,7 +309,7 @@ const MAX_COEFFICIENT_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// For a progressive file, the coefficient memory libjpeg will need, checked before any
 /// decoding.
-pub(super) fn check_budget(h: &Header) -> Result<(), ImageError> {
+pub(in crate::image) fn check_budget(h: &Header) -> Result<(), ImageError> {
     if let Some(need) = h.coefficient_bytes.filter(|&b| b > MAX_COEFFICIENT_BYTES) {
         return Err(ImageError::TooLarge(format!(
             "{}x{} progressive JPEG needs {} MiB for its DCT coefficients while decoding, over \
@@ -343,7 +344,7 @@ fn scale_for(width: u32, height: u32, min_long_side: u32) -> u8 {
 }
 
 /// What `decode` hands back.
-pub(super) struct Decoded {
+pub(in crate::image) struct Decoded {
     /// The pixels, resized to `to` when `resized`, otherwise at the DCT-scaled size; `None`
     /// when `RowsAlong` took them band by band: encoded (`Along`, unless it keeps them: its
     /// `window`) or split into `strips`.
@@ -364,7 +365,7 @@ pub(super) struct Decoded {
 
 /// What the resizing thread does with the resized rows as they are made (`decode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum RowsAlong<'a> {
+pub(in crate::image) enum RowsAlong<'a> {
     /// Encodes them, and makes and encodes the next size (an upright image: `Along`).
     Encode(EncodeAlong<'a>),
     /// Writes them into strips for turning upright by this EXIF orientation
@@ -383,7 +384,7 @@ pub(super) enum RowsAlong<'a> {
 /// baseline file's whole decode then overlap the resize and the encode. CMYK and YCCK
 /// come back as sRGB at the decoded size, converted through `icc` (the file's profile) by
 /// `colour::cmyk_to_srgb`, whose warning, if any, is pushed to `warnings`.
-pub(super) fn decode(
+pub(in crate::image) fn decode(
     decoder: Decoder<'_>,
     icc: Option<&[u8]>,
     min_long_side: u32,
@@ -408,7 +409,11 @@ pub(super) fn decode(
 /// cut at its last coded byte exactly: the most of those few bytes that can go without the
 /// scan running short (libjpeg's "premature end of data segment"), found by decoding at 1/8
 /// scale one to four times. Other scans lose what libjpeg reported.
-pub(super) fn without_scan_junk(original: Vec<u8>, junk: &[(u32, u32)], repaired: bool) -> Vec<u8> {
+pub(in crate::image) fn without_scan_junk(
+    original: Vec<u8>,
+    junk: &[(u32, u32)],
+    repaired: bool,
+) -> Vec<u8> {
     if junk.is_empty() && !repaired {
         return original;
     }
@@ -444,7 +449,7 @@ pub(super) fn without_scan_junk(original: Vec<u8>, junk: &[(u32, u32)], repaired
 /// Opens `source` and decodes it as `decode` does, without encoders: the pixels, resized to
 /// `to` when `resized` (the header's profile for CMYK; warnings dropped: the first decode of the
 /// same file reported them).
-pub(super) fn decode_whole(
+pub(in crate::image) fn decode_whole(
     source: &Source<'_>,
     min_long_side: u32,
     to: Option<(u32, u32)>,
@@ -467,10 +472,10 @@ pub(super) fn decode_whole(
 /// A JPEG encoding with every row written: `finish` runs the entropy coder's passes (optimised
 /// Huffman tables: statistics, then output), a third of the encode, wherever the caller has a
 /// free core.
-pub(super) struct Encoding(RowEncoder);
+pub(in crate::image) struct Encoding(RowEncoder);
 
 impl Encoding {
-    pub(super) fn finish(self) -> Result<Vec<u8>, ImageError> {
+    pub(in crate::image) fn finish(self) -> Result<Vec<u8>, ImageError> {
         guard(|m| RowEncoder::fail(&m), || self.0.finish())
     }
 }
@@ -534,10 +539,12 @@ impl<P: fast_image_resize::PixelTrait> Along<P> {
                 Ok((largest, next))
             })
             .map_err(|e| ImageError::Internal(format!("cannot start an encoding thread: {e}")))?;
-        let reach = then.map_or(0, |(_, h)| super::resize::band_reach(size.1, h));
+        let reach = then.map_or(0, |(_, h)| {
+            crate::image::pixels::resize::band_reach(size.1, h)
+        });
         Ok(Along {
             stride: size.0 as usize * pixel,
-            window: super::resize::BAND_ROWS + reach,
+            window: crate::image::pixels::resize::BAND_ROWS + reach,
             next,
             rows: Some(rows),
             pool: BandPool::new(),
@@ -606,7 +613,7 @@ fn queue(
         .is_some_and(|q| q.send((is_next, pool.copy_of(rows))).is_ok())
 }
 
-impl<P: fast_image_resize::PixelTrait> super::arriving::RowSink for Along<P> {
+impl<P: fast_image_resize::PixelTrait> crate::image::bands::window::RowSink for Along<P> {
     fn rows(&mut self, band: MadeBand<'_>) -> Result<u32, ImageError> {
         if !queue(&self.rows, &self.pool, false, band.band(self.stride)) {
             return Err(self.stopped());
@@ -643,7 +650,7 @@ enum Sink<P> {
     Turn(Strips),
 }
 
-impl<P: fast_image_resize::PixelTrait> super::arriving::RowSink for Sink<P> {
+impl<P: fast_image_resize::PixelTrait> crate::image::bands::window::RowSink for Sink<P> {
     fn rows(&mut self, band: MadeBand<'_>) -> Result<u32, ImageError> {
         match self {
             Sink::Encode(along) => along.rows(band),
@@ -780,7 +787,7 @@ fn warning_text(code: c_int) -> &'static str {
 
 /// Encodes 8-bit RGB (4:2:0) or gray at `quality`, baseline, with optimised Huffman tables —
 /// libjpeg-turbo's output, as sharp writes it by default.
-pub(super) fn encode(
+pub(in crate::image) fn encode(
     img: &DynamicImage,
     quality: u8,
     icc: Option<&[u8]>,
@@ -797,7 +804,7 @@ pub(super) fn encode(
 /// A `width`×`height` gray or RGB image encoded from `bands` of its whole rows, top to bottom
 /// (made as the encoder goes, on this or another thread): the bytes `encode` gives for the
 /// whole image. An error (`Invalid`) when the bands hold fewer rows than `height`.
-pub(super) fn encode_bands(
+pub(in crate::image) fn encode_bands(
     (width, height): (u32, u32),
     gray: bool,
     quality: u8,
@@ -824,7 +831,7 @@ pub(super) fn encode_bands(
 /// `encode` through libjpeg's own memory manager, both of mozjpeg's coefficient arrays
 /// allocated: what `encode` must give byte for byte (`jpeg_coefficients`' tests).
 #[cfg(test)]
-pub(super) fn encode_unhooked(img: &DynamicImage, quality: u8) -> Vec<u8> {
+pub(in crate::image) fn encode_unhooked(img: &DynamicImage, quality: u8) -> Vec<u8> {
     let gray = img.color() == ColorType::L8;
     let space = match gray {
         true => ColorSpace::JCS_GRAYSCALE,
@@ -838,7 +845,7 @@ pub(super) fn encode_unhooked(img: &DynamicImage, quality: u8) -> Vec<u8> {
 
 /// An encoder's error manager, for tests of the hook outside this file.
 #[cfg(test)]
-pub(super) fn encoder_error_manager(hooked: bool) -> mozjpeg_sys::jpeg_error_mgr {
+pub(in crate::image) fn encoder_error_manager(hooked: bool) -> mozjpeg_sys::jpeg_error_mgr {
     match hooked {
         true => encoder_error_mgr(),
         false => error_mgr(),
@@ -848,7 +855,7 @@ pub(super) fn encoder_error_manager(hooked: bool) -> mozjpeg_sys::jpeg_error_mgr
 /// The largest variant's JPEG encoding, done on an encoding thread as its rows are made
 /// (`decode`'s `RowsAlong::Encode`): the same settings and bytes as `encode` on the whole image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct EncodeAlong<'a> {
+pub(in crate::image) struct EncodeAlong<'a> {
     pub quality: u8,
     /// The profile the variant carries (the colour step's decision, made before decoding).
     pub icc: Option<&'a [u8]>,
@@ -1051,9 +1058,9 @@ mod tests {
             let (full, resized) = decode(&bytes, 700, None).unwrap();
             assert!(!resized);
             assert_eq!((full.width(), full.height()), (1301, 977));
-            let full = super::super::pixels::Pixels::Image(full);
-            let super::super::pixels::Pixels::Image(want) =
-                super::super::pixels::resize(&full, to.0, to.1, false).unwrap()
+            let full = crate::image::pixels::Pixels::Image(full);
+            let crate::image::pixels::Pixels::Image(want) =
+                crate::image::pixels::resize(&full, to.0, to.1, false).unwrap()
             else {
                 unreachable!("an image stays an image")
             };
@@ -1080,9 +1087,9 @@ mod tests {
             );
             // The next size, resized from the largest's rows as the window held them.
             let (medium, medium_file) = made.next.expect("the next size");
-            let got_pixels = super::super::pixels::Pixels::Image(got.clone());
-            let super::super::pixels::Pixels::Image(want_medium) =
-                super::super::pixels::resize(&got_pixels, 200, 150, false).unwrap()
+            let got_pixels = crate::image::pixels::Pixels::Image(got.clone());
+            let crate::image::pixels::Pixels::Image(want_medium) =
+                crate::image::pixels::resize(&got_pixels, 200, 150, false).unwrap()
             else {
                 unreachable!("an image stays an image")
             };

@@ -8,15 +8,16 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageEncoder};
 use img_parts::{Bytes, ImageICC};
 
-use super::count;
-use super::error::{invalid, ImageError};
-use super::palette::Palette;
-use super::probe::ColourModel;
-use super::source::Source;
+use crate::image::codecs::count;
+use crate::image::codecs::png::palette::Palette;
+use crate::image::codecs::source::Source;
+use crate::image::error::{invalid, ImageError};
+use crate::image::probe::ColourModel;
 
 mod chunks;
+pub(in crate::image) mod palette;
 use chunks::{all_chunks, unfit, Place};
-pub(super) use chunks::{repair, strip};
+pub(in crate::image) use chunks::{repair, strip};
 
 /// Walks the chunks once: refuses a palette the png crate would panic on (found by fuzzing;
 /// the panic was caught, but as "decoder failed" with a backtrace in the log: such a file is
@@ -27,7 +28,7 @@ pub(super) use chunks::{repair, strip};
 /// libpng checks it (`chunks::unfit`: a malformed, repeated or misplaced one is ignored, as
 /// libpng and browsers ignore it). A malformed palette in an image without one was taken out
 /// by `repair` first.
-pub(super) fn read_chunks(bytes: &[u8]) -> Result<Chunks, ImageError> {
+pub(in crate::image) fn read_chunks(bytes: &[u8]) -> Result<Chunks, ImageError> {
     count::header_read("png chunks");
     let (mut ihdr, mut plte, mut trns, mut actl) = (None, None, None, None);
     let (mut orientation, mut signals) = (None, Vec::new());
@@ -36,7 +37,7 @@ pub(super) fn read_chunks(bytes: &[u8]) -> Result<Chunks, ImageError> {
     for chunk in all_chunks(bytes) {
         let kind = &chunk.kind;
         if kind == b"eXIf" && orientation.is_none() {
-            orientation = chunk.data.map(super::webp::orientation_of);
+            orientation = chunk.data.map(crate::image::codecs::exif::orientation);
         }
         place.image_data |= matches!(kind, b"IDAT" | b"IEND");
         if place.image_data {
@@ -125,11 +126,11 @@ fn colour_signals(signals: &[([u8; 4], &[u8])]) -> (Option<Icc>, ColourChunks) {
 }
 
 /// PNG colour chunks (type, data).
-pub(super) type ColourChunks = Vec<([u8; 4], Vec<u8>)>;
+pub(in crate::image) type ColourChunks = Vec<([u8; 4], Vec<u8>)>;
 
 /// A PNG's `iCCP` profile, as the colour signals decide it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Icc {
+pub(in crate::image) enum Icc {
     /// Inflated, and the signal the variants follow.
     Carried(Vec<u8>),
     /// Inflated, but a `cICP` chunk wins (the `original` keeps both).
@@ -139,7 +140,7 @@ pub(super) enum Icc {
 }
 
 /// What the chunk walk found.
-pub(super) struct Chunks {
+pub(in crate::image) struct Chunks {
     /// The few colours the variants keep (`None` for other kinds of PNG).
     pub palette: Option<Palette>,
     /// `None` when the IHDR chunk is missing or cut (the decoder then refuses the file).
@@ -156,7 +157,7 @@ pub(super) struct Chunks {
 /// The largest ICC profile inflated from an `iCCP` chunk (bytes). Real profiles are a few KB,
 /// the largest LUT profiles a few MB; 1 MB of deflate can inflate to 1 GiB (PRODUCT.md
 /// "Memory envelope": compressed metadata is inflated under a cap).
-pub(super) const MAX_ICC_BYTES: usize = 16 * 1024 * 1024;
+pub(in crate::image) const MAX_ICC_BYTES: usize = 16 * 1024 * 1024;
 
 /// The profile of an `iCCP` chunk (PNG spec 11.3.3.3: keyword, NUL, method 0, zlib data),
 /// inflated to at most `MAX_ICC_BYTES`.
@@ -182,11 +183,11 @@ fn inflate_profile(data: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// The `png` crate's reader over the input, its header read.
-pub(super) type Reader<'a> = png::Reader<Cursor<Source<'a>>>;
+pub(in crate::image) type Reader<'a> = png::Reader<Cursor<Source<'a>>>;
 
 /// The most a decoded PNG frame may take (bytes): a 16383 × 16383 RGBA image at 8 bits fits;
 /// with the resized copies on top, the process stays under PRODUCT.md's 1.5 GiB.
-pub(super) const MAX_FRAME_BYTES: u64 = 1024 * 1024 * 1024;
+const MAX_FRAME_BYTES: u64 = crate::image::codecs::MAX_DECODED_BYTES;
 
 /// A 16-bit frame larger than this (bytes) is decoded to 8 bits a sample, row by row, instead:
 /// never a full 16-bit frame of a large image (16383² RGBA at 16 bits is 2 GiB).
@@ -209,7 +210,7 @@ impl Header {
 /// `width` × `height` PNG, refusing it when its decoded frame would pass `MAX_FRAME_BYTES` and
 /// reducing 16-bit samples to 8 when a 16-bit frame would pass `MAX_16BIT_FRAME_BYTES` (with
 /// a warning).
-pub(super) fn open<'a>(
+pub(in crate::image) fn open<'a>(
     source: &Source<'a>,
     header: Option<&Header>,
     warnings: &mut Vec<String>,
@@ -252,7 +253,7 @@ pub(super) fn open<'a>(
 /// `IDAT` image, unless an animated PNG's `IDAT` image is a default for viewers without APNG
 /// (no `fcTL` before it: APNG spec): then the first `fcTL` frame, placed on the transparent
 /// canvas the animation starts from (PRODUCT.md "Animated PNG").
-pub(super) fn decode(mut reader: Reader<'_>) -> Result<DynamicImage, ImageError> {
+pub(in crate::image) fn decode(mut reader: Reader<'_>) -> Result<DynamicImage, ImageError> {
     let (w, h) = (reader.info().width, reader.info().height);
     let hidden_default =
         reader.info().animation_control.is_some() && reader.info().frame_control.is_none();
@@ -328,7 +329,7 @@ fn next_frame(reader: &mut Reader<'_>, len: usize) -> Result<DynamicImage, Image
 }
 
 /// The facts of the IHDR chunk (PNG spec 11.2.2), with `tRNS` and the APNG `acTL` frame count.
-pub(super) struct Header {
+pub(in crate::image) struct Header {
     pub width: u32,
     pub height: u32,
     pub bit_depth: u8,
@@ -343,7 +344,7 @@ pub(super) struct Header {
 }
 
 impl Header {
-    pub(super) fn colour_model(&self) -> ColourModel {
+    pub(in crate::image) fn colour_model(&self) -> ColourModel {
         match self.colour_type {
             0 => ColourModel::Gray,
             3 => ColourModel::Indexed,
@@ -356,7 +357,7 @@ impl Header {
 
 /// Encodes a variant: in the input's own palette when it has one that fits these pixels,
 /// otherwise as they are. `strongest`: the strongest compression, for the size-order retry.
-pub(super) fn encode(
+pub(in crate::image) fn encode(
     img: &DynamicImage,
     palette: Option<&Palette>,
     strongest: bool,
@@ -388,21 +389,21 @@ pub(super) fn encode(
 }
 
 /// Adds an ICC profile to an encoded PNG without re-encoding it.
-pub(super) fn embed_icc(data: Vec<u8>, icc: &[u8]) -> Result<Vec<u8>, ImageError> {
-    let mut png =
-        img_parts::png::Png::from_bytes(Bytes::from(data)).map_err(super::error::icc_failed)?;
+pub(in crate::image) fn embed_icc(data: Vec<u8>, icc: &[u8]) -> Result<Vec<u8>, ImageError> {
+    let mut png = img_parts::png::Png::from_bytes(Bytes::from(data))
+        .map_err(crate::image::error::icc_failed)?;
     png.set_icc_profile(Some(Bytes::copy_from_slice(icc)));
     Ok(png.encoder().bytes().to_vec())
 }
 
 /// Adds chunks (type, data) right after `IHDR` of an encoded PNG without re-encoding it: the
 /// colour chunks, which PNG spec 5.6 places before `PLTE` and `IDAT`.
-pub(super) fn embed_chunks(
+pub(in crate::image) fn embed_chunks(
     data: Vec<u8>,
     chunks: &[([u8; 4], Vec<u8>)],
 ) -> Result<Vec<u8>, ImageError> {
-    let mut png =
-        img_parts::png::Png::from_bytes(Bytes::from(data)).map_err(super::error::icc_failed)?;
+    let mut png = img_parts::png::Png::from_bytes(Bytes::from(data))
+        .map_err(crate::image::error::icc_failed)?;
     for (i, (kind, body)) in chunks.iter().enumerate() {
         let chunk = img_parts::png::PngChunk::new(*kind, Bytes::copy_from_slice(body));
         png.chunks_mut().insert(1 + i, chunk);

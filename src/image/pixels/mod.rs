@@ -2,17 +2,22 @@
 //! layout the output format can hold, alpha multiplied in for resizing, the ICC profile
 //! checked against them; resizing and orientation for either kind.
 
+pub(in crate::image) mod colour;
+pub(in crate::image) mod orient;
+pub(in crate::image) mod resize;
+pub(in crate::image) mod yuv;
+
 use fast_image_resize::{IntoImageViewMut, PixelTrait};
 use image::{ColorType, DynamicImage};
 
-use super::error::ImageError;
-use super::format::Format;
-use super::resize::resize_image;
-use super::yuv::Yuv;
+use crate::image::codecs::Format;
+use crate::image::error::ImageError;
+use crate::image::pixels::resize::resize_image;
+use crate::image::pixels::yuv::Yuv;
 
 /// Converts decoded pixels to a layout the output format can hold, once, before any resize:
 /// 8-bit for JPEG and WebP (RGB, gray, or RGBA where there is alpha), PNG keeps its depth.
-pub(super) fn normalize(img: DynamicImage, format: Format) -> DynamicImage {
+pub(in crate::image) fn normalize(img: DynamicImage, format: Format) -> DynamicImage {
     use DynamicImage as D;
     match (format, img) {
         (
@@ -38,7 +43,7 @@ pub(super) fn normalize(img: DynamicImage, format: Format) -> DynamicImage {
 
 /// Decoded pixels: an image in RGB(A) or gray, or an opaque lossy WebP in its own 4:2:0 planes.
 #[derive(Debug, Clone)]
-pub(super) enum Pixels {
+pub(in crate::image) enum Pixels {
     Image(DynamicImage),
     Yuv(Yuv),
 }
@@ -52,9 +57,12 @@ impl Pixels {
     }
 
     /// Turns the pixels upright by an EXIF orientation.
-    pub(super) fn apply_orientation(&mut self, orientation: image::metadata::Orientation) {
+    pub(in crate::image) fn apply_orientation(
+        &mut self,
+        orientation: image::metadata::Orientation,
+    ) {
         match self {
-            Pixels::Image(img) => super::orient::apply(img, orientation),
+            Pixels::Image(img) => crate::image::pixels::orient::apply(img, orientation),
             Pixels::Yuv(yuv) => yuv.apply_orientation(orientation),
         }
     }
@@ -62,7 +70,7 @@ impl Pixels {
 
 /// Whether an ICC profile describes pixels of this kind (a CMYK profile on pixels the decoder
 /// already turned into RGB would shift every colour).
-pub(super) fn icc_matches(profile: &[u8], pixels: &Pixels) -> bool {
+pub(in crate::image) fn icc_matches(profile: &[u8], pixels: &Pixels) -> bool {
     let space = profile.get(16..20);
     if pixels.has_color() {
         space == Some(b"RGB ")
@@ -75,7 +83,7 @@ pub(super) fn icc_matches(profile: &[u8], pixels: &Pixels) -> bool {
 /// did. Resizing then filters premultiplied pixels (no dark fringes around transparency)
 /// without the premultiplied copy of the whole source that fast_image_resize would otherwise
 /// allocate (59 MB for a 15 MP RGBA PNG).
-pub(super) fn premultiply(img: &mut DynamicImage) -> Result<bool, ImageError> {
+pub(in crate::image) fn premultiply(img: &mut DynamicImage) -> Result<bool, ImageError> {
     if !img.color().has_alpha() {
         return Ok(false);
     }
@@ -84,12 +92,12 @@ pub(super) fn premultiply(img: &mut DynamicImage) -> Result<bool, ImageError> {
 }
 
 #[derive(Clone, Copy)]
-pub(super) enum Alpha {
+pub(in crate::image) enum Alpha {
     Multiply,
     Divide,
 }
 
-pub(super) fn alpha(img: &mut DynamicImage, op: Alpha) -> Result<(), ImageError> {
+pub(in crate::image) fn alpha(img: &mut DynamicImage, op: Alpha) -> Result<(), ImageError> {
     use fast_image_resize::pixels::{U16x2, U16x4, U8x2, U8x4};
     match img.color() {
         ColorType::La8 => alpha_typed::<U8x2>(img, op),
@@ -115,7 +123,7 @@ fn alpha_typed<P: PixelTrait>(img: &mut DynamicImage, op: Alpha) -> Result<(), I
 
 /// Lanczos3 resize. Pixels with alpha are filtered premultiplied: already so when
 /// `premultiplied` (the result stays premultiplied), otherwise fast_image_resize does it on a copy.
-pub(super) fn resize(
+pub(in crate::image) fn resize(
     src: &Pixels,
     width: u32,
     height: u32,

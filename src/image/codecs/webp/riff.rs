@@ -4,7 +4,7 @@
 //! (PRODUCT.md "What the `original` keeps": `VP8X`, `ICCP`, `ANIM`/`ANMF`, `ALPH` and the
 //! image data, and a one-tag EXIF orientation) with its `VP8X` flags matching what is kept.
 
-use super::super::error::ImageError;
+use crate::image::error::ImageError;
 
 /// A chunk: its FourCC, its payload (from offset `body`), and whether the whole payload is
 /// inside the container.
@@ -39,7 +39,7 @@ fn chunks(b: &[u8], from: usize, end: usize) -> impl Iterator<Item = Chunk<'_>> 
 
 /// Where the RIFF container ends: 8 bytes of header plus its declared size, or the end of the
 /// file when it declares more (a file cut short, for the decoders to refuse).
-pub(in super::super) fn riff_end(b: &[u8]) -> usize {
+pub(in crate::image) fn riff_end(b: &[u8]) -> usize {
     let size = b
         .get(4..8)
         .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize);
@@ -49,8 +49,8 @@ pub(in super::super) fn riff_end(b: &[u8]) -> usize {
 /// image-webp allocates whatever size a chunk header declares before reading it (found by
 /// fuzzing: a 100-byte file asking for 4 GiB). Chunks, and the frames inside an animation, must
 /// fit inside the container (`b`, cut at `riff_end`).
-pub(in super::super) fn check_riff(b: &[u8]) -> Result<(), ImageError> {
-    super::super::count::header_read("riff chunks");
+pub(in crate::image) fn check_riff(b: &[u8]) -> Result<(), ImageError> {
+    crate::image::codecs::count::header_read("riff chunks");
     if b.len() < 20 {
         return Err(ImageError::Invalid(format!(
             "cannot decode: a WebP RIFF container of {} bytes holds no chunk",
@@ -87,7 +87,7 @@ const FLAG_ANIMATION: u8 = 0x02;
 /// (a TIFF block) as `EXIF` — and the RIFF size to match. Unknown chunks (artist, copyright,
 /// a misspelt XMP), `EXIF` and `XMP ` are dropped; an empty or second `ICCP` too, named in
 /// `warnings`. A simple-format file (no `VP8X`) keeps its image chunk alone.
-pub(in super::super) fn strip(
+pub(in crate::image) fn strip(
     b: &[u8],
     exif: Option<&[u8]>,
     warnings: &mut Vec<String>,
@@ -155,7 +155,7 @@ fn write_frame(out: &mut Vec<u8>, payload: &[u8]) {
 }
 
 /// Appends a chunk: FourCC, little-endian size, payload, a padding byte after an odd size.
-pub(in super::super) fn write_chunk(out: &mut Vec<u8>, id: &[u8; 4], payload: &[u8]) {
+pub(in crate::image) fn write_chunk(out: &mut Vec<u8>, id: &[u8; 4], payload: &[u8]) {
     out.extend_from_slice(id);
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(payload);

@@ -13,7 +13,7 @@ use moxcms::{ColorProfile, DataColorSpace, Layout, RenderingIntent, TransformOpt
 /// The largest ICC profile carried into the variants (bytes, PRODUCT.md): a matrix-shaper
 /// profile is well under it; a larger one (a LUT profile, 100 KB and up) would outweigh a
 /// thumbnail, so its pixels are converted to sRGB and it is dropped.
-pub(super) const MAX_CARRIED_ICC_BYTES: usize = 4096;
+pub(in crate::image) const MAX_CARRIED_ICC_BYTES: usize = 4096;
 
 /// Pixels converted per step, so no second full-size buffer is needed.
 const BLOCK_PIXELS: usize = 64 * 1024;
@@ -43,7 +43,10 @@ fn transform<T>(
 /// `icc` profile the ink values go through it to sRGB; without one (or one moxcms cannot use,
 /// which the returned warning says), R = (255 − C)(255 − K)/255 on ink values, and likewise for
 /// G and B.
-pub(super) fn cmyk_to_srgb(stored: &[u8], icc: Option<&[u8]>) -> (Vec<u8>, Option<String>) {
+pub(in crate::image) fn cmyk_to_srgb(
+    stored: &[u8],
+    icc: Option<&[u8]>,
+) -> (Vec<u8>, Option<String>) {
     let pixels = stored.len() / 4;
     let mut rgb = vec![0u8; pixels * 3];
     let mut warning = None;
@@ -91,7 +94,7 @@ fn cmyk_profile_to_srgb(stored: &[u8], icc: &[u8], rgb: &mut [u8]) -> Result<(),
 /// Converts RGB(A) or gray pixels (8 or 16 bits) from their `icc` profile to sRGB in place
 /// (alpha untouched; gray stays gray, as sRGB's neutral axis). An error says why the profile
 /// could not be applied (unparseable, or not for these pixels); the pixels are then unchanged.
-pub(super) fn apply_profile(img: &mut DynamicImage, icc: &[u8]) -> Result<(), String> {
+pub(in crate::image) fn apply_profile(img: &mut DynamicImage, icc: &[u8]) -> Result<(), String> {
     let profile = ColorProfile::new_from_slice(icc).map_err(|e| e.to_string())?;
     apply(img, &profile)
 }
@@ -219,7 +222,7 @@ fn profile_of_chunks(chunks: &[([u8; 4], Vec<u8>)]) -> Option<ColorProfile> {
 /// shows the image: converted from what the variants carry, their ICC profile (`icc`) or a
 /// PNG's colour chunks (`chunks`: `cICP` first, PRODUCT.md "Precedence of colour signals").
 /// Left as it is where nothing says otherwise, or the conversion cannot be made.
-pub(super) fn shown_as_srgb(
+pub(in crate::image) fn shown_as_srgb(
     small: &image::RgbaImage,
     icc: Option<&[u8]>,
     chunks: &[([u8; 4], Vec<u8>)],

@@ -5,13 +5,13 @@
 
 use image::{DynamicImage, GrayImage};
 
-use super::error::ImageError;
-use super::resize::resize_plane;
+use crate::image::error::ImageError;
+use crate::image::pixels::resize::resize_plane;
 
 /// One picture as 4:2:0 planes: `u` and `v` have half the width and height of `y`, rounded up.
 /// Each plane is an 8-bit gray image, so resizing and orientation work on it as on any other.
 #[derive(Debug, Clone)]
-pub(super) struct Yuv {
+pub(in crate::image) struct Yuv {
     pub y: DynamicImage,
     pub u: DynamicImage,
     pub v: DynamicImage,
@@ -36,21 +36,21 @@ fn extend(plane: &DynamicImage, w: u32, h: u32) -> Option<DynamicImage> {
 }
 
 /// The chroma plane size of a `w`×`h` picture.
-pub(super) fn chroma(w: u32, h: u32) -> (u32, u32) {
+pub(in crate::image) fn chroma(w: u32, h: u32) -> (u32, u32) {
     (w.div_ceil(2), h.div_ceil(2))
 }
 
 impl Yuv {
-    pub(super) fn width(&self) -> u32 {
+    pub(in crate::image) fn width(&self) -> u32 {
         self.y.width()
     }
 
-    pub(super) fn height(&self) -> u32 {
+    pub(in crate::image) fn height(&self) -> u32 {
         self.y.height()
     }
 
     /// The planes as libwebp wrote them: `y` of `w`×`h`, `u` and `v` of the chroma size.
-    pub(super) fn from_planes(
+    pub(in crate::image) fn from_planes(
         (w, h, y): (u32, u32, Vec<u8>),
         (cw, ch, u): (u32, u32, Vec<u8>),
         v: Vec<u8>,
@@ -71,7 +71,7 @@ impl Yuv {
     /// output chroma sample then sits exactly over its luma (clamping the span to the plane
     /// instead stretched the chroma by up to one sample, a colour fringe along the bottom and
     /// right edges of sharp shapes).
-    pub(super) fn resize(&self, w: u32, h: u32) -> Result<Yuv, ImageError> {
+    pub(in crate::image) fn resize(&self, w: u32, h: u32) -> Result<Yuv, ImageError> {
         let (sw, sh) = (f64::from(self.width()), f64::from(self.height()));
         let y = resize_plane(&self.y, (sw, sh), w, h)?;
         let (cw, ch) = chroma(w, h);
@@ -91,9 +91,12 @@ impl Yuv {
     }
 
     /// Turns the picture by an EXIF orientation, every plane alike.
-    pub(super) fn apply_orientation(&mut self, orientation: image::metadata::Orientation) {
+    pub(in crate::image) fn apply_orientation(
+        &mut self,
+        orientation: image::metadata::Orientation,
+    ) {
         for plane in [&mut self.y, &mut self.u, &mut self.v] {
-            super::orient::apply(plane, orientation);
+            crate::image::pixels::orient::apply(plane, orientation);
         }
     }
 }

@@ -5,10 +5,10 @@
 //! so that the file still displays upright. Everything else — EXIF, XMP, IPTC, comments, text,
 //! previews, editor data, private and unknown chunks, trailing data — is left out.
 
-use super::error::ImageError;
-use super::format::Format;
-use super::output::Variant;
-use super::{jpeg, png, webp};
+use crate::image::codecs::Format;
+use crate::image::codecs::{exif, jpeg, png, webp};
+use crate::image::error::ImageError;
+use crate::image::output::Variant;
 
 /// `bytes` of `format` without metadata beyond colour and orientation, and what a person
 /// should know (a malformed chunk that the whitelist would keep, dropped). `profile_read`: the
@@ -22,7 +22,7 @@ pub fn strip_metadata(
     orientation: u8,
     profile_read: bool,
 ) -> (Vec<u8>, Vec<String>) {
-    let exif = (orientation != 1).then(|| orientation_exif(orientation));
+    let exif = (orientation != 1).then(|| exif::orientation_block(orientation));
     let exif = exif.as_deref();
     let mut warnings = Vec::new();
     let out = match format {
@@ -37,7 +37,7 @@ pub fn strip_metadata(
 /// bytes that end scans' data but are not part of it taken out (`jpeg::without_scan_junk`:
 /// `scan_junk` as libjpeg skipped them while decoding; `repaired`: the file's EOI was put
 /// back after its last scan's data).
-pub(super) fn finished_original(
+pub(in crate::image) fn finished_original(
     made: Result<Option<(Variant, Vec<String>)>, ImageError>,
     (scan_junk, repaired): (&[(u32, u32)], bool),
     warnings: &mut Vec<String>,
@@ -52,33 +52,9 @@ pub(super) fn finished_original(
     Ok(Some(variant))
 }
 
-/// A minimal big-endian TIFF/EXIF block holding only the Orientation tag.
-fn orientation_exif(orientation: u8) -> Vec<u8> {
-    let mut v = Vec::with_capacity(26);
-    v.extend_from_slice(b"MM\0*");
-    v.extend_from_slice(&8u32.to_be_bytes());
-    v.extend_from_slice(&1u16.to_be_bytes());
-    v.extend_from_slice(&0x0112u16.to_be_bytes());
-    v.extend_from_slice(&3u16.to_be_bytes());
-    v.extend_from_slice(&1u32.to_be_bytes());
-    v.extend_from_slice(&u16::from(orientation).to_be_bytes());
-    v.extend_from_slice(&[0, 0]);
-    v.extend_from_slice(&0u32.to_be_bytes());
-    v
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn orientation_block_reads_back() {
-        let exif = orientation_exif(6);
-        assert_eq!(
-            image::metadata::Orientation::from_exif_chunk(&exif),
-            image::metadata::Orientation::from_exif(6)
-        );
-    }
 
     #[test]
     fn a_jpeg_original_ends_at_its_eoi() {

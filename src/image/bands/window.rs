@@ -7,8 +7,8 @@
 
 use image::{ColorType, DynamicImage, GrayImage, RgbImage};
 
-use super::error::{invalid, ImageError};
-use super::resize::{band_reach, resize_arriving, Destination, MadeBand, Reach};
+use crate::image::error::{invalid, ImageError};
+use crate::image::pixels::resize::{band_reach, resize_arriving, Destination, MadeBand, Reach};
 
 /// Rows handed from the decoder to the resizing thread per step (libjpeg makes 8 or 16 at a time).
 const CHUNK_ROWS: u32 = 16;
@@ -16,7 +16,7 @@ const CHUNK_ROWS: u32 = 16;
 /// Takes a resized image's rows, top to bottom, on the resizing thread as they are made: the
 /// largest variant's encoder (and the next size's resize), so that they work while the decoder
 /// is still decoding. It comes back with the image, to be finished where that suits the caller.
-pub(super) trait RowSink: Send {
+pub(in crate::image) trait RowSink: Send {
     /// A band just made, with the rows held above it; returns the first row still needed
     /// (see `resize::BandMade`).
     fn rows(&mut self, band: MadeBand<'_>) -> Result<u32, ImageError>;
@@ -42,7 +42,7 @@ pub(super) trait RowSink: Send {
 /// already holds (inverse DCT and colour conversion only): that decoder keeps ahead with a
 /// band less of window (`PROGRESSIVE_WINDOW_BANDS`: 9.5 MB for the 12 MP sunset), while the
 /// coefficients make the peak.
-pub(super) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
+pub(in crate::image) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
     (w, h): (u32, u32),
     color: ColorType,
     to: Option<(u32, u32)>,
@@ -301,7 +301,7 @@ impl Drop for Gone<'_> {
     }
 }
 
-pub(super) fn short() -> ImageError {
+pub(in crate::image) fn short() -> ImageError {
     invalid("short pixel data")
 }
 
@@ -390,7 +390,7 @@ mod tests {
             window_rows(6001, 1999, PROGRESSIVE_WINDOW_BANDS)
                 < window_rows(6001, 1999, WINDOW_BANDS)
         );
-        let want = crate::image::resize::resize_image(
+        let want = crate::image::pixels::resize::resize_image(
             &DynamicImage::ImageRgb8(src.clone()),
             to.0,
             to.1,

@@ -12,16 +12,16 @@ use std::io::Cursor;
 use image::DynamicImage;
 use img_parts::{Bytes, ImageICC};
 
-use super::count;
-use super::error::{invalid, ImageError};
-use super::yuv::{chroma, Yuv};
+use crate::image::codecs::count;
+use crate::image::error::{invalid, ImageError};
+use crate::image::pixels::yuv::{chroma, Yuv};
 
 mod riff;
-pub(super) use riff::{check_riff, riff_end, strip};
+pub(in crate::image) use riff::{check_riff, riff_end, strip};
 
 /// What the WebP header says, beyond dimensions and orientation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Kind {
+pub(in crate::image) struct Kind {
     /// Lossy (VP8) data anywhere: the variants are lossy too; otherwise they stay lossless.
     pub lossy: bool,
     pub animated: bool,
@@ -32,7 +32,7 @@ pub(super) struct Kind {
 }
 
 /// The header as image-webp read it, and its decoder, positioned for decoding.
-pub(super) struct Header<'a> {
+pub(in crate::image) struct Header<'a> {
     pub width: u32,
     pub height: u32,
     /// EXIF orientation, 1–8 (from the `EXIF` chunk, as `image` reads it).
@@ -43,11 +43,11 @@ pub(super) struct Header<'a> {
 }
 
 /// image-webp's decoder over the file's bytes, its header read.
-pub(super) type Decoder<'a> = image_webp::WebPDecoder<Cursor<&'a [u8]>>;
+pub(in crate::image) type Decoder<'a> = image_webp::WebPDecoder<Cursor<&'a [u8]>>;
 
 /// The bitstream facts libwebp's decoding depends on (as `WebPGetFeatures` reports them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Features {
+pub(in crate::image) struct Features {
     pub width: u32,
     pub height: u32,
     pub alpha: bool,
@@ -58,7 +58,7 @@ pub(super) struct Features {
 
 /// Reads the header of a WebP whose chunks passed `check_riff`, once: image-webp's decoder,
 /// kept for decoding, with its allocations capped at `memory_limit` bytes.
-pub(super) fn open(bytes: &[u8], memory_limit: usize) -> Result<Header<'_>, ImageError> {
+pub(in crate::image) fn open(bytes: &[u8], memory_limit: usize) -> Result<Header<'_>, ImageError> {
     count::header_read("image-webp header");
     let mut decoder = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(invalid)?;
     decoder.set_memory_limit(memory_limit);
@@ -67,7 +67,7 @@ pub(super) fn open(bytes: &[u8], memory_limit: usize) -> Result<Header<'_>, Imag
         .exif_metadata()
         .ok()
         .flatten()
-        .map_or(1, |exif| orientation_of(&exif));
+        .map_or(1, |exif| crate::image::codecs::exif::orientation(&exif));
     let icc = decoder.icc_profile().ok().flatten();
     let (lossy, animated) = (decoder.is_lossy(), decoder.is_animated());
     let kind = Kind {
@@ -93,13 +93,13 @@ pub(super) fn open(bytes: &[u8], memory_limit: usize) -> Result<Header<'_>, Imag
 }
 
 /// The most decoding a WebP may take (bytes, PRODUCT.md "Memory envelope"), the same budget
-/// as a PNG frame's (`png::MAX_FRAME_BYTES`).
-const MAX_DECODE_BYTES: u64 = super::png::MAX_FRAME_BYTES;
+/// as a PNG frame's (`codecs::MAX_DECODED_BYTES`).
+const MAX_DECODE_BYTES: u64 = crate::image::codecs::MAX_DECODED_BYTES;
 
 /// Refuses, from the header, a WebP whose decoding would pass `MAX_DECODE_BYTES`: the output
 /// (3 or 4 bytes a pixel) plus, for lossless and animated files, the full ARGB picture (4 bytes
 /// a pixel) that libwebp's lossless decoder and image-webp's canvas keep while decoding.
-pub(super) fn check_budget(h: &Header<'_>) -> Result<(), ImageError> {
+pub(in crate::image) fn check_budget(h: &Header<'_>) -> Result<(), ImageError> {
     let pixels = u64::from(h.width) * u64::from(h.height);
     let output = if h.kind.features.alpha { 4 } else { 3 };
     let internal = if h.kind.features.lossy_bitstream {
@@ -128,17 +128,11 @@ pub(super) fn check_budget(h: &Header<'_>) -> Result<(), ImageError> {
     Ok(())
 }
 
-/// The EXIF orientation of a WebP `EXIF` chunk, as browsers read it: a TIFF block, or one
-/// preceded by the `Exif\0\0` identifier as in JPEG's APP1 (ImageMagick and Pillow write it so;
-/// PRODUCT.md "Real-world inputs"). 1 when there is none.
-pub(super) fn orientation_of(exif: &[u8]) -> u8 {
-    let tiff = exif.strip_prefix(b"Exif\0\0").unwrap_or(exif);
-    image::metadata::Orientation::from_exif_chunk(tiff).map_or(1, |o| o.to_exif())
-}
-
 /// The first frame through image-webp (animations, and what libwebp refuses), as `image`
 /// decodes it: RGB, or RGBA where there is alpha.
-pub(super) fn decode_first_frame(mut decoder: Decoder<'_>) -> Result<DynamicImage, ImageError> {
+pub(in crate::image) fn decode_first_frame(
+    mut decoder: Decoder<'_>,
+) -> Result<DynamicImage, ImageError> {
     let (w, h) = decoder.dimensions();
     let len = decoder
         .output_buffer_size()
@@ -159,7 +153,7 @@ pub(super) fn decode_first_frame(mut decoder: Decoder<'_>) -> Result<DynamicImag
 /// Still WebP through libwebp (several times faster than the pure-Rust decoder on lossy
 /// files), straight into our buffer (libwebp's own buffer plus a copy doubled the peak memory);
 /// `None` for animations and anything libwebp refuses, which go to `image` instead.
-pub(super) fn decode_rgb(bytes: &[u8], features: &Features) -> Option<DynamicImage> {
+pub(in crate::image) fn decode_rgb(bytes: &[u8], features: &Features) -> Option<DynamicImage> {
     if features.animation {
         return None;
     }
@@ -202,7 +196,7 @@ pub(super) fn decode_rgb(bytes: &[u8], features: &Features) -> Option<DynamicIma
 
 /// Decodes a still, opaque, lossy WebP to its 4:2:0 planes (anything else is `None`: it takes
 /// the RGB path).
-pub(super) fn decode_planes(bytes: &[u8], features: &Features) -> Option<Yuv> {
+pub(in crate::image) fn decode_planes(bytes: &[u8], features: &Features) -> Option<Yuv> {
     if features.animation || features.alpha || !features.lossy_bitstream {
         return None;
     }
@@ -253,7 +247,7 @@ fn encode_failed(what: String) -> ImageError {
 
 /// Lossy WebP from 4:2:0 planes at `quality`, libwebp's default settings otherwise (method 4,
 /// as `WebPEncodeRGB` and sharp use).
-pub(super) fn encode_planes(yuv: &Yuv, quality: f32) -> Result<Vec<u8>, ImageError> {
+pub(in crate::image) fn encode_planes(yuv: &Yuv, quality: f32) -> Result<Vec<u8>, ImageError> {
     let fail = encode_failed;
     let int = |n: u32| std::ffi::c_int::try_from(n).map_err(|e| fail(e.to_string()));
     let mut config = libwebp_sys::WebPConfig::new().map_err(|()| fail("libwebp config".into()))?;
@@ -294,7 +288,7 @@ pub(super) fn encode_planes(yuv: &Yuv, quality: f32) -> Result<Vec<u8>, ImageErr
 
 /// How a WebP variant is encoded from RGB(A) pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Encoding {
+pub(in crate::image) enum Encoding {
     Lossy {
         quality: u8,
     },
@@ -305,7 +299,10 @@ pub(super) enum Encoding {
 }
 
 /// Encodes 8-bit RGB or RGBA pixels.
-pub(super) fn encode(img: &DynamicImage, encoding: Encoding) -> Result<Vec<u8>, ImageError> {
+pub(in crate::image) fn encode(
+    img: &DynamicImage,
+    encoding: Encoding,
+) -> Result<Vec<u8>, ImageError> {
     let layout = if img.color() == image::ColorType::Rgba8 {
         webp::PixelLayout::Rgba
     } else {
@@ -323,9 +320,9 @@ pub(super) fn encode(img: &DynamicImage, encoding: Encoding) -> Result<Vec<u8>, 
 }
 
 /// Adds an ICC profile to an encoded WebP without re-encoding it.
-pub(super) fn embed_icc(data: Vec<u8>, icc: &[u8]) -> Result<Vec<u8>, ImageError> {
-    let mut webp =
-        img_parts::webp::WebP::from_bytes(Bytes::from(data)).map_err(super::error::icc_failed)?;
+pub(in crate::image) fn embed_icc(data: Vec<u8>, icc: &[u8]) -> Result<Vec<u8>, ImageError> {
+    let mut webp = img_parts::webp::WebP::from_bytes(Bytes::from(data))
+        .map_err(crate::image::error::icc_failed)?;
     webp.set_icc_profile(Some(Bytes::copy_from_slice(icc)));
     Ok(webp.encoder().bytes().to_vec())
 }

@@ -7,12 +7,12 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
-use super::format::Format;
 use super::{jpeg, png, webp};
+use crate::image::codecs::Format;
 
 /// The bytes the decoders read. Cheap to clone: a repaired copy is shared.
 #[derive(Debug, Clone)]
-pub(super) enum Source<'a> {
+pub(in crate::image) enum Source<'a> {
     Downloaded(&'a [u8]),
     Repaired(Arc<[u8]>),
 }
@@ -35,7 +35,7 @@ impl std::ops::Deref for Source<'_> {
 
 impl<'a> Source<'a> {
     /// The bytes behind a reader, for decoders that read through `BufRead` + `Seek`.
-    pub(super) fn reader(&self) -> Cursor<Source<'a>> {
+    pub(in crate::image) fn reader(&self) -> Cursor<Source<'a>> {
         Cursor::new(self.clone())
     }
 }
@@ -43,7 +43,7 @@ impl<'a> Source<'a> {
 /// `bytes` made whole where the format allows it without guessing, with a warning saying what
 /// was repaired; as they are otherwise. What cannot be repaired is left for the decoder to
 /// refuse.
-pub(super) fn repair(format: Format, bytes: &[u8]) -> (Source<'_>, Option<String>) {
+pub(in crate::image) fn repair(format: Format, bytes: &[u8]) -> (Source<'_>, Option<String>) {
     let repaired = match format {
         Format::Jpeg => jpeg::repair(bytes),
         Format::Png => png::repair(bytes),

@@ -13,29 +13,29 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 /// Bands queued for an encoding thread (about 1 MB each for a 2400 px RGB `large` from
 /// `jpeg::Along`, 300 KB for a turned 1600 px one from `turning::turn_bands`): the producer
 /// waits when the encoder is that many behind.
-pub(super) const QUEUED_BANDS: usize = 4;
+pub(in crate::image) const QUEUED_BANDS: usize = 4;
 
 /// The producer's side: makes bands, from buffers handed back when there are some.
-pub(super) struct BandPool {
+pub(in crate::image) struct BandPool {
     spare: Receiver<Vec<u8>>,
     back: Sender<Vec<u8>>,
 }
 
 /// A band of rows (bytes) from a `BandPool`: its buffer goes back to the pool when dropped,
 /// on whichever thread (or is freed, if the pool is gone).
-pub(super) struct Band {
+pub(in crate::image) struct Band {
     rows: Vec<u8>,
     back: Sender<Vec<u8>>,
 }
 
 impl BandPool {
-    pub(super) fn new() -> BandPool {
+    pub(in crate::image) fn new() -> BandPool {
         let (back, spare) = channel();
         BandPool { spare, back }
     }
 
     /// A band holding a copy of `rows`.
-    pub(super) fn copy_of(&self, rows: &[u8]) -> Band {
+    pub(in crate::image) fn copy_of(&self, rows: &[u8]) -> Band {
         let mut buffer = self.spare.try_recv().unwrap_or_default();
         buffer.clear();
         buffer.extend_from_slice(rows);
