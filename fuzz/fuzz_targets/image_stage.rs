@@ -18,6 +18,6 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Some(format) = Format::detect(data) {
-        let _ = image::strip_metadata(format, data, 6, true);
+        let _ = image::strip_metadata(format, data, image::Orientation::Rotate90, true);
     }
 });

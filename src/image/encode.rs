@@ -11,7 +11,7 @@ use crate::image::plan::Target;
 use crate::image::settings::ImageSettings;
 
 /// What every variant of one image shares.
-pub(in crate::image) struct Job<'a> {
+pub(in crate::image) struct Encoder<'a> {
     pub format: Format,
     /// WebP only: whether the input was lossy (lossless stays lossless).
     pub lossy: bool,
@@ -37,7 +37,7 @@ enum Effort {
     Strongest,
 }
 
-impl Job<'_> {
+impl Encoder<'_> {
     /// `src` resized, alpha divided out again if it was multiplied in: ready to encode.
     pub fn pixels(&self, src: &Pixels, w: u32, h: u32) -> Result<Pixels, ImageError> {
         let mut out = self.resized(src, w, h)?;
@@ -54,7 +54,10 @@ impl Job<'_> {
     }
 
     /// The pixels of `big` (made from the source by `resize`) ready to encode.
-    pub fn shown<'b>(&self, big: &'b Pixels) -> Result<std::borrow::Cow<'b, Pixels>, ImageError> {
+    pub fn unpremultiplied<'b>(
+        &self,
+        big: &'b Pixels,
+    ) -> Result<std::borrow::Cow<'b, Pixels>, ImageError> {
         match big {
             Pixels::Image(img) if self.premultiplied => {
                 let mut copy = img.clone();
@@ -183,14 +186,14 @@ impl Job<'_> {
                 (Format::Png, png::encode(img, self.palette, strongest)?)
             }
             (Pixels::Image(img), Format::WebP) => {
-                let encoding = if self.lossy {
-                    webp::Encoding::Lossy {
+                let compression = if self.lossy {
+                    webp::Compression::Lossy {
                         quality: quality(self.settings.webp_quality),
                     }
                 } else {
-                    webp::Encoding::Lossless { strongest }
+                    webp::Compression::Lossless { strongest }
                 };
-                (Format::WebP, webp::encode(img, encoding)?)
+                (Format::WebP, webp::encode(img, compression)?)
             }
         };
         // Added to the encoded file, without re-encoding it.
@@ -238,7 +241,7 @@ mod tests {
             (Format::Jpeg, true),
             (Format::WebP, true),
         ] {
-            let job = Job {
+            let job = Encoder {
                 format,
                 lossy,
                 icc: None,

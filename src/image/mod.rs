@@ -25,6 +25,7 @@ mod settings;
 mod tests;
 
 pub use codecs::Format;
+pub use ::image::metadata::Orientation;
 pub use error::ImageError;
 pub use original::strip_metadata;
 pub use output::{Output, Variant};

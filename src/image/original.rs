@@ -5,10 +5,13 @@
 //! so that the file still displays upright. Everything else — EXIF, XMP, IPTC, comments, text,
 //! previews, editor data, private and unknown chunks, trailing data — is left out.
 
+use crate::image::codecs::source::Source;
 use crate::image::codecs::Format;
 use crate::image::codecs::{exif, jpeg, png, webp};
 use crate::image::error::ImageError;
 use crate::image::output::Variant;
+use crate::image::plan::Plan;
+use crate::image::probe::{Facts, Probe};
 
 /// `bytes` of `format` without metadata beyond colour and orientation, and what a person
 /// should know (a malformed chunk that the whitelist would keep, dropped). `profile_read`: the
@@ -19,10 +22,11 @@ use crate::image::output::Variant;
 pub fn strip_metadata(
     format: Format,
     bytes: &[u8],
-    orientation: u8,
+    orientation: image::metadata::Orientation,
     profile_read: bool,
 ) -> (Vec<u8>, Vec<String>) {
-    let exif = (orientation != 1).then(|| exif::orientation_block(orientation));
+    let upright = orientation == image::metadata::Orientation::NoTransforms;
+    let exif = (!upright).then(|| exif::orientation_block(orientation));
     let exif = exif.as_deref();
     let mut warnings = Vec::new();
     let out = match format {
@@ -33,7 +37,32 @@ pub fn strip_metadata(
     (out, warnings)
 }
 
-/// The `original` as made (`pipeline::original`), its warnings added to `warnings`, and for a JPEG the
+/// The metadata-free `original`, when the plan has one (PRODUCT.md "Variants"), and what its
+/// making warned about. `bytes` as the decoders read them (a damaged file repaired).
+pub(in crate::image) fn original(
+    bytes: &Source<'_>,
+    probe: &Probe,
+    plan: &Plan<'_>,
+) -> Result<Option<(Variant, Vec<String>)>, ImageError> {
+    let Some(t) = plan.original() else {
+        return Ok(None);
+    };
+    let profile_read = match &probe.facts {
+        Facts::Png { profile_read, .. } => *profile_read,
+        _ => probe.icc.is_some(),
+    };
+    let (data, warnings) = strip_metadata(probe.format, bytes, probe.orientation, profile_read);
+    let variant = Variant {
+        name: t.name,
+        width: t.width,
+        height: t.height,
+        content_type: probe.format.content_type(),
+        data,
+    };
+    Ok(Some((variant, warnings)))
+}
+
+/// The `original` as made (`original`), its warnings added to `warnings`, and for a JPEG the
 /// bytes that end scans' data but are not part of it taken out (`jpeg::without_scan_junk`:
 /// `scan_junk` as libjpeg skipped them while decoding; `repaired`: the file's EOI was put
 /// back after its last scan's data).
@@ -65,7 +94,12 @@ mod tests {
             .unwrap();
         let len = j.len();
         j.extend_from_slice(b"\xFF\xD8trailing secret");
-        let (stripped, warnings) = strip_metadata(Format::Jpeg, &j, 1, false);
+        let (stripped, warnings) = strip_metadata(
+            Format::Jpeg,
+            &j,
+            image::metadata::Orientation::NoTransforms,
+            false,
+        );
         assert_eq!(stripped.len(), len);
         assert_eq!(warnings, Vec::<String>::new());
         assert!(image::load_from_memory(&stripped).is_ok());

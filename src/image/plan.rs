@@ -1,4 +1,140 @@
-//! The plan step's arithmetic: which variants an image gets and their exact dimensions.
+//! The plan step: everything about how an image goes through the stage, decided once from its
+//! probe before a pixel moves — which variants it gets and their exact dimensions (PRODUCT.md
+//! "Variants"), the route its pixels take from the decoder to the largest variant, what happens
+//! to its colours, and how it is turned upright.
+
+use image::metadata::Orientation;
+
+use crate::image::codecs::Format;
+use crate::image::pixels::colour::MAX_CARRIED_ICC_BYTES;
+use crate::image::probe::{ColourModel, Probe};
+use crate::image::settings::ImageSettings;
+
+/// How the pixels travel from the decoder to the largest variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::image) enum Route {
+    /// Decoded whole (PNG, WebP; a JPEG at its DCT scale, CMYK and YCCK converted to sRGB as
+    /// decoded, or one with no resized variant), then resized to the largest variant.
+    Whole,
+    /// A JPEG's rows resized to the largest variant as libjpeg decodes them, at the smallest
+    /// DCT scale that reaches it (`bands::window`).
+    ResizeAlong,
+    /// The same, with the largest variant and the next size down encoded as their rows are
+    /// made (`codecs::jpeg::along`): a baseline JPEG that needs no turning and whose colours
+    /// are carried as decoded. A progressive file holds all its DCT coefficients while it
+    /// decodes, and the encoders' buffers on top would raise the peak (measured +15 MB on a
+    /// 10 MP photo).
+    EncodeAlong,
+}
+
+/// What the colour step does (PRODUCT.md "Real-world inputs", Colour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::image) enum Colour<'p> {
+    /// The pixels keep their space; the variants carry this ICC profile (at most
+    /// `MAX_CARRIED_ICC_BYTES`, describing the decoded pixels), or none — then a PNG's colour
+    /// chunks, if any, say what the pixels are.
+    Carry(Option<&'p [u8]>),
+    /// This profile (a larger one) is applied: the pixels converted to sRGB, no profile carried.
+    Apply(&'p [u8]),
+    /// CMYK or YCCK, converted to sRGB through the file's profile while decoded.
+    FromCmyk,
+}
+
+/// Everything decided about one image before it is decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(in crate::image) struct Plan<'p> {
+    /// The variants, resized ones smallest first, then `original` if there is one.
+    pub targets: Vec<Target>,
+    pub route: Route,
+    pub colour: Colour<'p>,
+    /// The EXIF orientation the variants' pixels are turned by.
+    pub turn: Orientation,
+    /// A turned largest variant is turned band by band as its encoder takes its rows (a JPEG
+    /// variant: 8-bit gray or RGB pixels), not whole: the upright copy is never whole beside the
+    /// stored one. Smaller variants are resized as stored and turned whole, as libvips does.
+    pub turn_in_bands: bool,
+    /// What a person should know about these decisions.
+    pub warnings: Vec<String>,
+}
+
+impl<'p> Plan<'p> {
+    /// The plan for `probe` with `settings` (PRODUCT.md "Variants" and "Real-world inputs").
+    pub(in crate::image) fn new(probe: &'p Probe, settings: &ImageSettings) -> Plan<'p> {
+        let targets = targets(probe.width, probe.height, settings.original_max_dimension);
+        let mut warnings = Vec::new();
+        let colour = colour(probe, &mut warnings);
+        let turn = probe.orientation;
+        let upright = turn == Orientation::NoTransforms;
+        let resized = targets.iter().any(|t| t.name != "original");
+        let route = match (probe.format, colour) {
+            (Format::Jpeg, Colour::FromCmyk) => Route::Whole,
+            (Format::Jpeg, _) if !resized => Route::Whole,
+            (Format::Jpeg, Colour::Carry(_)) if upright && !probe.source.progressive => {
+                Route::EncodeAlong
+            }
+            (Format::Jpeg, _) => Route::ResizeAlong,
+            (Format::Png | Format::WebP, _) => Route::Whole,
+        };
+        Plan {
+            targets,
+            route,
+            colour,
+            turn,
+            turn_in_bands: !upright && probe.format == Format::Jpeg,
+            warnings,
+        }
+    }
+
+    /// The resized variants, smallest first.
+    pub(in crate::image) fn resized(&self) -> Vec<&Target> {
+        self.targets
+            .iter()
+            .filter(|t| t.name != "original")
+            .collect()
+    }
+
+    /// The largest resized variant, if any.
+    pub(in crate::image) fn largest(&self) -> Option<&Target> {
+        self.resized().last().copied()
+    }
+
+    /// The `original`, if the image gets one.
+    pub(in crate::image) fn original(&self) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name == "original")
+    }
+
+    /// The ICC profile the variants carry.
+    pub(in crate::image) fn carried_icc(&self) -> Option<&'p [u8]> {
+        match self.colour {
+            Colour::Carry(icc) => icc,
+            Colour::Apply(_) | Colour::FromCmyk => None,
+        }
+    }
+}
+
+/// The colour decision for `probe`: CMYK converted; an RGB or gray profile carried when it
+/// describes the decoded pixels (RGB for colour, GRAY for gray: PRODUCT.md carries a profile
+/// only into pixels it describes) and is small, applied when larger; one that describes other
+/// pixels dropped with a warning.
+fn colour<'p>(probe: &'p Probe, warnings: &mut Vec<String>) -> Colour<'p> {
+    let model = probe.source.colour_model;
+    if matches!(model, ColourModel::Cmyk | ColourModel::Ycck) {
+        return Colour::FromCmyk;
+    }
+    let Some(icc) = probe.icc.as_deref() else {
+        return Colour::Carry(None);
+    };
+    let gray = matches!(model, ColourModel::Gray | ColourModel::GrayAlpha);
+    let space = icc.get(16..20);
+    if space != Some(if gray { &b"GRAY"[..] } else { &b"RGB "[..] }) {
+        warnings.push("embedded colour profile does not match the decoded pixels; dropped".into());
+        return Colour::Carry(None);
+    }
+    match icc.len() > MAX_CARRIED_ICC_BYTES {
+        true => Colour::Apply(icc),
+        false => Colour::Carry(Some(icc)),
+    }
+}
 
 /// A variant to make: its name and its exact output dimensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,5 +188,152 @@ pub fn fit_inside(width: u32, height: u32, max: u32) -> (u32, u32) {
         (max, scale(height))
     } else {
         (scale(width), max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::probe::{Facts, SourceFacts};
+
+    /// A probe of `format`, `w`×`h` as stored, with the facts the plan reads.
+    fn probe(format: Format, (w, h): (u32, u32), exif: u8, model: ColourModel) -> Probe {
+        let orientation = Orientation::from_exif(exif).unwrap();
+        let (width, height) = crate::image::probe::upright((w, h), orientation);
+        Probe {
+            format,
+            width,
+            height,
+            orientation,
+            icc: None,
+            // The plan reads the format and the source facts, not the codec's own.
+            facts: Facts::Jpeg,
+            source: SourceFacts {
+                stored_width: w,
+                stored_height: h,
+                bit_depth: 8,
+                colour_model: model,
+                alpha: false,
+                progressive: false,
+                frames: 1,
+            },
+        }
+    }
+
+    fn profile(space: &[u8; 4], len: usize) -> Vec<u8> {
+        let mut p = vec![0u8; len.max(20)];
+        p[16..20].copy_from_slice(space);
+        p
+    }
+
+    #[track_caller]
+    fn case(p: &Probe, route: Route, turn_in_bands: bool) {
+        let plan = Plan::new(p, &ImageSettings::default());
+        assert_eq!(
+            (plan.route, plan.turn_in_bands),
+            (route, turn_in_bands),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn the_route_is_decided_from_the_probe() {
+        use ColourModel::*;
+        let photo = (5312, 2988);
+        case(
+            &probe(Format::Jpeg, photo, 1, YCbCr),
+            Route::EncodeAlong,
+            false,
+        );
+        case(
+            &probe(Format::Jpeg, photo, 1, Gray),
+            Route::EncodeAlong,
+            false,
+        );
+        // Turned: resized along, turned band by band for the encoder.
+        case(
+            &probe(Format::Jpeg, photo, 6, YCbCr),
+            Route::ResizeAlong,
+            true,
+        );
+        case(
+            &probe(Format::Jpeg, photo, 2, YCbCr),
+            Route::ResizeAlong,
+            true,
+        );
+        // Progressive: its coefficients make the peak; no encoders beside them.
+        let mut progressive = probe(Format::Jpeg, photo, 1, YCbCr);
+        progressive.source.progressive = true;
+        case(&progressive, Route::ResizeAlong, false);
+        // CMYK is converted at the decoded size, then resized.
+        case(&probe(Format::Jpeg, photo, 1, Cmyk), Route::Whole, false);
+        case(&probe(Format::Jpeg, photo, 8, Ycck), Route::Whole, true);
+        // No resized variant: decoded whole (at 1/8) for the placeholder.
+        case(
+            &probe(Format::Jpeg, (300, 200), 1, YCbCr),
+            Route::Whole,
+            false,
+        );
+        // PNG and WebP are decoded whole; turned whole.
+        case(&probe(Format::Png, photo, 6, Rgba), Route::Whole, false);
+        case(&probe(Format::WebP, photo, 1, Rgb), Route::Whole, false);
+    }
+
+    #[test]
+    fn a_profile_is_carried_applied_or_dropped_once_and_steers_the_route() {
+        use ColourModel::*;
+        let photo = (5312, 2988);
+        let small_rgb = profile(b"RGB ", 600);
+        let large_rgb = profile(b"RGB ", 130_000);
+        let gray = profile(b"GRAY", 400);
+        let mut p = probe(Format::Jpeg, photo, 1, YCbCr);
+        p.icc = Some(small_rgb.clone());
+        let plan = Plan::new(&p, &ImageSettings::default());
+        assert_eq!(plan.colour, Colour::Carry(Some(&small_rgb[..])));
+        assert_eq!(plan.route, Route::EncodeAlong);
+        // A large profile is applied: the pixels change, so nothing is encoded along.
+        p.icc = Some(large_rgb.clone());
+        let plan = Plan::new(&p, &ImageSettings::default());
+        assert_eq!(plan.colour, Colour::Apply(&large_rgb[..]));
+        assert_eq!((plan.route, plan.carried_icc()), (Route::ResizeAlong, None));
+        // A gray profile on colour pixels (or the other way round) describes nothing here.
+        p.icc = Some(gray.clone());
+        let plan = Plan::new(&p, &ImageSettings::default());
+        assert_eq!(plan.colour, Colour::Carry(None));
+        assert_eq!(plan.warnings.len(), 1);
+        let mut g = probe(Format::Png, photo, 1, Gray);
+        g.icc = Some(gray.clone());
+        assert_eq!(
+            Plan::new(&g, &ImageSettings::default()).colour,
+            Colour::Carry(Some(&gray[..]))
+        );
+        // CMYK: converted, its profile used for that and not carried.
+        let mut c = probe(Format::Jpeg, photo, 1, Cmyk);
+        c.icc = Some(profile(b"CMYK", 600));
+        let plan = Plan::new(&c, &ImageSettings::default());
+        assert_eq!((plan.colour, plan.carried_icc()), (Colour::FromCmyk, None));
+        assert!(plan.warnings.is_empty());
+    }
+
+    #[test]
+    fn the_targets_and_the_turn_come_with_the_plan() {
+        let p = probe(Format::Jpeg, (2560, 3837), 6, ColourModel::YCbCr);
+        let plan = Plan::new(&p, &ImageSettings::default());
+        assert_eq!(plan.turn, Orientation::Rotate90);
+        let names: Vec<_> = plan
+            .targets
+            .iter()
+            .map(|t| (t.name, t.width, t.height))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("thumb", 400, 267),
+                ("medium", 1200, 801),
+                ("large", 2400, 1601),
+                ("original", 3837, 2560)
+            ]
+        );
+        assert_eq!(plan.largest().map(|t| t.name), Some("large"));
     }
 }

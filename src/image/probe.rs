@@ -4,6 +4,8 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use image::metadata::Orientation;
+
 use crate::image::codecs::png::palette::Palette;
 use crate::image::codecs::source::{repair, Source};
 use crate::image::codecs::Format;
@@ -17,8 +19,8 @@ pub struct Probe {
     /// Upright dimensions: EXIF orientation applied.
     pub width: u32,
     pub height: u32,
-    /// EXIF orientation, 1–8.
-    pub orientation: u8,
+    /// The EXIF orientation the variants are turned by.
+    pub orientation: Orientation,
     /// The embedded ICC profile, as stored.
     pub(in crate::image) icc: Option<Vec<u8>>,
     pub(in crate::image) facts: Facts,
@@ -33,7 +35,7 @@ impl Probe {
             format: self.format,
             width: self.width,
             height: self.height,
-            orientation: self.orientation,
+            orientation: self.orientation.to_exif(),
             icc_description: self.icc_description(),
             source: self.source.clone(),
         }
@@ -153,7 +155,7 @@ pub(in crate::image) enum Decoder<'a> {
     Jpeg(Box<jpeg::Decoder<'a>>),
     /// image-webp's, for what libwebp does not decode (animations, files it refuses).
     WebP(Box<webp::Decoder<'a>>),
-    Png(Box<png::Reader<'a>>),
+    Png(Box<png::PngReader<'a>>),
 }
 
 /// The most a decoder may allocate (bytes): the largest allowed image as 16-bit RGBA would
@@ -346,13 +348,15 @@ fn check_pixels((w, h): (u32, u32), max_pixels: u64) -> Result<(), ImageError> {
     Ok(())
 }
 
-/// Stored dimensions turned upright by an EXIF orientation (5–8 swap them); the same swap
-/// turns upright dimensions back to stored ones.
-pub(in crate::image) fn upright((w, h): (u32, u32), orientation: u8) -> (u32, u32) {
-    if matches!(orientation, 5..=8) {
-        (h, w)
-    } else {
-        (w, h)
+/// Stored dimensions turned upright by an EXIF orientation (the quarter turns, 5–8, swap
+/// them); the same swap turns upright dimensions back to stored ones.
+pub(in crate::image) fn upright((w, h): (u32, u32), orientation: Orientation) -> (u32, u32) {
+    match orientation {
+        Orientation::Rotate90
+        | Orientation::Rotate270
+        | Orientation::Rotate90FlipH
+        | Orientation::Rotate270FlipH => (h, w),
+        _ => (w, h),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::*;
 use codecs::{count, jpeg, webp};
-use encode::Job;
+use encode::Encoder;
 use pixels::{yuv, Pixels};
 
 /// Still WebP through libwebp, its features read as the probe reads them.
@@ -214,7 +214,7 @@ fn lossy_webp_planes_resize_like_rgb() {
         webp_quality: 100,
         ..ImageSettings::default()
     };
-    let job = Job {
+    let job = Encoder {
         format: Format::WebP,
         lossy: true,
         icc: None,

@@ -3,6 +3,5 @@
 //! bands (`turn`).
 
 pub(in crate::image) mod queue;
-pub(in crate::image) mod release;
 pub(in crate::image) mod turn;
 pub(in crate::image) mod window;

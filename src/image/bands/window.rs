@@ -1,38 +1,37 @@
-//! Decoding and resizing at once: a decoder fills rows of a buffer in order while a second
-//! thread resizes the rows already there (`scanlines`).
+//! Decoding and resizing at once: a decoder fills the rows of a window in order while a
+//! second thread resizes the rows already there (`scanlines`).
+//!
+//! The window is the only buffer the two threads share. Its soundness is its own: the resizer
+//! reads decoded rows only through a `View`, a guard that lets go of them when dropped, and the
+//! decoder writes only rows past those decoded, and moves rows only while no `View` is held —
+//! all decided under the window's lock.
 
-// Raw row pointers shared between the decoding and the resizing thread (each use has its
-// SAFETY note).
+// The window's buffer is written by the decoding thread and read by the resizing thread
+// through raw pointers (each use has its SAFETY note).
 #![allow(unsafe_code)]
+
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use image::{ColorType, DynamicImage, GrayImage, RgbImage};
 
 use crate::image::error::{invalid, ImageError};
-use crate::image::pixels::resize::{band_reach, resize_arriving, Destination, MadeBand, Reach};
+use crate::image::pixels::resize::{band_reach, resize_arriving, MadeBand, Reach};
 
 /// Rows handed from the decoder to the resizing thread per step (libjpeg makes 8 or 16 at a time).
 const CHUNK_ROWS: u32 = 16;
 
-/// Takes a resized image's rows, top to bottom, on the resizing thread as they are made: the
-/// largest variant's encoder (and the next size's resize), so that they work while the decoder
-/// is still decoding. It comes back with the image, to be finished where that suits the caller.
+/// Takes a resized image's rows, top to bottom, on the resizing thread as they are made (the
+/// largest variant's encoder and the next size's resize, `codecs::jpeg::along`), so that they
+/// work while the decoder is still decoding. It comes back with the image.
 pub(in crate::image) trait RowSink: Send {
-    /// A band just made, with the rows held above it; returns the first row still needed
-    /// (see `resize::BandMade`).
-    fn rows(&mut self, band: MadeBand<'_>) -> Result<u32, ImageError>;
-
-    /// `Some(rows)`: the resized image need not be kept whole, the sink taking every band as
-    /// it comes; a window of that many rows is enough for what it reads (`Banded::windowed`).
-    fn window(&self) -> Option<u32> {
-        None
-    }
+    /// A band just made, with the rows made above it.
+    fn rows(&mut self, band: MadeBand<'_>) -> Result<(), ImageError>;
 }
 
 /// Reads all `w`×`h` pixels (`P`: one pixel of `color`) with `read`, which fills whole rows in
 /// order. The image at full size, or with `to`, resized to it while the rows arrive; then with
 /// `sink` (made on the resizing thread), the resized rows also go to it as they are made, and
-/// it comes back too. A sink that asks for a `window` takes the resized image band by band:
-/// no image comes back (`None`), and only that many of its rows are held at once.
+/// it comes back too.
 ///
 /// Resizing, the decoded rows live in a window a few bands high (`window_rows`), not in a
 /// full-size buffer: the rows no band will reach again are dropped as decoding goes on. For the
@@ -49,7 +48,7 @@ pub(in crate::image) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
     progressive: bool,
     sink: Option<impl FnOnce() -> Result<S, ImageError> + Send>,
     mut read: impl FnMut(&mut [u8]) -> Result<(), ImageError>,
-) -> Result<(Option<DynamicImage>, Option<S>), ImageError> {
+) -> Result<(DynamicImage, Option<S>), ImageError> {
     let stride = w as usize * std::mem::size_of::<P>();
     let Some((tw, th)) = to else {
         let mut buf = vec![0u8; stride * h as usize];
@@ -58,50 +57,31 @@ pub(in crate::image) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
             ColorType::L8 => GrayImage::from_raw(w, h, buf).map(DynamicImage::ImageLuma8),
             _ => RgbImage::from_raw(w, h, buf).map(DynamicImage::ImageRgb8),
         };
-        return img.map(|img| (Some(img), None)).ok_or_else(short);
+        return img.map(|img| (img, None)).ok_or_else(short);
     };
     let bands = match progressive {
         true => PROGRESSIVE_WINDOW_BANDS,
         false => WINDOW_BANDS,
     };
-    let capacity = window_rows(h, th, bands);
-    let mut buf = vec![0u8; stride * capacity as usize];
-    let window = Window::default();
-    let base = Rows(buf.as_mut_ptr());
+    let mut buf = vec![0u8; stride * window_rows(h, th, bands) as usize];
+    let window = Window::new(&mut buf, stride);
     let (decoded, resized) = std::thread::scope(|scope| {
         let resizer = scope.spawn(|| {
             // Lets the decoder go on (or stop) however this thread ends.
             let _gone = Gone(&window);
             let mut sink = sink.map(|make| make()).transpose()?;
-            let dst = match sink.as_ref().and_then(RowSink::window) {
-                Some(rows) => Destination::Window {
-                    size: (tw, th),
-                    color,
-                    rows,
-                },
-                None => Destination::Whole(DynamicImage::new(tw, th, color)),
-            };
-            let dst = resize_arriving::<P>(
+            let dst = DynamicImage::new(tw, th, color);
+            let made = resize_arriving::<P, View<'_>>(
                 (w, h),
                 dst,
                 |reach| {
-                    let (top, decoded) = window.read(reach)?;
-                    // SAFETY: rows `top..decoded` are written at the start of `buf`; until the
-                    // band is resized and its view dropped (`bands` drops it, then `release`
-                    // below) or the thread ends, the decoder writes only rows below `decoded`,
-                    // further on in `buf`, and moves none.
-                    let rows = unsafe {
-                        std::slice::from_raw_parts(base.at(0), (decoded - top) as usize * stride)
-                    };
-                    Some((rows, top))
+                    let view = window.read(reach)?;
+                    let top = view.top;
+                    Some((view, top))
                 },
-                &mut |band| {
-                    // The band is resized: its view of `buf` is gone, the decoder may move rows.
-                    window.release();
-                    sink.as_mut().map_or(Ok(0), |s| s.rows(band))
-                },
+                &mut |band| sink.as_mut().map_or(Ok(()), |s| s.rows(band)),
             )?;
-            Ok((dst, sink))
+            Ok((made, sink))
         });
         // Wakes the resizer when decoding stops, whether it finished, failed or unwound.
         let close = Closer(&window);
@@ -110,27 +90,8 @@ pub(in crate::image) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
             let mut row = 0;
             while row < h {
                 let k = CHUNK_ROWS.min(h - row);
-                let top = window
-                    .make_room(row, k, capacity, |start, end| {
-                        // SAFETY: the resizer holds no view of `buf` (`make_room` checked, under
-                        // the lock it needs to take one); `start..end` are rows inside `buf`.
-                        unsafe {
-                            let (start, end) = (start as usize * stride, end as usize * stride);
-                            std::ptr::copy(base.at(start), base.at(0), end - start);
-                        }
-                    })
-                    .ok_or(None)?;
-                // SAFETY: rows `row..row + k` fit in `buf` (`make_room`); this thread alone
-                // writes them, and the resizer reads only rows already published (below `row`).
-                let dest = unsafe {
-                    std::slice::from_raw_parts_mut(
-                        base.at((row - top) as usize * stride),
-                        k as usize * stride,
-                    )
-                };
-                read(dest).map_err(Some)?;
+                window.fill(row, k, &mut read)?;
                 row += k;
-                window.publish(row);
             }
             Ok(())
         })();
@@ -142,7 +103,7 @@ pub(in crate::image) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
     });
     // A decoding error is the cause when both failed; when the resizer failed first (the
     // decoder then stopped for want of room), its error.
-    let (dst, sink) = match decoded {
+    let made = match decoded {
         Ok(()) => resized?,
         Err(Some(e)) => return Err(e),
         Err(None) => {
@@ -152,7 +113,7 @@ pub(in crate::image) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
         }
     };
     drop(buf);
-    Ok((dst, sink))
+    Ok(made)
 }
 
 /// Bands' worth of decoded rows the window holds: one being resized, the rest for the decoder
@@ -173,19 +134,6 @@ fn window_rows(h: u32, th: u32, bands: f64) -> u32 {
         .min(h)
 }
 
-/// The decoded rows' buffer, shared with the resizing thread (see `scanlines`).
-struct Rows(*mut u8);
-// SAFETY: the two threads touch disjoint rows, and `Window`'s mutex orders the writes of a row
-// (and any move of rows) before any read of it.
-unsafe impl Sync for Rows {}
-
-impl Rows {
-    /// The address `offset` bytes into the buffer (`offset` within it).
-    fn at(&self, offset: usize) -> *mut u8 {
-        self.0.wrapping_add(offset)
-    }
-}
-
 /// Where decoding and resizing stand (all rows counted from the image's top).
 #[derive(Default)]
 struct WindowState {
@@ -195,7 +143,7 @@ struct WindowState {
     top: u32,
     /// The first row the resizer may still ask for.
     keep_from: u32,
-    /// The resizer holds a view of the buffer.
+    /// A `View` is held.
     reading: bool,
     /// Decoding has stopped (finished or failed).
     stopped: bool,
@@ -203,17 +151,36 @@ struct WindowState {
     gone: bool,
 }
 
-#[derive(Default)]
+/// The decoded rows' buffer, shared by the decoder (writing rows past those decoded) and the
+/// resizer (reading decoded rows through a `View`).
 struct Window {
-    state: std::sync::Mutex<WindowState>,
-    changed: std::sync::Condvar,
+    base: *mut u8,
+    /// Bytes per row.
+    stride: usize,
+    /// Rows the buffer holds.
+    capacity: u32,
+    state: Mutex<WindowState>,
+    changed: Condvar,
 }
 
+// SAFETY: the two threads touch disjoint rows of the buffer, and the lock orders the writes
+// of a row (and any move of rows) before any read of it (see `read`, `fill`).
+unsafe impl Sync for Window {}
+
 impl Window {
-    fn lock(&self) -> std::sync::MutexGuard<'_, WindowState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Over `buf` (borrowed for as long as the window lives), `stride` bytes a row.
+    fn new(buf: &mut [u8], stride: usize) -> Window {
+        Window {
+            base: buf.as_mut_ptr(),
+            stride,
+            capacity: u32::try_from(buf.len() / stride.max(1)).unwrap_or(u32::MAX),
+            state: Mutex::new(WindowState::default()),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, WindowState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn update(&self, f: impl FnOnce(&mut WindowState)) {
@@ -221,62 +188,105 @@ impl Window {
         self.changed.notify_all();
     }
 
-    fn publish(&self, rows: u32) {
-        self.update(|s| s.decoded = rows);
-    }
-
-    /// The resizer holds no view of the buffer any more.
-    fn release(&self) {
-        self.update(|s| s.reading = false);
-    }
-
-    /// The resizer: gives up its view, then blocks until the rows `reach` names are decoded;
-    /// the window's first row and how many rows are decoded (its view is `top..decoded`),
-    /// holding the view, or `None` if decoding stopped before.
-    fn read(&self, reach: Reach) -> Option<(u32, u32)> {
+    /// The resizer: blocks until the rows `reach` names are decoded; a view of the decoded
+    /// rows from the buffer's first (`View::top`), or `None` if decoding stopped before.
+    /// Rows above `reach.first` are not asked for again.
+    fn read(&self, reach: Reach) -> Option<View<'_>> {
         let mut s = self.lock();
-        s.reading = false;
         s.keep_from = s.keep_from.max(reach.first);
         self.changed.notify_all();
         loop {
             if s.decoded >= reach.end {
                 s.reading = true;
-                return Some((s.top, s.decoded));
+                let rows = (s.decoded - s.top) as usize;
+                // SAFETY: rows `top..decoded` are written at the start of the buffer (inside
+                // it: `fill` keeps within `capacity`). Until this view is dropped (`reading`),
+                // the decoder writes only rows below `decoded`, further on in the buffer, and
+                // moves none (`fill` checks `reading` under this lock).
+                let bytes = unsafe { std::slice::from_raw_parts(self.base, rows * self.stride) };
+                return Some(View {
+                    window: self,
+                    bytes,
+                    top: s.top,
+                });
             }
             if s.stopped {
                 return None;
             }
-            s = self
-                .changed
-                .wait(s)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            s = self.changed.wait(s).unwrap_or_else(PoisonError::into_inner);
         }
     }
 
-    /// The decoder, before writing rows `row..row + k`: waits until they fit in the window
-    /// (`capacity` rows), moving the rows still needed to its start when the resizer has let go
-    /// of its view (`shift(start, end)`: the buffer's rows `start..end` to its start). Returns
-    /// the row at the start of the buffer, or `None` if the resizer has ended.
-    fn make_room(&self, row: u32, k: u32, capacity: u32, shift: impl Fn(u32, u32)) -> Option<u32> {
-        let mut s = self.lock();
-        loop {
-            if row + k - s.top <= capacity {
-                return Some(s.top);
+    /// The decoder: writes rows `row..row + k` with `read` once they fit in the buffer, moving
+    /// the rows still needed to its start when no `View` is held; then publishes them.
+    /// `Err(None)` if the resizer has ended.
+    fn fill(
+        &self,
+        row: u32,
+        k: u32,
+        read: &mut impl FnMut(&mut [u8]) -> Result<(), ImageError>,
+    ) -> Result<(), Option<ImageError>> {
+        let top = {
+            let mut s = self.lock();
+            loop {
+                if row + k - s.top <= self.capacity {
+                    break s.top;
+                }
+                if s.gone {
+                    return Err(None);
+                }
+                let from = s.keep_from.min(row);
+                if !s.reading && from > s.top {
+                    let (start, end) = ((from - s.top) as usize, (row - s.top) as usize);
+                    // SAFETY: no `View` is held (checked under the lock, which `read` needs
+                    // to make one); rows `start..end` are inside the buffer.
+                    unsafe {
+                        std::ptr::copy(
+                            self.base.add(start * self.stride),
+                            self.base,
+                            (end - start) * self.stride,
+                        )
+                    };
+                    s.top = from;
+                    continue;
+                }
+                s = self.changed.wait(s).unwrap_or_else(PoisonError::into_inner);
             }
-            if s.gone {
-                return None;
-            }
-            let from = s.keep_from.min(row);
-            if !s.reading && from > s.top {
-                shift(from - s.top, row - s.top);
-                s.top = from;
-                continue;
-            }
-            s = self
-                .changed
-                .wait(s)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-        }
+        };
+        // SAFETY: rows `row..row + k` fit in the buffer (checked above); this thread alone
+        // writes them, and a `View` covers only rows already published (below `row`). `top`
+        // cannot change meanwhile: only this thread moves rows.
+        let dest = unsafe {
+            std::slice::from_raw_parts_mut(
+                self.base.add((row - top) as usize * self.stride),
+                k as usize * self.stride,
+            )
+        };
+        read(dest).map_err(Some)?;
+        self.update(|s| s.decoded = row + k);
+        Ok(())
+    }
+}
+
+/// The resizer's view of the decoded rows, from row `top` of the image: while it is held the
+/// decoder moves no row; dropping it lets go.
+struct View<'w> {
+    window: &'w Window,
+    bytes: &'w [u8],
+    top: u32,
+}
+
+impl std::ops::Deref for View<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.bytes
+    }
+}
+
+impl Drop for View<'_> {
+    fn drop(&mut self) {
+        self.window.update(|s| s.reading = false);
     }
 }
 
@@ -289,15 +299,12 @@ impl Drop for Closer<'_> {
     }
 }
 
-/// Marks the resizer gone (holding no view) when dropped.
+/// Marks the resizer gone when dropped.
 struct Gone<'a>(&'a Window);
 
 impl Drop for Gone<'_> {
     fn drop(&mut self) {
-        self.0.update(|s| {
-            s.reading = false;
-            s.gone = true;
-        });
+        self.0.update(|s| s.gone = true);
     }
 }
 
@@ -321,13 +328,13 @@ mod tests {
     }
 
     impl RowSink for Keep {
-        fn rows(&mut self, band: MadeBand<'_>) -> Result<u32, ImageError> {
+        fn rows(&mut self, band: MadeBand<'_>) -> Result<(), ImageError> {
             self.calls += 1;
             if Some(self.calls) == self.fail_at {
                 return Err(invalid("sink failed"));
             }
             self.rows.extend_from_slice(band.band(self.stride));
-            Ok(0)
+            Ok(())
         }
     }
 
@@ -349,7 +356,7 @@ mod tests {
         progressive: bool,
         fail_row: Option<u32>,
         sink_fails_at: Option<usize>,
-    ) -> Result<(Option<DynamicImage>, Option<Keep>), ImageError> {
+    ) -> Result<(DynamicImage, Option<Keep>), ImageError> {
         let stride = src.width() as usize * 3;
         let mut next = 0usize;
         let make = move || {
@@ -399,7 +406,6 @@ mod tests {
         .unwrap();
         for progressive in [false, true] {
             let (got, sink) = run(&src, to, progressive, None, None).unwrap();
-            let got = got.unwrap();
             assert!(got.as_bytes() == want.as_bytes(), "not the same pixels");
             assert!(
                 sink.unwrap().rows == want.as_bytes(),

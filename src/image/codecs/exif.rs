@@ -8,14 +8,13 @@ use image::metadata::Orientation;
 /// identifier that JPEG's APP1 puts before it (ImageMagick and Pillow write it in PNG and
 /// WebP too); 1 when the block has none or cannot be read. Only the first IFD is read (CIPA
 /// DC-008: Orientation is a 0th-IFD tag), so a block of any size is read in linear time.
-pub(in crate::image) fn orientation(exif: &[u8]) -> u8 {
+pub(in crate::image) fn orientation(exif: &[u8]) -> Orientation {
     let tiff = exif.strip_prefix(b"Exif\0\0").unwrap_or(exif);
-    Orientation::from_exif_chunk(tiff).map_or(1, |o| o.to_exif())
+    Orientation::from_exif_chunk(tiff).unwrap_or(Orientation::NoTransforms)
 }
 
-/// A minimal big-endian TIFF/EXIF block holding only the Orientation tag (`orientation`,
-/// 1–8): 26 bytes.
-pub(in crate::image) fn orientation_block(orientation: u8) -> Vec<u8> {
+/// A minimal big-endian TIFF/EXIF block holding only the Orientation tag: 26 bytes.
+pub(in crate::image) fn orientation_block(orientation: Orientation) -> Vec<u8> {
     let mut v = Vec::with_capacity(26);
     v.extend_from_slice(b"MM\0*");
     v.extend_from_slice(&8u32.to_be_bytes());
@@ -23,7 +22,7 @@ pub(in crate::image) fn orientation_block(orientation: u8) -> Vec<u8> {
     v.extend_from_slice(&0x0112u16.to_be_bytes());
     v.extend_from_slice(&3u16.to_be_bytes());
     v.extend_from_slice(&1u32.to_be_bytes());
-    v.extend_from_slice(&u16::from(orientation).to_be_bytes());
+    v.extend_from_slice(&u16::from(orientation.to_exif()).to_be_bytes());
     v.extend_from_slice(&[0, 0]);
     v.extend_from_slice(&0u32.to_be_bytes());
     v
@@ -35,11 +34,11 @@ mod tests {
 
     #[test]
     fn the_orientation_block_reads_back_with_or_without_its_identifier() {
-        for o in 1..=8 {
+        for o in (1..=8).filter_map(Orientation::from_exif) {
             let block = orientation_block(o);
             assert_eq!(orientation(&block), o);
             assert_eq!(orientation(&[&b"Exif\0\0"[..], &block].concat()), o);
         }
-        assert_eq!(orientation(b"not exif"), 1);
+        assert_eq!(orientation(b"not exif"), Orientation::NoTransforms);
     }
 }

@@ -49,14 +49,6 @@ pub(in crate::image) enum Pixels {
 }
 
 impl Pixels {
-    fn has_color(&self) -> bool {
-        match self {
-            Pixels::Image(img) => img.color().has_color(),
-            Pixels::Yuv(_) => true,
-        }
-    }
-
-    /// Turns the pixels upright by an EXIF orientation.
     pub(in crate::image) fn apply_orientation(
         &mut self,
         orientation: image::metadata::Orientation,
@@ -65,17 +57,6 @@ impl Pixels {
             Pixels::Image(img) => crate::image::pixels::orient::apply(img, orientation),
             Pixels::Yuv(yuv) => yuv.apply_orientation(orientation),
         }
-    }
-}
-
-/// Whether an ICC profile describes pixels of this kind (a CMYK profile on pixels the decoder
-/// already turned into RGB would shift every colour).
-pub(in crate::image) fn icc_matches(profile: &[u8], pixels: &Pixels) -> bool {
-    let space = profile.get(16..20);
-    if pixels.has_color() {
-        space == Some(b"RGB ")
-    } else {
-        space == Some(b"GRAY")
     }
 }
 

@@ -86,24 +86,6 @@ pub(in crate::image) fn band(
     true
 }
 
-/// `src`, a `w`×`h` image of 8-bit gray (`n` = 1) or RGB (`n` = 3) pixels as stored, turned
-/// upright by `orientation` into `out` (as many bytes): a strip of a stored image that turns
-/// into one band of the upright one (`turning::Strips`). Nothing is written for another `n`.
-pub(in crate::image) fn turn_into(
-    src: &[u8],
-    (w, h): (usize, usize),
-    n: usize,
-    orientation: Orientation,
-    out: &mut [u8],
-) {
-    let (_, oh) = upright_size((w, h), orientation);
-    match n {
-        1 => rows::<1>(src, (w, h), orientation, 0..oh, out),
-        3 => rows::<3>(src, (w, h), orientation, 0..oh, out),
-        _ => {}
-    }
-}
-
 /// Fills `out` with the upright rows `band` of `src` (`w`×`h` stored pixels of `N` bytes).
 fn rows<const N: usize>(
     src: &[u8],

@@ -103,26 +103,21 @@ fn lanczos3_kernel(x: f64) -> f64 {
     table[i] + (table[i + 1] - table[i]) * (at - i as f64)
 }
 
-/// Resizes the top-left `(src_w, src_h)` of `src` into all of `dst`, in bands.
+/// Resizes the top-left `extent` of `src` into all of `dst`, in bands.
 fn typed<P: PixelTrait>(
     src: &DynamicImage,
     extent: (f64, f64),
     dst: DynamicImage,
     use_alpha: bool,
 ) -> Result<DynamicImage, ImageError> {
-    // The same view type as `resize_arriving`'s, so one copy of the resizing code per pixel type.
-    bands::<P, _>(
+    // The same band loop as `resize_arriving`'s, so one copy of the resizing code per pixel
+    // type.
+    let whole = |_| Ok((src.as_bytes(), 0));
+    bands::<P, &[u8]>(
         Banded::new(extent, dst, use_alpha)?,
-        |_| {
-            let all = fast_image_resize::images::TypedImageRef::<P>::from_buffer(
-                src.width(),
-                src.height(),
-                src.as_bytes(),
-            )
-            .map_err(|e| resize_failed(&e))?;
-            Ok((all, 0))
-        },
-        &mut |_| Ok(0),
+        src.width(),
+        whole,
+        &mut |_| Ok(()),
     )
     .map(Banded::into_image)
 }
@@ -131,23 +126,21 @@ fn resize_failed(e: &dyn std::fmt::Display) -> ImageError {
     ImageError::Invalid(format!("cannot resize: {e}"))
 }
 
-/// Called after each band with its rows; returns the first row the caller still needs (a
-/// windowed destination may then drop the rows above it; a whole image keeps them all).
-pub(in crate::image) type BandMade<'a> = dyn FnMut(MadeBand<'_>) -> Result<u32, ImageError> + 'a;
+/// Called after each band with its rows (`MadeBand`).
+pub(in crate::image) type BandMade<'a> = dyn FnMut(MadeBand<'_>) -> Result<(), ImageError> + 'a;
 
-/// A band just made, with the destination rows held above it: `rows` (as bytes) are rows
-/// `top..` of the destination, the band those from `first` on. For a whole image `top` is 0.
+/// A band just made: `rows` (as bytes) are the destination's rows from its top to the band's
+/// end, the band those from `first` on.
 #[derive(Clone, Copy)]
 pub(in crate::image) struct MadeBand<'a> {
     pub rows: &'a [u8],
-    pub top: u32,
     pub first: u32,
 }
 
 impl<'a> MadeBand<'a> {
     /// The band's own rows, `stride` bytes each.
     pub(in crate::image) fn band(&self, stride: usize) -> &'a [u8] {
-        &self.rows[(self.first - self.top) as usize * stride..]
+        &self.rows[self.first as usize * stride..]
     }
 }
 
@@ -174,18 +167,11 @@ pub(in crate::image) struct Reach {
 /// A window or prefix needs an integer extent: with a fractional one (a padded plane) the last
 /// band's filter may reach a row past it, which only a whole source has.
 pub(in crate::image) struct Banded<P> {
-    /// The destination, or a window of its rows from `top` on (`Banded::windowed`).
     dst: DynamicImage,
     /// Bytes per row of `dst`.
     stride: usize,
-    /// The destination's height.
-    height: u32,
     /// Rows of the destination made so far.
     done: u32,
-    /// The destination row `dst`'s first row is.
-    top: u32,
-    /// The first row the consumer still needs (`BandMade`'s answer).
-    keep: u32,
     src: (f64, f64),
     /// Source rows per destination row.
     scale: f64,
@@ -202,31 +188,7 @@ impl<P: PixelTrait> Banded<P> {
     /// multiplies alpha in on a copy (not needed for premultiplied or opaque pixels).
     pub(in crate::image) fn new(
         src: (f64, f64),
-        dst: DynamicImage,
-        use_alpha: bool,
-    ) -> Result<Banded<P>, ImageError> {
-        let height = dst.height();
-        Banded::held(src, dst, height, use_alpha)
-    }
-
-    /// A `size` destination of which only `rows` rows are held at a time: each band is
-    /// written below the rows the consumer still needs, those above them dropped. The image is
-    /// never whole (`into_image` is not for it); the consumer takes the bands as they come.
-    pub(in crate::image) fn windowed(
-        src: (f64, f64),
-        (w, h): (u32, u32),
-        color: ColorType,
-        rows: u32,
-    ) -> Result<Banded<P>, ImageError> {
-        let window = DynamicImage::new(w, rows.clamp(1, h.max(1)), color);
-        Banded::held(src, window, h, false)
-    }
-
-    /// A destination `height` rows high held in `dst` (all of it, or a window of its rows).
-    fn held(
-        src: (f64, f64),
         mut dst: DynamicImage,
-        height: u32,
         use_alpha: bool,
     ) -> Result<Banded<P>, ImageError> {
         let stride = dst.width() as usize * std::mem::size_of::<P>();
@@ -234,14 +196,11 @@ impl<P: PixelTrait> Banded<P> {
         bytes_mut(&mut dst)
             .filter(|b| b.len() == stride * rows)
             .ok_or_else(|| resize_failed(&"pixel layout"))?;
-        let scale = src.1 / f64::from(height.max(1));
+        let scale = src.1 / f64::from(dst.height().max(1));
         Ok(Banded {
-            height,
             dst,
             stride,
             done: 0,
-            top: 0,
-            keep: 0,
             src,
             scale,
             reach: 3.0 * scale.max(1.0),
@@ -254,14 +213,14 @@ impl<P: PixelTrait> Banded<P> {
     /// The next band's rows (`done..done + band`) and where they come from in the source
     /// (`y`, `h` rows).
     fn band(&self) -> (u32, f64, f64) {
-        let band = BAND_ROWS.min(self.height - self.done);
+        let band = BAND_ROWS.min(self.dst.height() - self.done);
         let y = f64::from(self.done) * self.scale;
         (band, y, (f64::from(band) * self.scale).min(self.src.1 - y))
     }
 
     /// The source rows the next band reaches, or `None` when every band is made.
     pub(in crate::image) fn next(&self) -> Option<Reach> {
-        if self.done >= self.height || self.stride == 0 {
+        if self.done >= self.dst.height() || self.stride == 0 {
             return None;
         }
         let (_, y, h) = self.band();
@@ -274,7 +233,7 @@ impl<P: PixelTrait> Banded<P> {
     }
 
     /// Makes the next band from `view`, source rows from `top` on (holding at least `next()`'s
-    /// rows). Returns the band and the rows held above it.
+    /// rows). Returns the band, with the rows made above it.
     pub(in crate::image) fn make<V: fast_image_resize::ImageView<Pixel = P>>(
         &mut self,
         view: &V,
@@ -282,25 +241,8 @@ impl<P: PixelTrait> Banded<P> {
     ) -> Result<MadeBand<'_>, ImageError> {
         let (band, y, h) = self.band();
         let (dst_w, stride, first) = (self.dst.width(), self.stride, self.done);
-        let held = self.dst.height();
         let bytes = bytes_mut(&mut self.dst).ok_or_else(|| resize_failed(&"pixel layout"))?;
-        // Only a window runs out of rows.
-        if first + band - self.top > held {
-            // Rows above the first one still needed go; the rest move to the window's top.
-            let drop = self.keep.clamp(self.top, first) - self.top;
-            let kept = (first - self.top - drop) as usize * stride;
-            bytes.copy_within(drop as usize * stride..drop as usize * stride + kept, 0);
-            self.top += drop;
-            if first + band - self.top > held {
-                return Err(ImageError::Internal(format!(
-                    "resize window of {held} rows cannot hold rows {}..{}",
-                    self.top,
-                    first + band
-                )));
-            }
-        }
-        let rows =
-            (first - self.top) as usize * stride..(first - self.top + band) as usize * stride;
+        let rows = first as usize * stride..(first + band) as usize * stride;
         let mut part = fast_image_resize::images::TypedImage::<P>::from_buffer(
             dst_w,
             band,
@@ -320,40 +262,42 @@ impl<P: PixelTrait> Banded<P> {
         self.done += band;
         Ok(MadeBand {
             rows: &bytes[..rows.end],
-            top: self.top,
             first,
         })
     }
 
-    /// The consumer's answer to the last band: the first row it still needs.
-    fn keep_from(&mut self, row: u32) {
-        self.keep = row;
-    }
-
-    /// The resized image (complete once `next()` is `None`; not for a windowed one).
+    /// The resized image (complete once `next()` is `None`).
     pub(in crate::image) fn into_image(self) -> DynamicImage {
-        debug_assert_eq!(self.dst.height(), self.height);
         self.dst
     }
 }
 
-/// The resize of `banded`, pulling its source rows: `rows(reach)` gives a view of source rows
-/// `top..` (returned with it) holding at least the rows `reach` names. `made` gets each band
-/// (its source view dropped) and answers with the first row it still needs. Returns `banded`,
-/// complete.
-fn bands<P: PixelTrait, V: fast_image_resize::ImageView<Pixel = P>>(
+/// The resize of `banded` from a source `width` pixels wide, pulling its rows: `rows(reach)`
+/// gives source rows `top..` as bytes (returned with `top`; any guard that holds them, such as
+/// a view of a decoder's buffer) holding at least the rows `reach` names. Each band is made
+/// from them, they are let go, and `made` gets the band. Returns `banded`, complete.
+fn bands<P: PixelTrait, R: std::ops::Deref<Target = [u8]>>(
     mut banded: Banded<P>,
-    mut rows: impl FnMut(Reach) -> Result<(V, u32), ImageError>,
+    width: u32,
+    mut rows: impl FnMut(Reach) -> Result<(R, u32), ImageError>,
     made: &mut BandMade<'_>,
 ) -> Result<Banded<P>, ImageError> {
+    let stride = width as usize * std::mem::size_of::<P>();
     while let Some(reach) = banded.next() {
-        let (view, top) = rows(reach)?;
+        let (held, top) = rows(reach)?;
+        let have = u32::try_from(held.len() / stride.max(1)).unwrap_or(0);
+        let view = fast_image_resize::images::TypedImageRef::<P>::from_buffer(
+            width,
+            have,
+            &held[..have as usize * stride],
+        )
+        .map_err(|e| resize_failed(&e))?;
         let band = banded.make(&view, top)?;
-        // The source view is let go before the band's rows are handed on (a window of
-        // decoded rows may then move).
+        // The source rows are let go before the band is handed on (a decoder may then move
+        // the rows of its buffer).
         drop(view);
-        let keep = made(band)?;
-        banded.keep_from(keep);
+        drop(held);
+        made(band)?;
     }
     Ok(banded)
 }
@@ -377,9 +321,8 @@ impl<P: PixelTrait> Cascade<P> {
         Ok(Cascade { banded, src_w })
     }
 
-    /// `source`: the source's rows held so far (`source.rows`, from row `source.top`). Makes
-    /// each band they are enough for, handing it on as `bands` does (the answer is not
-    /// needed: this destination is whole).
+    /// `source`: the source's rows made so far (`source.rows`, from its top). Makes each band
+    /// they are enough for, handing it on as `bands` does.
     pub(in crate::image) fn push(
         &mut self,
         source: MadeBand<'_>,
@@ -387,30 +330,17 @@ impl<P: PixelTrait> Cascade<P> {
     ) -> Result<(), ImageError> {
         let stride = self.src_w as usize * std::mem::size_of::<P>();
         let held = u32::try_from(source.rows.len() / stride.max(1)).unwrap_or(0);
-        let have = source.top + held;
-        while let Some(reach) = self.banded.next().filter(|r| r.end <= have) {
-            if reach.first < source.top {
-                return Err(ImageError::Internal(format!(
-                    "source rows {}..{} needed, rows from {} held",
-                    reach.first, reach.end, source.top
-                )));
-            }
+        while self.banded.next().is_some_and(|r| r.end <= held) {
             let view = fast_image_resize::images::TypedImageRef::<P>::from_buffer(
                 self.src_w,
                 held,
                 &source.rows[..held as usize * stride],
             )
             .map_err(|e| resize_failed(&e))?;
-            let band = self.banded.make(&view, source.top)?;
+            let band = self.banded.make(&view, 0)?;
             made(band)?;
         }
         Ok(())
-    }
-
-    /// The first source row the next band reaches (`None` once every band is made): rows
-    /// above it are not needed again.
-    pub(in crate::image) fn needs_from(&self) -> Option<u32> {
-        self.banded.next().map(|r| r.first)
     }
 
     /// The resized image, once every source row was pushed.
@@ -438,51 +368,21 @@ fn bytes_mut(img: &mut DynamicImage) -> Option<&mut [u8]> {
     })
 }
 
-/// Where `resize_arriving` writes.
-pub(in crate::image) enum Destination {
-    /// A whole image (its size and layout), handed back made.
-    Whole(DynamicImage),
-    /// A window of `rows` rows of a `size` image (`Banded::windowed`): the consumer takes the
-    /// bands as they come, and nothing is handed back.
-    Window {
-        size: (u32, u32),
-        color: ColorType,
-        rows: u32,
-    },
-}
-
 /// Lanczos3 of an 8-bit gray (`P` = U8) or RGB (`P` = U8x3) image arriving row by row, into
 /// `dst` (same layout). `rows(reach)` blocks until the rows `reach` names are decoded and
-/// gives a window of decoded rows holding them, as bytes, with the index of its first row;
-/// `None` if decoding stopped before. `made` gets each band (see `BandMade`). Returns the
-/// image made, for a whole destination.
-pub(in crate::image) fn resize_arriving<'a, P: PixelTrait>(
+/// gives decoded rows holding them (a guard over the decoder's buffer, let go when dropped)
+/// with the index of its first row; `None` if decoding stopped before. `made` gets each band.
+/// Returns the image made.
+pub(in crate::image) fn resize_arriving<P: PixelTrait, R: std::ops::Deref<Target = [u8]>>(
     (src_w, src_h): (u32, u32),
-    dst: Destination,
-    mut rows: impl FnMut(Reach) -> Option<(&'a [u8], u32)>,
+    dst: DynamicImage,
+    mut rows: impl FnMut(Reach) -> Option<(R, u32)>,
     made: &mut BandMade<'_>,
-) -> Result<Option<DynamicImage>, ImageError> {
+) -> Result<DynamicImage, ImageError> {
     let extent = (f64::from(src_w), f64::from(src_h));
-    let stride = src_w as usize * std::mem::size_of::<P>();
-    let (banded, whole) = match dst {
-        Destination::Whole(image) => (Banded::new(extent, image, false)?, true),
-        Destination::Window { size, color, rows } => {
-            (Banded::windowed(extent, size, color, rows)?, false)
-        }
-    };
-    let banded = bands::<P, _>(
-        banded,
-        |reach| {
-            let (bytes, top) = rows(reach).ok_or_else(|| resize_failed(&"decoding stopped"))?;
-            let have = u32::try_from(bytes.len() / stride.max(1)).unwrap_or(0);
-            let view =
-                fast_image_resize::images::TypedImageRef::<P>::from_buffer(src_w, have, bytes)
-                    .map_err(|e| resize_failed(&e))?;
-            Ok((view, top))
-        },
-        made,
-    )?;
-    Ok(whole.then(|| banded.into_image()))
+    let banded = Banded::new(extent, dst, false)?;
+    let rows = |reach| rows(reach).ok_or_else(|| resize_failed(&"decoding stopped"));
+    Ok(bands::<P, R>(banded, src_w, rows, made)?.into_image())
 }
 
 #[cfg(test)]
@@ -546,9 +446,9 @@ mod tests {
         let mut asked = Vec::new();
         let mut made = Vec::new();
         let dst_stride = 700 * 3;
-        let arriving = resize_arriving::<fast_image_resize::pixels::U8x3>(
+        let arriving = resize_arriving::<fast_image_resize::pixels::U8x3, &[u8]>(
             (w, h),
-            Destination::Whole(DynamicImage::new(700, 468, ColorType::Rgb8)),
+            DynamicImage::new(700, 468, ColorType::Rgb8),
             |reach| {
                 asked.push(reach);
                 // Only the rows asked for, as a window decoding a row at a time would give.
@@ -558,10 +458,9 @@ mod tests {
             },
             &mut |band| {
                 made.extend_from_slice(band.band(dst_stride));
-                Ok(0)
+                Ok(())
             },
         )
-        .unwrap()
         .unwrap();
         assert!(made == whole.as_bytes(), "the rows handed on are the image");
         assert!(
@@ -605,12 +504,11 @@ mod tests {
                 .push(
                     MadeBand {
                         rows: &src.as_raw()[..rows * stride],
-                        top: 0,
                         first: 0,
                     },
                     &mut |band| {
                         made.extend_from_slice(band.band(400 * 3));
-                        Ok(0)
+                        Ok(())
                     },
                 )
                 .unwrap();
@@ -620,51 +518,5 @@ mod tests {
         assert!(made == want.as_bytes(), "the rows handed on are the image");
         let early = Cascade::<U8x3>::new((1201, 803), (400, 268), ColorType::Rgb8).unwrap();
         assert!(early.finish().is_err(), "finished before its rows came");
-    }
-
-    /// A window of `large`'s rows feeding a cascade to `medium`: the bands handed on are the
-    /// whole resize's rows, and `medium` the same as made from the whole `large`.
-    #[test]
-    fn a_windowed_destination_hands_on_the_same_rows_and_keeps_what_the_cascade_needs() {
-        use fast_image_resize::pixels::U8x3;
-        let src = pattern_1501x1003();
-        let (w, h) = src.dimensions();
-        let large = resize_image(&DynamicImage::ImageRgb8(src.clone()), 700, 468, false).unwrap();
-        let medium = resize_image(&large, 300, 200, false).unwrap();
-        let stride = w as usize * 3;
-        let run = |window: u32| {
-            let mut cascade = Cascade::<U8x3>::new((700, 468), (300, 200), ColorType::Rgb8)?;
-            let mut made = Vec::new();
-            let mut held = 0;
-            let out = resize_arriving::<U8x3>(
-                (w, h),
-                Destination::Window {
-                    size: (700, 468),
-                    color: ColorType::Rgb8,
-                    rows: window,
-                },
-                |reach| {
-                    let rows =
-                        &src.as_raw()[reach.first as usize * stride..reach.end as usize * stride];
-                    Some((rows, reach.first))
-                },
-                &mut |band| {
-                    held = held.max(band.rows.len() / (700 * 3));
-                    made.extend_from_slice(band.band(700 * 3));
-                    cascade.push(band, &mut |_| Ok(0))?;
-                    Ok(cascade.needs_from().unwrap_or(u32::MAX))
-                },
-            )?;
-            assert!(out.is_none(), "a window hands back no image");
-            Ok::<_, ImageError>((made, held, cascade.finish()?))
-        };
-        let rows = BAND_ROWS + band_reach(468, 200);
-        let (made, held, got) = run(rows).unwrap();
-        assert!(made == large.as_bytes(), "the rows handed on are the image");
-        assert!(got.as_bytes() == medium.as_bytes(), "the cascade's image");
-        assert!(held <= rows as usize && held < 468, "held {held} rows");
-        // Too small a window for the cascade is an error, not other pixels.
-        let err = run(BAND_ROWS + 8).map(|_| ()).unwrap_err();
-        assert!(matches!(err, ImageError::Internal(_)), "{err:?}");
     }
 }

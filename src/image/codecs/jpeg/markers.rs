@@ -148,13 +148,13 @@ pub(in crate::image) enum End {
 }
 
 /// The facts of the marker segments, from one walk.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(in crate::image) struct Layout<'a> {
     /// The first frame header's marker (SOF0 baseline, SOF2 progressive…) and precision.
     pub frame: Option<(u8, u8)>,
     /// EXIF orientation as browsers read it: the first APP1 Exif before the first scan that
-    /// gives one (1–8; 1 without).
-    pub orientation: u8,
+    /// gives one (none without).
+    pub orientation: image::metadata::Orientation,
     /// The APP2 ICC_PROFILE chunks before the first scan (sequence number, count, data), at
     /// most `MAX_ICC_CHUNKS + 1` kept (more is a damaged profile anyway).
     pub icc_chunks: Vec<(u8, u8, &'a [u8])>,
@@ -169,8 +169,11 @@ pub(in crate::image) const MAX_ICC_CHUNKS: usize = 255;
 /// Walks `b` once for what the probe needs (`Layout`).
 pub(in crate::image) fn layout(b: &[u8]) -> Layout<'_> {
     let mut l = Layout {
-        orientation: 1,
-        ..Layout::default()
+        frame: None,
+        orientation: image::metadata::Orientation::NoTransforms,
+        icc_chunks: Vec::new(),
+        scans: 0,
+        end: None,
     };
     // The end of the last piece that can belong to the image.
     let mut last_end = 2;
@@ -210,7 +213,7 @@ fn read_segment<'a>(l: &mut Layout<'a>, marker: u8, data: &'a [u8]) {
             l.frame = data.first().map(|&precision| (marker, precision));
         }
         SOS => l.scans = l.scans.saturating_add(1),
-        0xE1 if before_scans && l.orientation == 1 => {
+        0xE1 if before_scans && l.orientation == image::metadata::Orientation::NoTransforms => {
             if data.starts_with(b"Exif\0\0") {
                 l.orientation = crate::image::codecs::exif::orientation(data);
             }

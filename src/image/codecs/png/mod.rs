@@ -88,7 +88,7 @@ pub(in crate::image) fn read_chunks(bytes: &[u8]) -> Result<Chunks, ImageError> 
     Ok(Chunks {
         palette: Palette::from_chunks(ihdr, plte, trns),
         header,
-        orientation: orientation.unwrap_or(1),
+        orientation: orientation.unwrap_or(image::metadata::Orientation::NoTransforms),
         icc,
         colour,
     })
@@ -146,7 +146,7 @@ pub(in crate::image) struct Chunks {
     /// `None` when the IHDR chunk is missing or cut (the decoder then refuses the file).
     pub header: Option<Header>,
     /// EXIF orientation from the first `eXIf` chunk, 1–8 (1 without one).
-    pub orientation: u8,
+    pub orientation: image::metadata::Orientation,
     /// The first `iCCP` profile before the palette and image data, if any.
     pub icc: Option<Icc>,
     /// The colour chunks the variants carry (type, data), by PNG's precedence
@@ -183,7 +183,7 @@ fn inflate_profile(data: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// The `png` crate's reader over the input, its header read.
-pub(in crate::image) type Reader<'a> = png::Reader<Cursor<Source<'a>>>;
+pub(in crate::image) type PngReader<'a> = png::Reader<Cursor<Source<'a>>>;
 
 /// The most a decoded PNG frame may take (bytes): a 16383 × 16383 RGBA image at 8 bits fits;
 /// with the resized copies on top, the process stays under PRODUCT.md's 1.5 GiB.
@@ -214,7 +214,7 @@ pub(in crate::image) fn open<'a>(
     source: &Source<'a>,
     header: Option<&Header>,
     warnings: &mut Vec<String>,
-) -> Result<Reader<'a>, ImageError> {
+) -> Result<PngReader<'a>, ImageError> {
     count::header_read("png decoder");
     let mut transformations = png::Transformations::EXPAND;
     if let Some(h) = header {
@@ -253,7 +253,7 @@ pub(in crate::image) fn open<'a>(
 /// `IDAT` image, unless an animated PNG's `IDAT` image is a default for viewers without APNG
 /// (no `fcTL` before it: APNG spec): then the first `fcTL` frame, placed on the transparent
 /// canvas the animation starts from (PRODUCT.md "Animated PNG").
-pub(in crate::image) fn decode(mut reader: Reader<'_>) -> Result<DynamicImage, ImageError> {
+pub(in crate::image) fn decode(mut reader: PngReader<'_>) -> Result<DynamicImage, ImageError> {
     let (w, h) = (reader.info().width, reader.info().height);
     let hidden_default =
         reader.info().animation_control.is_some() && reader.info().frame_control.is_none();
@@ -283,7 +283,7 @@ pub(in crate::image) fn decode(mut reader: Reader<'_>) -> Result<DynamicImage, I
 }
 
 /// The reader's next frame (or subframe), decoded through a buffer of `len` bytes.
-fn next_frame(reader: &mut Reader<'_>, len: usize) -> Result<DynamicImage, ImageError> {
+fn next_frame(reader: &mut PngReader<'_>, len: usize) -> Result<DynamicImage, ImageError> {
     let (colour, depth) = reader.output_color_type();
     let img = if depth == png::BitDepth::Sixteen {
         let mut samples = vec![0u16; len / 2];

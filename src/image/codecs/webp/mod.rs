@@ -36,7 +36,7 @@ pub(in crate::image) struct Header<'a> {
     pub width: u32,
     pub height: u32,
     /// EXIF orientation, 1–8 (from the `EXIF` chunk, as `image` reads it).
-    pub orientation: u8,
+    pub orientation: image::metadata::Orientation,
     pub icc: Option<Vec<u8>>,
     pub kind: Kind,
     pub decoder: Decoder<'a>,
@@ -67,7 +67,9 @@ pub(in crate::image) fn open(bytes: &[u8], memory_limit: usize) -> Result<Header
         .exif_metadata()
         .ok()
         .flatten()
-        .map_or(1, |exif| crate::image::codecs::exif::orientation(&exif));
+        .map_or(image::metadata::Orientation::NoTransforms, |exif| {
+            crate::image::codecs::exif::orientation(&exif)
+        });
     let icc = decoder.icc_profile().ok().flatten();
     let (lossy, animated) = (decoder.is_lossy(), decoder.is_animated());
     let kind = Kind {
@@ -288,7 +290,7 @@ pub(in crate::image) fn encode_planes(yuv: &Yuv, quality: f32) -> Result<Vec<u8>
 
 /// How a WebP variant is encoded from RGB(A) pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(in crate::image) enum Encoding {
+pub(in crate::image) enum Compression {
     Lossy {
         quality: u8,
     },
@@ -301,7 +303,7 @@ pub(in crate::image) enum Encoding {
 /// Encodes 8-bit RGB or RGBA pixels.
 pub(in crate::image) fn encode(
     img: &DynamicImage,
-    encoding: Encoding,
+    compression: Compression,
 ) -> Result<Vec<u8>, ImageError> {
     let layout = if img.color() == image::ColorType::Rgba8 {
         webp::PixelLayout::Rgba
@@ -310,10 +312,10 @@ pub(in crate::image) fn encode(
     };
     let enc = webp::Encoder::new(img.as_bytes(), layout, img.width(), img.height());
     // Lossless WebP's "quality" is its compression effort.
-    let mem = match encoding {
-        Encoding::Lossy { quality } => enc.encode_simple(false, f32::from(quality)),
-        Encoding::Lossless { strongest: true } => enc.encode_simple(true, 100.0),
-        Encoding::Lossless { strongest: false } => enc.encode_simple(true, 75.0),
+    let mem = match compression {
+        Compression::Lossy { quality } => enc.encode_simple(false, f32::from(quality)),
+        Compression::Lossless { strongest: true } => enc.encode_simple(true, 100.0),
+        Compression::Lossless { strongest: false } => enc.encode_simple(true, 75.0),
     }
     .map_err(|e| encode_failed(format!("{e:?}")))?;
     Ok(mem.to_vec())
