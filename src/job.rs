@@ -51,19 +51,7 @@ pub fn run(
     .map_err(|why| Error::InputInvalid(vec![why]))?;
 
     // Step 1: download, verified and bounded.
-    let (original, download_ms) = timed(|| download(cfg, storage))?;
-    log::info(
-        "download",
-        "original downloaded and verified",
-        &[
-            ("bytes", json!(original.len())),
-            ("duration_ms", json!(download_ms)),
-        ],
-    );
-    warn_if_declared_differs(cfg, &original, warnings);
-    // Held once, in a sealed memory file the image stage's child process maps too.
-    let original = SealedInput::new(original)
-        .map_err(|e| Error::Internal(format!("cannot hold the original in memory: {e}")))?;
+    let (original, download_ms) = fetch(cfg, storage, warnings)?;
 
     // Step 2, first half: what is it? Decided from the bytes, not the declared type.
     let stage = identify(cfg, &original, warnings)?;
@@ -114,6 +102,29 @@ pub fn run(
         done,
         std::mem::take(warnings),
     ))
+}
+
+/// Step 1, and what it tells: the original downloaded (verified and bounded: [`download`]),
+/// logged, compared with the declared size, and held once, in a sealed memory file that the
+/// image stage's child process maps too. Returns it with the download's duration, ms.
+fn fetch(
+    cfg: &Config,
+    storage: &Storage,
+    warnings: &mut Vec<String>,
+) -> Result<(SealedInput, u64), Error> {
+    let (original, download_ms) = timed(|| download(cfg, storage))?;
+    log::info(
+        "download",
+        "original downloaded and verified",
+        &[
+            ("bytes", json!(original.len())),
+            ("duration_ms", json!(download_ms)),
+        ],
+    );
+    warn_if_declared_differs(cfg, &original, warnings);
+    let original = SealedInput::new(original)
+        .map_err(|e| Error::Internal(format!("cannot hold the original in memory: {e}")))?;
+    Ok((original, download_ms))
 }
 
 /// What the image stage and the CDN upload found worth saying, and a clock that S3 refused

@@ -24,8 +24,8 @@ mod settings;
 #[cfg(test)]
 mod tests;
 
-pub use codecs::Format;
 pub use ::image::metadata::Orientation;
+pub use codecs::Format;
 pub use error::ImageError;
 pub use original::strip_metadata;
 pub use output::{Output, Variant};

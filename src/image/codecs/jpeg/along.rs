@@ -5,10 +5,9 @@
 //! the two cores (decoding, resizing, encoding); with the encodes on the resizing thread it was
 //! the slowest of the two, and the decoder waited for room in its window.
 
-use image::ColorType;
+use image::{ColorType, DynamicImage};
 use mozjpeg::ColorSpace;
 
-use super::decode::EncodedAlong;
 use super::encode::{Encoding, RowEncoder};
 use super::libjpeg::guard;
 use crate::image::bands::queue::{band_queue, BandSender};
@@ -26,6 +25,13 @@ pub(in crate::image) struct EncodeAlong<'a> {
     /// The next size down (width, height), resized from the largest's rows as they are made
     /// and encoded the same way.
     pub next: Option<(u32, u32)>,
+}
+
+/// The largest variant's encoding, made while the file decoded (all but the encoder's last
+/// pass, `Encoding::finish`), and the next size's pixels and encoding.
+pub(in crate::image) struct EncodedAlong {
+    pub largest: Encoding,
+    pub next: Option<(DynamicImage, Encoding)>,
 }
 
 /// The resizing thread's sink for the largest variant's rows as they are made: resizes them to

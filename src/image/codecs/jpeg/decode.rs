@@ -14,8 +14,7 @@ use std::io::Cursor;
 use image::{ColorType, DynamicImage, RgbImage};
 use mozjpeg::Decompress;
 
-use super::along::{EncodeAlong, EncodingAlong};
-use super::encode::Encoding;
+use super::along::{EncodeAlong, EncodedAlong, EncodingAlong};
 use super::libjpeg::{error_mgr, guard, too_many_scans, warning_text, Tally, MAX_SCANS, TALLY};
 use super::markers;
 use crate::image::bands::window::{scanlines, short};
@@ -199,13 +198,6 @@ pub(in crate::image) struct Picture {
     /// Bytes libjpeg skipped at the end of scans' data (scan number from 1, bytes), for the
     /// `original` (`markers::trim_scan_junk`).
     pub scan_junk: Vec<(u32, u32)>,
-}
-
-/// The largest variant's encoding, made while the file decoded (all but the encoder's last
-/// pass, `Encoding::finish`), and the next size's pixels and encoding.
-pub(in crate::image) struct EncodedAlong {
-    pub largest: Encoding,
-    pub next: Option<(DynamicImage, Encoding)>,
 }
 
 /// Decodes at the smallest DCT scale that leaves at least `min_long_side` pixels on the

@@ -11,10 +11,8 @@ mod encode;
 mod libjpeg;
 mod markers;
 
-pub(in crate::image) use along::EncodeAlong;
-pub(in crate::image) use decode::{
-    check_budget, decode, open, without_scan_junk, Decoder, EncodedAlong,
-};
+pub(in crate::image) use along::{EncodeAlong, EncodedAlong};
+pub(in crate::image) use decode::{check_budget, decode, open, without_scan_junk, Decoder};
 pub(in crate::image) use encode::{encode, encode_bands, Encoding};
 #[cfg(test)]
 pub(in crate::image) use encode::{encode_unhooked, encoder_error_manager};
