@@ -1,11 +1,15 @@
 //! The image stage: original bytes in, encoded variants out. No network, no files.
 //!
-//! A pipeline of named steps: probe (`probe.rs`: each header read once, the decoder kept open)
-//! → plan (`targets.rs`: the variants, computed once) → decode (per format: `jpeg.rs`,
-//! `png.rs`, `webp.rs`) → colour (`pixels.rs`) → orient → resize (`resize.rs`) → encode
-//! (`encode.rs`, the format files) → the metadata-free `original` (`metadata.rs`); `pipeline.rs`
-//! runs the steps after the probe in order. The `original` variant is the input file with its
-//! metadata removed and its pixel data untouched.
+//! The steps, in order: probe (`probe.rs`: the format from the bytes, each header read once,
+//! refused there when too large, the decoder kept open) → plan (`plan.rs`: the variants and
+//! their sizes, the route the pixels take, the colour decision and the turn, all decided before
+//! a pixel moves) → decode (`codecs/`: one folder per format) → colour (`pixels/colour.rs`) →
+//! resize to the largest variant, as stored (`pixels/resize.rs`; a JPEG while it decodes,
+//! `bands/window.rs`) → encode the largest, turned upright (`pixels/orient.rs`, band by band
+//! for a JPEG: `bands/turn.rs`), while a second thread resizes each smaller variant from the
+//! next size up and turns it whole (`pipeline/variants.rs`, `encode.rs`). Beside them the
+//! `original` (`original.rs`): the input with its metadata removed and its pixel data
+//! untouched. `pipeline/` runs the steps after the probe.
 
 mod bands;
 mod codecs;

@@ -143,7 +143,7 @@ pub(in crate::image) enum Facts {
 /// A probed input with its decoder open, past the header: what the decode step starts from.
 pub struct Opened<'a> {
     pub probe: Probe,
-    /// What the decoders read: the input, or its repaired copy (`source.rs`).
+    /// What the decoders read: the input, or its repaired copy (`codecs::source`).
     pub(in crate::image) bytes: Source<'a>,
     pub(in crate::image) decoder: Decoder<'a>,
     /// What the header and the repair found that a person should know.
@@ -369,4 +369,145 @@ pub(in crate::image) fn contain<T>(
             "decoder failed on malformed data".into(),
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::codecs::exif::orientation_block;
+
+    /// A baseline (or progressive) JPEG of `w`×`h`, with an APP1 Exif block holding
+    /// `orientation` right after SOI when it is not upright.
+    fn jpeg(w: u32, h: u32, orientation: Orientation, progressive: bool) -> Vec<u8> {
+        let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+        // mozjpeg's defaults are progressive; its fastest ones baseline.
+        if !progressive {
+            c.set_fastest_defaults();
+        }
+        c.set_size(w as usize, h as usize);
+        let mut s = c.start_compress(Vec::new()).unwrap();
+        s.write_scanlines(&vec![128u8; (w * h * 3) as usize])
+            .unwrap();
+        let file = s.finish().unwrap();
+        if orientation == Orientation::NoTransforms {
+            return file;
+        }
+        let app1 = [&b"Exif\0\0"[..], &orientation_block(orientation)].concat();
+        let mut out = file[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&(app1.len() as u16 + 2).to_be_bytes());
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&file[2..]);
+        out
+    }
+
+    /// A PNG of `img`, with `extra` chunks put before `IEND` (after the image data).
+    fn png(img: &image::DynamicImage, extra: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
+        let mut file = Vec::new();
+        img.write_to(
+            &mut std::io::Cursor::new(&mut file),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+        let iend = file.len() - 12;
+        let mut out = file[..iend].to_vec();
+        for (kind, data) in extra {
+            crate::image::codecs::png::write_chunk(&mut out, kind, data);
+        }
+        out.extend_from_slice(&file[iend..]);
+        out
+    }
+
+    #[test]
+    fn a_turned_jpeg_is_upright_by_its_exif_orientation() {
+        let bytes = jpeg(64, 40, Orientation::Rotate90, true);
+        let p = open(&bytes, 1 << 20).unwrap().probe;
+        assert_eq!((p.format, p.width, p.height), (Format::Jpeg, 40, 64));
+        assert_eq!(p.orientation, Orientation::Rotate90);
+        let s = &p.source;
+        assert_eq!((s.stored_width, s.stored_height, s.bit_depth), (64, 40, 8));
+        assert_eq!(
+            (s.colour_model, s.progressive, s.alpha, s.frames),
+            (ColourModel::YCbCr, true, false, 1)
+        );
+        assert_eq!(p.identified().orientation, 6, "reported as EXIF's number");
+    }
+
+    #[test]
+    fn a_png_reads_its_facts_and_its_exif_after_the_image_data() {
+        let gray16 = image::DynamicImage::ImageLuma16(image::ImageBuffer::from_pixel(
+            30,
+            20,
+            image::Luma([4000u16]),
+        ));
+        let exif = orientation_block(Orientation::Rotate270);
+        let p = open(&png(&gray16, &[(b"eXIf", exif)]), 1 << 20)
+            .unwrap()
+            .probe;
+        assert_eq!(
+            (p.width, p.height, p.orientation),
+            (20, 30, Orientation::Rotate270)
+        );
+        assert_eq!(
+            (p.source.bit_depth, p.source.colour_model),
+            (16, ColourModel::Gray)
+        );
+        let rgba = image::DynamicImage::ImageRgba8(image::RgbaImage::new(8, 8));
+        let p = open(&png(&rgba, &[]), 1 << 20).unwrap().probe;
+        assert!(p.source.alpha);
+        assert_eq!(p.source.colour_model, ColourModel::Rgba);
+    }
+
+    #[test]
+    fn a_webp_reads_its_facts() {
+        let rgb = image::RgbImage::from_pixel(20, 10, image::Rgb([10, 200, 30]));
+        let lossy = crate::image::codecs::webp::encode(
+            &image::DynamicImage::ImageRgb8(rgb),
+            crate::image::codecs::webp::Compression::Lossy { quality: 80 },
+        )
+        .unwrap();
+        let opened = open(&lossy, 1 << 20).unwrap();
+        let p = &opened.probe;
+        assert_eq!((p.format, p.width, p.height), (Format::WebP, 20, 10));
+        assert!(matches!(&p.facts, Facts::WebP(kind) if kind.lossy && !kind.animated));
+        assert!(opened.warnings.is_empty());
+    }
+
+    #[test]
+    fn too_many_pixels_no_pixels_and_other_files_are_refused_from_the_header() {
+        let bytes = jpeg(100, 50, Orientation::NoTransforms, false);
+        let err = open(&bytes, 4999).err().unwrap();
+        assert_eq!(
+            err,
+            ImageError::TooLarge("100x50 is 5000 pixels, over MAX_INPUT_PIXELS (4999)".into())
+        );
+        assert!(open(&bytes, 5000).is_ok());
+        assert_eq!(
+            check_pixels((0, 10), 100),
+            Err(ImageError::Invalid("image has no pixels (0x10)".into()))
+        );
+        let err = open(b"GIF89a\x01\x00\x01\x00", 100).err().unwrap();
+        assert!(
+            matches!(&err, ImageError::Unsupported(m) if m.contains("not a JPEG, PNG or WebP")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_complete_jpeg_without_its_end_marker_is_repaired_with_a_warning() {
+        let mut bytes = jpeg(32, 32, Orientation::NoTransforms, false);
+        bytes.truncate(bytes.len() - 2);
+        let opened = open(&bytes, 1 << 20).unwrap();
+        assert!(matches!(opened.bytes, Source::Repaired(_)));
+        assert_eq!(opened.warnings.len(), 1, "{:?}", opened.warnings);
+    }
+
+    #[test]
+    fn quarter_turns_swap_the_sides() {
+        for value in 1..=8 {
+            let o = Orientation::from_exif(value).unwrap();
+            let want = if value >= 5 { (20, 10) } else { (10, 20) };
+            assert_eq!(upright((10, 20), o), want, "orientation {value}");
+        }
+    }
 }

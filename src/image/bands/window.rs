@@ -1,23 +1,20 @@
-//! Decoding and resizing at once: a decoder fills the rows of a window in order while a
-//! second thread resizes the rows already there (`scanlines`).
+//! Decoding and resizing at once: a decoder decodes rows in order while a second thread
+//! resizes the rows already decoded (`scanlines`).
 //!
-//! The window is the only buffer the two threads share. Its soundness is its own: the resizer
-//! reads decoded rows only through a `View`, a guard that lets go of them when dropped, and the
-//! decoder writes only rows past those decoded, and moves rows only while no `View` is held —
-//! all decided under the window's lock.
+//! The decoder fills chunks of rows and sends them, through a bounded queue, to the resizing
+//! thread, which keeps the rows its next bands reach in a window of its own and hands each
+//! chunk's buffer back for the decoder to refill. Nothing is shared but the queue: no lock,
+//! no `unsafe`. Each decoded row is copied once more than it would be in a buffer both threads
+//! write and read (measured: under 2 % of the 16 MP photo's image stage, issue 26).
 
-// The window's buffer is written by the decoding thread and read by the resizing thread
-// through raw pointers (each use has its SAFETY note).
-#![allow(unsafe_code)]
-
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
 
 use image::{ColorType, DynamicImage, GrayImage, RgbImage};
 
 use crate::image::error::{invalid, ImageError};
-use crate::image::pixels::resize::{band_reach, resize_arriving, MadeBand, Reach};
+use crate::image::pixels::resize::{band_reach, resize_arriving, MadeBand, Reach, RowSource};
 
-/// Rows handed from the decoder to the resizing thread per step (libjpeg makes 8 or 16 at a time).
+/// Rows the decoder hands the resizing thread per chunk (libjpeg makes 8 or 16 at a time).
 const CHUNK_ROWS: u32 = 16;
 
 /// Takes a resized image's rows, top to bottom, on the resizing thread as they are made (the
@@ -33,13 +30,13 @@ pub(in crate::image) trait RowSink: Send {
 /// `sink` (made on the resizing thread), the resized rows also go to it as they are made, and
 /// it comes back too.
 ///
-/// Resizing, the decoded rows live in a window a few bands high (`window_rows`), not in a
-/// full-size buffer: the rows no band will reach again are dropped as decoding goes on. For the
-/// 16 MP seeding photo at 4/8 that is 5.0 MB instead of 11.9 MB, for a 12 MP baseline photo at
-/// full scale 12.6 MB instead of 36.5 MB (and as many fewer pages for the kernel to fault in
-/// and zero). A `progressive` file's rows come from libjpeg's output pass over coefficients it
-/// already holds (inverse DCT and colour conversion only): that decoder keeps ahead with a
-/// band less of window (`PROGRESSIVE_WINDOW_BANDS`: 9.5 MB for the 12 MP sunset), while the
+/// Resizing, the decoded rows never make a full-size image: the resizer's window holds the rows
+/// its next bands reach, and the decoder runs ahead of it by at most a few bands' worth of
+/// chunks (`ahead_rows`). For the 16 MP seeding photo at 4/8 that is about 5 MB instead of
+/// 11.9 MB, for a 12 MP baseline photo at full scale about 13 MB instead of 36.5 MB (and as
+/// many fewer pages for the kernel to fault in and zero). A `progressive` file's rows come from
+/// libjpeg's output pass over coefficients it already holds (inverse DCT and colour conversion
+/// only): that decoder keeps ahead with a band less (`PROGRESSIVE_AHEAD_BANDS`), while the
 /// coefficients make the peak.
 pub(in crate::image) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
     (w, h): (u32, u32),
@@ -60,251 +57,135 @@ pub(in crate::image) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
         return img.map(|img| (img, None)).ok_or_else(short);
     };
     let bands = match progressive {
-        true => PROGRESSIVE_WINDOW_BANDS,
-        false => WINDOW_BANDS,
+        true => PROGRESSIVE_AHEAD_BANDS,
+        false => AHEAD_BANDS,
     };
-    let mut buf = vec![0u8; stride * window_rows(h, th, bands) as usize];
-    let window = Window::new(&mut buf, stride);
+    let ahead = ahead_rows(h, th, bands);
+    let (chunks, arriving) = sync_channel::<Vec<u8>>(ahead.div_ceil(CHUNK_ROWS) as usize);
+    let (back, spare) = channel::<Vec<u8>>();
     let (decoded, resized) = std::thread::scope(|scope| {
-        let resizer = scope.spawn(|| {
-            // Lets the decoder go on (or stop) however this thread ends.
-            let _gone = Gone(&window);
+        let resizer = scope.spawn(move || {
             let mut sink = sink.map(|make| make()).transpose()?;
-            let dst = DynamicImage::new(tw, th, color);
-            let made = resize_arriving::<P, View<'_>>(
+            let mut window = Window::new(stride, band_reach(h, th) + CHUNK_ROWS, arriving, back);
+            let made = resize_arriving::<P>(
                 (w, h),
-                dst,
-                |reach| {
-                    let view = window.read(reach)?;
-                    let top = view.top;
-                    Some((view, top))
-                },
+                DynamicImage::new(tw, th, color),
+                &mut window,
                 &mut |band| sink.as_mut().map_or(Ok(()), |s| s.rows(band)),
             )?;
             Ok((made, sink))
         });
-        // Wakes the resizer when decoding stops, whether it finished, failed or unwound.
-        let close = Closer(&window);
         // `Err(None)`: the resizer ended first (its own error says why).
         let decoded = (|| -> Result<(), Option<ImageError>> {
             let mut row = 0;
             while row < h {
                 let k = CHUNK_ROWS.min(h - row);
-                window.fill(row, k, &mut read)?;
+                let mut chunk = spare.try_recv().unwrap_or_default();
+                chunk.resize(k as usize * stride, 0);
+                read(&mut chunk).map_err(Some)?;
+                chunks.send(chunk).map_err(|_| None)?;
                 row += k;
             }
             Ok(())
         })();
-        drop(close);
+        // The resizer sees the queue end, whether decoding finished, failed or unwound.
+        drop(chunks);
         let resized = resizer
             .join()
             .unwrap_or_else(|_| Err(ImageError::Internal("resizing thread panicked".into())));
         (decoded, resized)
     });
     // A decoding error is the cause when both failed; when the resizer failed first (the
-    // decoder then stopped for want of room), its error.
-    let made = match decoded {
-        Ok(()) => resized?,
-        Err(Some(e)) => return Err(e),
-        Err(None) => {
-            return Err(resized
-                .err()
-                .unwrap_or_else(|| ImageError::Internal("resizing stopped early".into())))
-        }
-    };
-    drop(buf);
-    Ok(made)
+    // decoder then found the queue closed), its error.
+    match decoded {
+        Ok(()) => resized,
+        Err(Some(e)) => Err(e),
+        Err(None) => Err(resized
+            .err()
+            .unwrap_or_else(|| ImageError::Internal("resizing stopped early".into()))),
+    }
 }
 
-/// Bands' worth of decoded rows the window holds: one being resized, the rest for the decoder
-/// to run ahead into while it is (with two, the decoder waited on the resizer: 25 % slower;
-/// with three, a baseline photo turned by EXIF 8 ms slower of 130).
-const WINDOW_BANDS: f64 = 4.0;
+/// Bands' worth of decoded rows the decoder may run ahead of the resizer, in chunks queued to
+/// it (with the window's own band, the four bands the window held before issue 26: with two in
+/// all, the decoder waited on the resizer, 25 % slower; with three, a baseline photo turned by
+/// EXIF 8 ms slower of 130).
+const AHEAD_BANDS: f64 = 3.0;
 
-/// The window for a progressive JPEG's rows (see `scanlines`). Measured with `variants`,
+/// The same for a progressive JPEG's rows (see `scanlines`). Measured with `variants`,
 /// hyperfine medians of 20 runs, three batches: 12 MP sunset at full scale 253/277/250 ms
-/// with four bands, 256/256/258 with three; peak RSS 79.3 → 76.4 MB (2 bands: 73.5 MB, but
-/// 3–5 % slower).
-const PROGRESSIVE_WINDOW_BANDS: f64 = 3.0;
+/// with four bands in all, 256/256/258 with three; peak RSS 79.3 → 76.4 MB (2 bands: 73.5 MB,
+/// but 3–5 % slower).
+const PROGRESSIVE_AHEAD_BANDS: f64 = 2.0;
 
-/// Rows of the decoding window: `bands` bands' reach and a decoder step, at most the image.
-fn window_rows(h: u32, th: u32, bands: f64) -> u32 {
+/// Rows the decoder may have decoded ahead of the resizer: `bands` bands' reach, at most the
+/// image.
+fn ahead_rows(h: u32, th: u32, bands: f64) -> u32 {
     ((bands * f64::from(band_reach(h, th))) as u32)
-        .saturating_add(CHUNK_ROWS)
+        .max(CHUNK_ROWS)
         .min(h)
 }
 
-/// Where decoding and resizing stand (all rows counted from the image's top).
-#[derive(Default)]
-struct WindowState {
-    /// Rows decoded.
-    decoded: u32,
-    /// The row at the start of the buffer.
-    top: u32,
-    /// The first row the resizer may still ask for.
-    keep_from: u32,
-    /// A `View` is held.
-    reading: bool,
-    /// Decoding has stopped (finished or failed).
-    stopped: bool,
-    /// The resizing thread has ended.
-    gone: bool,
-}
-
-/// The decoded rows' buffer, shared by the decoder (writing rows past those decoded) and the
-/// resizer (reading decoded rows through a `View`).
+/// The resizer's window of decoded rows: the rows from `top` on, filled from the decoder's
+/// chunks as the bands ask for them, the rows no band will reach again dropped when there is
+/// no room for the next chunk.
 struct Window {
-    base: *mut u8,
+    rows: Vec<u8>,
     /// Bytes per row.
     stride: usize,
-    /// Rows the buffer holds.
-    capacity: u32,
-    state: Mutex<WindowState>,
-    changed: Condvar,
+    /// The image row at the start of `rows`.
+    top: u32,
+    /// The first row a band may still ask for.
+    keep_from: u32,
+    /// Rows `rows` holds before dropping any (a band's reach and a chunk).
+    room: u32,
+    arriving: Receiver<Vec<u8>>,
+    /// Chunk buffers back to the decoder.
+    back: Sender<Vec<u8>>,
 }
 
-// SAFETY: the two threads touch disjoint rows of the buffer, and the lock orders the writes
-// of a row (and any move of rows) before any read of it (see `read`, `fill`).
-unsafe impl Sync for Window {}
+impl RowSource for Window {
+    /// The decoded rows from the window's first (returned with it) holding those `reach`
+    /// names, waiting for the decoder as needed; an error if decoding stopped before. Rows
+    /// above `reach.first` are not asked for again.
+    fn rows(&mut self, reach: Reach) -> Result<(&[u8], u32), ImageError> {
+        self.keep_from = self.keep_from.max(reach.first);
+        while self.end() < reach.end {
+            let chunk = self
+                .arriving
+                .recv()
+                .map_err(|_| invalid("decoding stopped early"))?;
+            let chunk_rows = (chunk.len() / self.stride.max(1)) as u32;
+            if self.end() - self.top + chunk_rows > self.room {
+                // The rows no band will reach again go; the rest move to the window's start.
+                let top = self.keep_from.min(self.end());
+                self.rows.drain(..(top - self.top) as usize * self.stride);
+                self.top = top;
+            }
+            self.rows.extend_from_slice(&chunk);
+            // The decoder may be gone already: the buffer is then freed.
+            let _ = self.back.send(chunk);
+        }
+        Ok((&self.rows, self.top))
+    }
+}
 
 impl Window {
-    /// Over `buf` (borrowed for as long as the window lives), `stride` bytes a row.
-    fn new(buf: &mut [u8], stride: usize) -> Window {
+    fn new(stride: usize, room: u32, arriving: Receiver<Vec<u8>>, back: Sender<Vec<u8>>) -> Self {
         Window {
-            base: buf.as_mut_ptr(),
+            rows: Vec::with_capacity(room as usize * stride),
             stride,
-            capacity: u32::try_from(buf.len() / stride.max(1)).unwrap_or(u32::MAX),
-            state: Mutex::new(WindowState::default()),
-            changed: Condvar::new(),
+            top: 0,
+            keep_from: 0,
+            room,
+            arriving,
+            back,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, WindowState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn update(&self, f: impl FnOnce(&mut WindowState)) {
-        f(&mut self.lock());
-        self.changed.notify_all();
-    }
-
-    /// The resizer: blocks until the rows `reach` names are decoded; a view of the decoded
-    /// rows from the buffer's first (`View::top`), or `None` if decoding stopped before.
-    /// Rows above `reach.first` are not asked for again.
-    fn read(&self, reach: Reach) -> Option<View<'_>> {
-        let mut s = self.lock();
-        s.keep_from = s.keep_from.max(reach.first);
-        self.changed.notify_all();
-        loop {
-            if s.decoded >= reach.end {
-                s.reading = true;
-                let rows = (s.decoded - s.top) as usize;
-                // SAFETY: rows `top..decoded` are written at the start of the buffer (inside
-                // it: `fill` keeps within `capacity`). Until this view is dropped (`reading`),
-                // the decoder writes only rows below `decoded`, further on in the buffer, and
-                // moves none (`fill` checks `reading` under this lock).
-                let bytes = unsafe { std::slice::from_raw_parts(self.base, rows * self.stride) };
-                return Some(View {
-                    window: self,
-                    bytes,
-                    top: s.top,
-                });
-            }
-            if s.stopped {
-                return None;
-            }
-            s = self.changed.wait(s).unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-
-    /// The decoder: writes rows `row..row + k` with `read` once they fit in the buffer, moving
-    /// the rows still needed to its start when no `View` is held; then publishes them.
-    /// `Err(None)` if the resizer has ended.
-    fn fill(
-        &self,
-        row: u32,
-        k: u32,
-        read: &mut impl FnMut(&mut [u8]) -> Result<(), ImageError>,
-    ) -> Result<(), Option<ImageError>> {
-        let top = {
-            let mut s = self.lock();
-            loop {
-                if row + k - s.top <= self.capacity {
-                    break s.top;
-                }
-                if s.gone {
-                    return Err(None);
-                }
-                let from = s.keep_from.min(row);
-                if !s.reading && from > s.top {
-                    let (start, end) = ((from - s.top) as usize, (row - s.top) as usize);
-                    // SAFETY: no `View` is held (checked under the lock, which `read` needs
-                    // to make one); rows `start..end` are inside the buffer.
-                    unsafe {
-                        std::ptr::copy(
-                            self.base.add(start * self.stride),
-                            self.base,
-                            (end - start) * self.stride,
-                        )
-                    };
-                    s.top = from;
-                    continue;
-                }
-                s = self.changed.wait(s).unwrap_or_else(PoisonError::into_inner);
-            }
-        };
-        // SAFETY: rows `row..row + k` fit in the buffer (checked above); this thread alone
-        // writes them, and a `View` covers only rows already published (below `row`). `top`
-        // cannot change meanwhile: only this thread moves rows.
-        let dest = unsafe {
-            std::slice::from_raw_parts_mut(
-                self.base.add((row - top) as usize * self.stride),
-                k as usize * self.stride,
-            )
-        };
-        read(dest).map_err(Some)?;
-        self.update(|s| s.decoded = row + k);
-        Ok(())
-    }
-}
-
-/// The resizer's view of the decoded rows, from row `top` of the image: while it is held the
-/// decoder moves no row; dropping it lets go.
-struct View<'w> {
-    window: &'w Window,
-    bytes: &'w [u8],
-    top: u32,
-}
-
-impl std::ops::Deref for View<'_> {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        self.bytes
-    }
-}
-
-impl Drop for View<'_> {
-    fn drop(&mut self) {
-        self.window.update(|s| s.reading = false);
-    }
-}
-
-/// Marks decoding stopped when dropped.
-struct Closer<'a>(&'a Window);
-
-impl Drop for Closer<'_> {
-    fn drop(&mut self) {
-        self.0.update(|s| s.stopped = true);
-    }
-}
-
-/// Marks the resizer gone when dropped.
-struct Gone<'a>(&'a Window);
-
-impl Drop for Gone<'_> {
-    fn drop(&mut self) {
-        self.0.update(|s| s.gone = true);
+    /// The image row after the window's last.
+    fn end(&self) -> u32 {
+        self.top + (self.rows.len() / self.stride.max(1)) as u32
     }
 }
 
@@ -390,12 +271,11 @@ mod tests {
         let src = source(601, 6001);
         let to = (200, 1999);
         assert!(
-            window_rows(6001, 1999, WINDOW_BANDS) < 6001 / 2,
-            "the window is smaller"
+            ahead_rows(6001, 1999, AHEAD_BANDS) < 6001 / 2,
+            "the decoder runs ahead by part of the image"
         );
         assert!(
-            window_rows(6001, 1999, PROGRESSIVE_WINDOW_BANDS)
-                < window_rows(6001, 1999, WINDOW_BANDS)
+            ahead_rows(6001, 1999, PROGRESSIVE_AHEAD_BANDS) < ahead_rows(6001, 1999, AHEAD_BANDS)
         );
         let want = crate::image::pixels::resize::resize_image(
             &DynamicImage::ImageRgb8(src.clone()),

@@ -1,4 +1,9 @@
-//! The formats the worker takes and produces, told apart by their signatures.
+//! The codecs, one folder per format, each split by job (header and decoding, encoding, the
+//! container's chunks or segments for the `original` and repairs): `jpeg/`, `png/`, `webp/`;
+//! what they share — EXIF orientation (`exif.rs`), the input's bytes as the decoders read them,
+//! repaired when damaged but complete (`source.rs`), the decoded-bytes budget — and the formats
+//! themselves, told apart by their signatures. Adding a format is a folder here and its arms in
+//! `probe.rs` (open), `pipeline/` (decode) and `encode.rs` (encode).
 
 pub(in crate::image) mod count;
 pub(in crate::image) mod exif;

@@ -359,3 +359,103 @@ fn largest(
     };
     Ok((largest, along))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::codecs::exif::orientation_block;
+    use crate::image::probe::open;
+
+    /// A smooth 1300×900 picture with a dark corner at the stored top-left.
+    fn picture() -> image::RgbImage {
+        image::RgbImage::from_fn(1300, 900, |x, y| {
+            let corner = x < 200 && y < 200;
+            let v = |a: u32, b: u32| (a * 255 / b) as u8;
+            match corner {
+                true => image::Rgb([20, 20, 20]),
+                false => image::Rgb([v(x, 1300), v(y, 900), 160]),
+            }
+        })
+    }
+
+    /// `img` as a JPEG (baseline or progressive) with an EXIF `orientation`.
+    fn jpeg(img: &image::RgbImage, orientation: Orientation, progressive: bool) -> Vec<u8> {
+        let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+        if !progressive {
+            c.set_fastest_defaults();
+        }
+        c.set_size(img.width() as usize, img.height() as usize);
+        c.set_quality(95.0);
+        let mut s = c.start_compress(Vec::new()).unwrap();
+        s.write_scanlines(img.as_raw()).unwrap();
+        let file = s.finish().unwrap();
+        let app1 = [&b"Exif\0\0"[..], &orientation_block(orientation)].concat();
+        let mut out = file[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&(app1.len() as u16 + 2).to_be_bytes());
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&file[2..]);
+        out
+    }
+
+    /// The mean absolute difference (levels) between an encoded variant and `want`.
+    fn mean_difference(variant: &[u8], want: &image::RgbImage) -> f64 {
+        let got = image::load_from_memory(variant).unwrap().to_rgb8();
+        assert_eq!(got.dimensions(), want.dimensions());
+        let sum: u64 = got
+            .as_raw()
+            .iter()
+            .zip(want.as_raw())
+            .map(|(a, b)| u64::from(a.abs_diff(*b)))
+            .sum();
+        sum as f64 / got.as_raw().len() as f64
+    }
+
+    /// Each route — encoded along (upright baseline), resized along and turned band by band
+    /// (turned), resized along (progressive) — makes every variant upright, of the same
+    /// picture as turning the whole original and resizing it.
+    #[test]
+    fn every_route_makes_the_same_upright_picture() {
+        let stored = picture();
+        let settings = ImageSettings::default();
+        for (orientation, progressive, route) in [
+            (Orientation::NoTransforms, false, Route::EncodeAlong),
+            (Orientation::Rotate90, false, Route::ResizeAlong),
+            (Orientation::Rotate180, true, Route::ResizeAlong),
+        ] {
+            let bytes = jpeg(&stored, orientation, progressive);
+            let opened = open(&bytes, settings.max_input_pixels).unwrap();
+            assert_eq!(Plan::new(&opened.probe, &settings).route, route);
+            let out = process_opened(opened, &settings).unwrap();
+            let mut upright = image::DynamicImage::ImageRgb8(stored.clone());
+            upright.apply_orientation(orientation);
+            for v in out.variants.iter().filter(|v| v.name != "original") {
+                let Pixels::Image(want) =
+                    resize(&Pixels::Image(upright.clone()), v.width, v.height, false).unwrap()
+                else {
+                    unreachable!("an image stays an image")
+                };
+                let d = mean_difference(&v.data, &want.to_rgb8());
+                assert!(d < 2.0, "{orientation:?} {}: {d} levels off", v.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_largest_variant_is_turned_upright_once_when_asked() {
+        let img = image::DynamicImage::ImageRgb8(picture());
+        let largest = Largest {
+            pixels: Pixels::Image(img.clone()),
+            turn: Orientation::Rotate270,
+            upright: std::sync::OnceLock::new(),
+        };
+        let Pixels::Image(up) = largest.upright() else {
+            unreachable!("an image stays an image")
+        };
+        assert_eq!((up.width(), up.height()), (900, 1300));
+        assert!(
+            std::ptr::eq(largest.upright(), largest.upright()),
+            "made once"
+        );
+    }
+}

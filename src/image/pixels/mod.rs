@@ -1,6 +1,7 @@
-//! Decoded pixels (an image, or a lossy WebP's 4:2:0 planes) and the colour step's rules: a
-//! layout the output format can hold, alpha multiplied in for resizing, the ICC profile
-//! checked against them; resizing and orientation for either kind.
+//! Decoded pixels (an image, or a lossy WebP's 4:2:0 planes) and what is done to them: a layout
+//! the output format can hold, alpha multiplied in for resizing and divided out again
+//! (premultiplied alpha); resizing (`resize.rs`), orientation (`orient.rs`) and colour
+//! management (`colour.rs`) for either kind.
 
 pub(in crate::image) mod colour;
 pub(in crate::image) mod orient;

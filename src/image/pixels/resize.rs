@@ -112,13 +112,10 @@ fn typed<P: PixelTrait>(
 ) -> Result<DynamicImage, ImageError> {
     // The same band loop as `resize_arriving`'s, so one copy of the resizing code per pixel
     // type.
-    let whole = |_| Ok((src.as_bytes(), 0));
-    bands::<P, &[u8]>(
-        Banded::new(extent, dst, use_alpha)?,
-        src.width(),
-        whole,
-        &mut |_| Ok(()),
-    )
+    let banded = Banded::new(extent, dst, use_alpha)?;
+    bands::<P>(banded, src.width(), &mut Whole(src.as_bytes()), &mut |_| {
+        Ok(())
+    })
     .map(Banded::into_image)
 }
 
@@ -272,19 +269,33 @@ impl<P: PixelTrait> Banded<P> {
     }
 }
 
-/// The resize of `banded` from a source `width` pixels wide, pulling its rows: `rows(reach)`
-/// gives source rows `top..` as bytes (returned with `top`; any guard that holds them, such as
-/// a view of a decoder's buffer) holding at least the rows `reach` names. Each band is made
-/// from them, they are let go, and `made` gets the band. Returns `banded`, complete.
-fn bands<P: PixelTrait, R: std::ops::Deref<Target = [u8]>>(
+/// Where a banded resize pulls its source rows from.
+pub(in crate::image) trait RowSource {
+    /// Source rows from `top` on (returned with them), holding at least the rows `reach`
+    /// names; an error if they will never come.
+    fn rows(&mut self, reach: Reach) -> Result<(&[u8], u32), ImageError>;
+}
+
+/// A whole image's rows as a `RowSource`.
+struct Whole<'a>(&'a [u8]);
+
+impl RowSource for Whole<'_> {
+    fn rows(&mut self, _: Reach) -> Result<(&[u8], u32), ImageError> {
+        Ok((self.0, 0))
+    }
+}
+
+/// The resize of `banded` from a source `width` pixels wide, pulling its rows from `source`.
+/// `made` gets each band. Returns `banded`, complete.
+fn bands<P: PixelTrait>(
     mut banded: Banded<P>,
     width: u32,
-    mut rows: impl FnMut(Reach) -> Result<(R, u32), ImageError>,
+    source: &mut impl RowSource,
     made: &mut BandMade<'_>,
 ) -> Result<Banded<P>, ImageError> {
     let stride = width as usize * std::mem::size_of::<P>();
     while let Some(reach) = banded.next() {
-        let (held, top) = rows(reach)?;
+        let (held, top) = source.rows(reach)?;
         let have = u32::try_from(held.len() / stride.max(1)).unwrap_or(0);
         let view = fast_image_resize::images::TypedImageRef::<P>::from_buffer(
             width,
@@ -292,12 +303,7 @@ fn bands<P: PixelTrait, R: std::ops::Deref<Target = [u8]>>(
             &held[..have as usize * stride],
         )
         .map_err(|e| resize_failed(&e))?;
-        let band = banded.make(&view, top)?;
-        // The source rows are let go before the band is handed on (a decoder may then move
-        // the rows of its buffer).
-        drop(view);
-        drop(held);
-        made(band)?;
+        made(banded.make(&view, top)?)?;
     }
     Ok(banded)
 }
@@ -369,20 +375,17 @@ fn bytes_mut(img: &mut DynamicImage) -> Option<&mut [u8]> {
 }
 
 /// Lanczos3 of an 8-bit gray (`P` = U8) or RGB (`P` = U8x3) image arriving row by row, into
-/// `dst` (same layout). `rows(reach)` blocks until the rows `reach` names are decoded and
-/// gives decoded rows holding them (a guard over the decoder's buffer, let go when dropped)
-/// with the index of its first row; `None` if decoding stopped before. `made` gets each band.
-/// Returns the image made.
-pub(in crate::image) fn resize_arriving<P: PixelTrait, R: std::ops::Deref<Target = [u8]>>(
+/// `dst` (same layout): `source` gives the rows each band reaches as they are decoded
+/// (`bands::window`). `made` gets each band. Returns the image made.
+pub(in crate::image) fn resize_arriving<P: PixelTrait>(
     (src_w, src_h): (u32, u32),
     dst: DynamicImage,
-    mut rows: impl FnMut(Reach) -> Option<(R, u32)>,
+    source: &mut impl RowSource,
     made: &mut BandMade<'_>,
 ) -> Result<DynamicImage, ImageError> {
     let extent = (f64::from(src_w), f64::from(src_h));
     let banded = Banded::new(extent, dst, false)?;
-    let rows = |reach| rows(reach).ok_or_else(|| resize_failed(&"decoding stopped"));
-    Ok(bands::<P, R>(banded, src_w, rows, made)?.into_image())
+    Ok(bands::<P>(banded, src_w, source, made)?.into_image())
 }
 
 #[cfg(test)]
@@ -446,16 +449,28 @@ mod tests {
         let mut asked = Vec::new();
         let mut made = Vec::new();
         let dst_stride = 700 * 3;
-        let arriving = resize_arriving::<fast_image_resize::pixels::U8x3, &[u8]>(
+        /// Only the rows asked for, as a window of decoded rows would give them.
+        struct Asked<'a> {
+            src: &'a [u8],
+            stride: usize,
+            asked: &'a mut Vec<Reach>,
+        }
+        impl RowSource for Asked<'_> {
+            fn rows(&mut self, reach: Reach) -> Result<(&[u8], u32), ImageError> {
+                self.asked.push(reach);
+                let (a, b) = (reach.first as usize, reach.end as usize);
+                Ok((&self.src[a * self.stride..b * self.stride], reach.first))
+            }
+        }
+        let mut source = Asked {
+            src: src.as_raw(),
+            stride,
+            asked: &mut asked,
+        };
+        let arriving = resize_arriving::<fast_image_resize::pixels::U8x3>(
             (w, h),
             DynamicImage::new(700, 468, ColorType::Rgb8),
-            |reach| {
-                asked.push(reach);
-                // Only the rows asked for, as a window decoding a row at a time would give.
-                let rows =
-                    &src.as_raw()[reach.first as usize * stride..reach.end as usize * stride];
-                Some((rows, reach.first))
-            },
+            &mut source,
             &mut |band| {
                 made.extend_from_slice(band.band(dst_stride));
                 Ok(())

@@ -1,5 +1,5 @@
 //! An opaque lossy WebP kept in the colour space it is stored in: 4:2:0 Y′CbCr planes (decoded
-//! and encoded by libwebp in `webp.rs`), each plane resized on its own. Half the bytes of RGB at
+//! and encoded by libwebp in `codecs::webp`), each plane resized on its own. Half the bytes of RGB at
 //! every stage (a 16.8 MP photo is 25 MB decoded instead of 50), and neither the decoder's
 //! chroma upsampling to RGB nor the encoder's conversion back to 4:2:0 runs.
 

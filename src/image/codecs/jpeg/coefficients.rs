@@ -14,7 +14,7 @@
 //! management"). [`reset_error_mgr`] — called by `jpeg_start_compress` just before the
 //! encoder's modules are set up — installs three methods that hand each component's second
 //! array a scratch buffer of one iMCU row instead: the first pass writes into it and nobody
-//! reads it. The output is byte for byte the same (tests below, and `jpeg.rs`' tests through
+//! reads it. The output is byte for byte the same (tests below, and the jpeg module's tests through
 //! the encoder).
 //!
 //! The hook depends on how mozjpeg 2.x requests and uses the arrays: two per component, in

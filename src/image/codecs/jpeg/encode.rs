@@ -69,7 +69,7 @@ pub(in crate::image) fn encode_bands(
 }
 
 /// `encode` through libjpeg's own memory manager, both of mozjpeg's coefficient arrays
-/// allocated: what `encode` must give byte for byte (`jpeg_coefficients`' tests).
+/// allocated: what `encode` must give byte for byte (`coefficients`' tests).
 #[cfg(test)]
 pub(in crate::image) fn encode_unhooked(img: &DynamicImage, quality: u8) -> Vec<u8> {
     let gray = img.color() == image::ColorType::L8;
@@ -119,7 +119,7 @@ impl RowEncoder {
     }
 
     /// `start` with the error manager `err` (the tests' reference: libjpeg's own memory
-    /// manager, without `jpeg_coefficients`' hook).
+    /// manager, without `coefficients`' hook).
     fn start_with(
         err: mozjpeg_sys::jpeg_error_mgr,
         (width, height): (u32, u32),

@@ -57,7 +57,7 @@ pub(super) fn error_mgr() -> mozjpeg_sys::jpeg_error_mgr {
 }
 
 /// An encoder's error manager: `error_mgr`'s, and the hook that spares mozjpeg's unused copy
-/// of the coefficients (`jpeg_coefficients`).
+/// of the coefficients (`coefficients`).
 pub(super) fn encoder_error_mgr() -> mozjpeg_sys::jpeg_error_mgr {
     let mut err = error_mgr();
     err.reset_error_mgr = Some(super::coefficients::reset_error_mgr);

@@ -16,6 +16,8 @@ use crate::image::probe::ColourModel;
 
 mod chunks;
 pub(in crate::image) mod palette;
+#[cfg(test)]
+pub(in crate::image) use chunks::write_chunk;
 use chunks::{all_chunks, unfit, Place};
 pub(in crate::image) use chunks::{repair, strip};
 
