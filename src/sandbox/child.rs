@@ -115,6 +115,7 @@ pub fn main(args: &[OsString]) -> ExitCode {
     };
     die_with_parent(args.parent);
     close_other_descriptors();
+    one_malloc_arena();
     if let Err(why) = limit_resources(args.cpu_secs) {
         eprintln!("image stage: {why}");
         return ExitCode::from(2);
@@ -219,6 +220,19 @@ fn close_other_descriptors() {
     // SAFETY: close_range(2) on descriptors this process holds no Rust handle to (only 0–2
     // exist for std here); on a kernel before 5.9 it fails with ENOSYS and closes nothing.
     unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+}
+
+/// glibc's allocator gives threads arenas of their own, and the first time it shrinks one it
+/// reads `/proc/sys/vm/overcommit_memory` (arena.c, `check_may_shrink_heap`): an `open` that
+/// seccomp answers by killing the child, at whatever moment a thread frees enough memory. With
+/// one arena (the main one, grown and trimmed by `brk`) that read never happens. musl's
+/// allocator (the static binary that ships) reads nothing.
+fn one_malloc_arena() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt with a plain option, before the child starts any thread.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
 }
 
 /// Memory for data (`MEMORY_LIMIT_BYTES`), CPU time (`cpu_secs`, then SIGXCPU), no core dump
