@@ -32,8 +32,8 @@ enum Decoded {
     /// Resized to the largest variant while decoded (`Route::ResizeAlong`).
     Largest(Pixels),
     /// Resized, and the largest variant and the next size encoded while decoded
-    /// (`Route::EncodeAlong`).
-    Encoded(Pixels, jpeg::EncodedAlong),
+    /// (`Route::EncodeAlong`; boxed: the encoders' state is large beside the pixels).
+    Encoded(Pixels, Box<jpeg::EncodedAlong>),
 }
 
 impl Decoded {
@@ -245,7 +245,7 @@ fn decode(
             let d = jpeg::decode(*decoder, probe.icc.as_deref(), long, to, along, warnings)?;
             let pixels = Pixels::Image(d.image);
             let decoded = match (d.encoded, d.resized) {
-                (Some(along), _) => Decoded::Encoded(pixels, along),
+                (Some(along), _) => Decoded::Encoded(pixels, Box::new(along)),
                 (None, true) => Decoded::Largest(pixels),
                 (None, false) => Decoded::Whole(pixels),
             };
@@ -340,7 +340,7 @@ fn largest(
             (resized, None)
         }
         Decoded::Largest(pixels) => (pixels, None),
-        Decoded::Encoded(pixels, along) => (pixels, Some(along)),
+        Decoded::Encoded(pixels, along) => (pixels, Some(*along)),
     };
     let in_bands = plan.turn_in_bands;
     if turn != Orientation::NoTransforms && !in_bands {

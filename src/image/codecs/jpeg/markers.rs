@@ -213,10 +213,11 @@ fn read_segment<'a>(l: &mut Layout<'a>, marker: u8, data: &'a [u8]) {
             l.frame = data.first().map(|&precision| (marker, precision));
         }
         SOS => l.scans = l.scans.saturating_add(1),
-        0xE1 if before_scans && l.orientation == image::metadata::Orientation::NoTransforms => {
-            if data.starts_with(b"Exif\0\0") {
-                l.orientation = crate::image::codecs::exif::orientation(data);
-            }
+        0xE1 if before_scans
+            && l.orientation == image::metadata::Orientation::NoTransforms
+            && data.starts_with(b"Exif\0\0") =>
+        {
+            l.orientation = crate::image::codecs::exif::orientation(data);
         }
         0xE2 if before_scans && l.icc_chunks.len() <= MAX_ICC_CHUNKS => {
             if let Some(rest) = data.strip_prefix(b"ICC_PROFILE\0") {
