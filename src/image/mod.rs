@@ -31,6 +31,8 @@ mod resize;
 mod settings;
 mod source;
 mod targets;
+#[path = "codecs/tiff/mod.rs"]
+pub(crate) mod tiff;
 mod turning;
 mod webp;
 mod yuv;
