@@ -133,8 +133,9 @@ def page(pixels, photometric, bits=8, extra=None, tags=None, planar=False, rows_
         planes = [sample_bytes(pixels[:, :, s:s + 1], bits, e) for s in range(spp)]
     else:
         planes = [sample_bytes(pixels, bits, e)]
+    # SampleFormat one value a sample, as GIMP, Pillow and libtiff write it.
     t = {258: (3, [bits] * spp), 259: (3, [1]), 262: (3, [photometric]), 277: (3, [spp]),
-         284: (3, [2 if planar else 1])}
+         284: (3, [2 if planar else 1]), 339: (3, [1] * spp)}
     if extra is not None:
         t[338] = (3, extra)
     t.update(tags or {})
@@ -377,6 +378,17 @@ def palette_family():
     expect("palette8_8bit_colormap.tif",
            "8-bit palette whose ColorMap holds 8-bit values (libtiff's heuristic: read as 8-bit)",
            data, pts, check_pillow=False, width=w, height=h, **rgb_facts("indexed", 8, "Rgb8"))
+    # Palette + unassociated alpha (Microsoft Office writes these).
+    cmap = [(200, 40, 30), (30, 170, 60), (40, 60, 210), (250, 250, 20)] + [(0, 0, 0)] * 252
+    flat = [c[0] * 257 for c in cmap] + [c[1] * 257 for c in cmap] + [c[2] * 257 for c in cmap]
+    px = quadrants(w, h, [(0, 255), (1, 200), (2, 100), (3, 0)])
+    data = tiffcp(tiff([page(px, 3, extra=[2], tags={320: (3, flat)})]), "palette8_alpha_lzw.tif",
+                  "-c", "lzw")
+    pts = [(x, y, list(cmap[k]) + [al]) for (x, y), (k, al) in
+           zip(centres(w, h), [(0, 255), (1, 200), (2, 100), (3, 0)])]
+    expect("palette8_alpha_lzw.tif", "8-bit palette + unassociated alpha (255/200/100/0), LZW",
+           data, pts, check_pillow=False, width=w, height=h,
+           **rgb_facts("indexed", 8, "Rgba8", True))
     grays = [(v, v, v) for v in range(256)]
     flat = [c[0] * 257 for c in grays] * 3
     data = save("palette8_grays.tif", tiff([page(quadrants(w, h, [(0,), (90,), (160,), (255,)]),

@@ -67,12 +67,14 @@ impl Convert {
                 }
             }
             Colour::Palette(map) => {
-                let gray = out.len() == self.width;
-                for (i, p) in self.scratch.iter().enumerate() {
-                    let c = map.get(usize::from(*p)).copied().unwrap_or_default();
-                    match gray {
-                        true => out[i] = c[0],
-                        false => out[i * 3..i * 3 + 3].copy_from_slice(&c),
+                // Gray out (a palette of grays) has 1 or 2 channels a pixel, RGB 3 or 4.
+                let n = out.len() / self.width;
+                let colour = n - (used - 1);
+                for (p, o) in px.zip(out.chunks_exact_mut(n)) {
+                    let c = map.get(usize::from(p[0])).copied().unwrap_or_default();
+                    o[..colour].copy_from_slice(&c[..colour]);
+                    if used == 2 {
+                        o[colour] = p[1];
                     }
                 }
             }

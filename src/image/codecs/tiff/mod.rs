@@ -72,9 +72,12 @@ pub(crate) struct Header {
     pub height: u32,
     /// TIFF Orientation (tag 274), EXIF's meaning, 1–8: still to apply after decoding.
     pub orientation: u8,
-    /// The ICC profile (tag 34675) as stored. Not applied, except to CMYK, whose pixels come
-    /// out already converted to sRGB through it.
+    /// The ICC profile (tag 34675) as stored: not applied (but see `icc_applied`).
     pub icc: Option<Vec<u8>>,
+    /// The pixels come out already in sRGB: CMYK (converted through `icc`, or by the browsers'
+    /// formula without a usable one) and CIELab. `icc` must then be neither carried into the
+    /// variants nor applied again (it may still name the source's colour space).
+    pub icc_applied: bool,
     /// Bits per sample as stored: 1, 2, 4, 8 or 16.
     pub bit_depth: u8,
     /// As stored: CMYK, Y′CbCr and palette pages report so (their pixels arrive as RGB or, for
@@ -141,6 +144,7 @@ fn open_page(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header), Ima
         height,
         orientation,
         icc,
+        icc_applied: matches!(samples.colour, Colour::Cmyk | Colour::Lab { .. }),
         bit_depth: samples.bits,
         colour_model: samples.colour_model(),
         alpha: samples.alpha.is_some(),

@@ -111,7 +111,10 @@ impl Samples {
         match &self.colour {
             Colour::Gray { .. } if alpha => C::La8,
             Colour::Gray { .. } => C::L8,
-            Colour::Palette(map) if map.iter().all(|[r, g, b]| r == g && g == b) => C::L8,
+            Colour::Palette(map) if map.iter().all(|[r, g, b]| r == g && g == b) => match alpha {
+                true => C::La8,
+                false => C::L8,
+            },
             _ if alpha => C::Rgba8,
             _ => C::Rgb8,
         }
@@ -221,8 +224,12 @@ pub(super) fn read(
         .map_err(tiff_error)?
         .and_then(|b| b.first().copied())
         .unwrap_or(1);
-    match tag_u16(t, Tag::SampleFormat)? {
-        None | Some(1) => {}
+    let formats = t
+        .find_tag_unsigned_vec::<u16>(Tag::SampleFormat)
+        .map_err(tiff_error)?
+        .unwrap_or_default();
+    match formats.iter().find(|&&f| f != 1) {
+        None => {}
         Some(2) => return Err(unsupported("signed integer samples".into())),
         Some(3) => return Err(unsupported("floating-point samples".into())),
         Some(f) => return Err(unsupported(format!("sample format {f}"))),
