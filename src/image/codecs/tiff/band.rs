@@ -215,8 +215,13 @@ impl Chunks {
         let data = t.inner().slice(at, len).unwrap_or(&[]);
         let (cw, ch) = self.stored_chunk;
         match jpeg_frame(data) {
-            Some((w, h)) if w <= cw.next_multiple_of(16) && h <= ch.next_multiple_of(16) => Ok(()),
-            Some((w, h)) => Err(ImageError::Invalid(format!(
+            Some((_, scans)) if scans > MAX_SCANS => Err(ImageError::Invalid(format!(
+                "cannot decode: TIFF JPEG chunk {index} has more than {MAX_SCANS} scans"
+            ))),
+            Some(((w, h), _)) if w <= cw.next_multiple_of(16) && h <= ch.next_multiple_of(16) => {
+                Ok(())
+            }
+            Some(((w, h), _)) => Err(ImageError::Invalid(format!(
                 "cannot decode: TIFF JPEG chunk {index} is {w}x{h}, larger than its {cw}x{ch} chunk"
             ))),
             None => Err(ImageError::Invalid(format!(
@@ -340,30 +345,59 @@ fn place(
     }
 }
 
-/// The width and height in a JPEG stream's frame header (SOFn), found by walking its marker
-/// segments from the start; `None` when there is none.
-fn jpeg_frame(data: &[u8]) -> Option<(u32, u32)> {
-    let mut i = 2;
+/// The most scans (SOS markers) a JPEG chunk may have: each scan of a progressive stream is a
+/// pass over its coefficients, so a stream of thousands of tiny scans holds the decoder for
+/// minutes. The worker's JPEG rule (`jpeg.rs` `MAX_SCANS`, libjpeg-turbo's `-maxscans`).
+const MAX_SCANS: u32 = 100;
+
+/// A JPEG stream's frame size (SOFn width and height) and its scan count, found by walking its
+/// marker segments (and passing over each scan's entropy-coded data); `None` without a frame
+/// header.
+fn jpeg_frame(data: &[u8]) -> Option<((u32, u32), u32)> {
+    let (mut i, mut frame, mut scans) = (2, None, 0u32);
     while i + 4 <= data.len() {
         if data[i] != 0xFF {
-            return None;
+            return frame.map(|f| (f, scans));
         }
         let marker = data[i + 1];
-        if marker == 0xFF {
-            i += 1;
+        if marker == 0xFF || (0xD0..=0xD7).contains(&marker) {
+            i += if marker == 0xFF { 1 } else { 2 };
             continue;
+        }
+        if marker == 0xD9 {
+            break;
         }
         let len = usize::from(u16::from_be_bytes([data[i + 2], data[i + 3]]));
         let sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
-        if sof {
+        if sof && frame.is_none() {
             let f = data.get(i + 5..i + 9)?;
             let h = u32::from(u16::from_be_bytes([f[0], f[1]]));
-            let w = u32::from(u16::from_be_bytes([f[2], f[3]]));
-            return Some((w, h));
+            frame = Some((u32::from(u16::from_be_bytes([f[2], f[3]])), h));
         }
         i += 2 + len;
+        if marker == 0xDA {
+            scans += 1;
+            if scans > MAX_SCANS {
+                break;
+            }
+            i = entropy_end(data, i);
+        }
     }
-    None
+    frame.map(|f| (f, scans))
+}
+
+/// Where a scan's entropy-coded data starting at `i` ends: the next marker that is neither a
+/// stuffed 0xFF00 nor a restart marker.
+fn entropy_end(data: &[u8], mut i: usize) -> usize {
+    while let Some(at) = data.get(i..).and_then(|d| memchr::memchr(0xFF, d)) {
+        let at = i + at;
+        match data.get(at + 1) {
+            Some(0x00 | 0xD0..=0xD7 | 0xFF) => i = at + 1,
+            Some(_) => return at,
+            None => return data.len(),
+        }
+    }
+    data.len()
 }
 
 #[cfg(test)]
@@ -371,11 +405,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_jpeg_frame_size_is_found_past_other_segments() {
+    fn the_jpeg_frame_size_and_scans_are_found_past_other_segments() {
         let mut j = vec![0xFF, 0xD8, 0xFF, 0xDB, 0, 4, 1, 2];
-        j.extend_from_slice(&[0xFF, 0xC0, 0, 11, 8, 0, 16, 0, 32, 3, 1, 0x22, 0]);
-        assert_eq!(jpeg_frame(&j), Some((32, 16)));
+        j.extend_from_slice(&[0xFF, 0xC2, 0, 11, 8, 0, 16, 0, 32, 3, 1, 0x22, 0]);
+        assert_eq!(jpeg_frame(&j), Some(((32, 16), 0)));
         assert_eq!(jpeg_frame(&j[..10]), None);
         assert_eq!(jpeg_frame(&[0xFF, 0xD8, 0, 0, 0, 0]), None);
+        // Scans whose data hold stuffed bytes and restart markers; the count stops past 100.
+        let scan = [
+            0xFF, 0xDA, 0, 3, 0, 0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56,
+        ];
+        for n in [3usize, 150] {
+            let mut k = j.clone();
+            (0..n).for_each(|_| k.extend_from_slice(&scan));
+            k.extend_from_slice(&[0xFF, 0xD9]);
+            assert_eq!(
+                jpeg_frame(&k),
+                Some(((32, 16), n.min(101) as u32)),
+                "{n} scans"
+            );
+        }
     }
 }

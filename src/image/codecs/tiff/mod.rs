@@ -346,23 +346,32 @@ impl Decoder<'_> {
             }
             Ok(())
         })?;
-        let img = match layout {
-            ColorType::L8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageLuma16),
-            ColorType::La8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageLumaA16),
-            ColorType::Rgb8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageRgb16),
-            _ => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageRgba16),
-        };
-        img.ok_or_else(|| ImageError::Internal("TIFF image buffer size".into()))
+        whole(w, h, layout, buf)
     }
 }
 
-/// 8-bit rows as a `DynamicImage` of `layout`.
-fn whole(w: u32, h: u32, layout: ColorType, buf: Vec<u8>) -> Result<DynamicImage, ImageError> {
+/// Rows of 8- or 16-bit samples as a `DynamicImage` of `layout`'s channels.
+fn whole<T: image::Primitive>(
+    w: u32,
+    h: u32,
+    layout: ColorType,
+    buf: Vec<T>,
+) -> Result<DynamicImage, ImageError>
+where
+    image::Luma<T>: image::Pixel<Subpixel = T>,
+    image::LumaA<T>: image::Pixel<Subpixel = T>,
+    image::Rgb<T>: image::Pixel<Subpixel = T>,
+    image::Rgba<T>: image::Pixel<Subpixel = T>,
+    DynamicImage: From<ImageBuffer<image::Luma<T>, Vec<T>>>
+        + From<ImageBuffer<image::LumaA<T>, Vec<T>>>
+        + From<ImageBuffer<image::Rgb<T>, Vec<T>>>
+        + From<ImageBuffer<image::Rgba<T>, Vec<T>>>,
+{
     let img = match layout {
-        ColorType::L8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageLuma8),
-        ColorType::La8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageLumaA8),
-        ColorType::Rgb8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageRgb8),
-        _ => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageRgba8),
+        ColorType::L8 => ImageBuffer::<image::Luma<T>, _>::from_raw(w, h, buf).map(Into::into),
+        ColorType::La8 => ImageBuffer::<image::LumaA<T>, _>::from_raw(w, h, buf).map(Into::into),
+        ColorType::Rgb8 => ImageBuffer::<image::Rgb<T>, _>::from_raw(w, h, buf).map(Into::into),
+        _ => ImageBuffer::<image::Rgba<T>, _>::from_raw(w, h, buf).map(Into::into),
     };
     img.ok_or_else(|| ImageError::Internal("TIFF image buffer size".into()))
 }

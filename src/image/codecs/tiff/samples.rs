@@ -217,45 +217,7 @@ pub(super) fn read(
     photometric: u16,
     compression: u16,
 ) -> Result<Samples, ImageError> {
-    use photometric::*;
-    let stored = tag_u16(t, Tag::SamplesPerPixel)?.unwrap_or(1).max(1);
-    let bits = t
-        .find_tag_unsigned_vec::<u16>(Tag::BitsPerSample)
-        .map_err(tiff_error)?
-        .and_then(|b| b.first().copied())
-        .unwrap_or(1);
-    let formats = t
-        .find_tag_unsigned_vec::<u16>(Tag::SampleFormat)
-        .map_err(tiff_error)?
-        .unwrap_or_default();
-    match formats.iter().find(|&&f| f != 1) {
-        None => {}
-        Some(2) => return Err(unsupported("signed integer samples".into())),
-        Some(3) => return Err(unsupported("floating-point samples".into())),
-        Some(f) => return Err(unsupported(format!("sample format {f}"))),
-    }
-    let extra = t
-        .find_tag_unsigned_vec::<u16>(Tag::ExtraSamples)
-        .map_err(tiff_error)?
-        .unwrap_or_default();
-    let colour_samples: u16 = match photometric {
-        WHITE_IS_ZERO | BLACK_IS_ZERO | PALETTE => 1,
-        CMYK => 4,
-        _ => 3,
-    };
-    if stored < colour_samples {
-        return Err(ImageError::Invalid(format!(
-            "cannot decode: TIFF with {stored} samples per pixel for photometric {photometric}"
-        )));
-    }
-    let alpha = match (extra.first(), stored > colour_samples) {
-        (_, false) => None,
-        (Some(1), true) => Some(Alpha::Premultiplied),
-        (Some(2), true) => Some(Alpha::Straight),
-        // libtiff and the `tiff` crate take a fourth RGB sample without ExtraSamples as alpha.
-        (None, true) if photometric == RGB && stored == 4 => Some(Alpha::Straight),
-        _ => None,
-    };
+    let (stored, bits, colour_samples, alpha) = layout(t, photometric)?;
     let colour = colour(t, photometric, compression, bits)?;
     let supported_bits = match colour {
         Colour::Gray { .. } | Colour::Palette(_) if alpha.is_none() => {
@@ -295,6 +257,54 @@ pub(super) fn read(
         compression,
         predictor,
     })
+}
+
+/// Samples per pixel as stored, bits per sample, colour samples and alpha; unsigned integer
+/// samples only (SampleFormat 1, given once or once a sample).
+fn layout(
+    t: &mut Tiff<'_>,
+    photometric: u16,
+) -> Result<(u16, u16, u16, Option<Alpha>), ImageError> {
+    use photometric::*;
+    let stored = tag_u16(t, Tag::SamplesPerPixel)?.unwrap_or(1).max(1);
+    let bits = t
+        .find_tag_unsigned_vec::<u16>(Tag::BitsPerSample)
+        .map_err(tiff_error)?
+        .and_then(|b| b.first().copied())
+        .unwrap_or(1);
+    let formats = t
+        .find_tag_unsigned_vec::<u16>(Tag::SampleFormat)
+        .map_err(tiff_error)?
+        .unwrap_or_default();
+    match formats.iter().find(|&&f| f != 1) {
+        None => {}
+        Some(2) => return Err(unsupported("signed integer samples".into())),
+        Some(3) => return Err(unsupported("floating-point samples".into())),
+        Some(f) => return Err(unsupported(format!("sample format {f}"))),
+    }
+    let colour_samples: u16 = match photometric {
+        WHITE_IS_ZERO | BLACK_IS_ZERO | PALETTE => 1,
+        CMYK => 4,
+        _ => 3,
+    };
+    if stored < colour_samples {
+        return Err(ImageError::Invalid(format!(
+            "cannot decode: TIFF with {stored} samples per pixel for photometric {photometric}"
+        )));
+    }
+    let extra = t
+        .find_tag_unsigned_vec::<u16>(Tag::ExtraSamples)
+        .map_err(tiff_error)?
+        .unwrap_or_default();
+    let alpha = match (extra.first(), stored > colour_samples) {
+        (_, false) => None,
+        (Some(1), true) => Some(Alpha::Premultiplied),
+        (Some(2), true) => Some(Alpha::Straight),
+        // libtiff and the `tiff` crate take a fourth RGB sample without ExtraSamples as alpha.
+        (None, true) if photometric == RGB && stored == 4 => Some(Alpha::Straight),
+        _ => None,
+    };
+    Ok((stored, bits, colour_samples, alpha))
 }
 
 fn photometric_name(p: u16) -> &'static str {
