@@ -229,8 +229,10 @@ fn tiff_error(e: TiffError) -> ImageError {
         TiffError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             ImageError::Invalid("cannot decode: TIFF data ends early (truncated file)".into())
         }
-        TiffError::LimitsExceeded => ImageError::TooLarge(format!(
-            "TIFF chunk over the decoder's limit ({MAX_BAND_BYTES} bytes)"
+        // Band sizes are checked from the header first: past that, only a strip or tile byte
+        // count no file of ours can hold gets here.
+        TiffError::LimitsExceeded => ImageError::Invalid(format!(
+            "cannot decode: TIFF strip or tile byte count over {MAX_BAND_BYTES} bytes"
         )),
         e => ImageError::Invalid(format!("cannot decode: TIFF {e}")),
     }

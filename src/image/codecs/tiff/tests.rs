@@ -294,6 +294,14 @@ fn truncated_and_damaged_data_is_refused_not_panicked_on() {
         matches!(&err, ImageError::Invalid(m) if m.contains("cut short")),
         "{err:?}"
     );
+    // An LZW strip claiming 300 MB in a file of a few hundred bytes.
+    let file = tiff_with(&rgb16_one_strip(16, 16, 5, 300_000_000), &[0x80; 64]);
+    let (d, _) = open(&file, DEFAULT_MAX_INPUT_PIXELS).unwrap();
+    let err = d.decode().unwrap_err();
+    assert!(
+        matches!(&err, ImageError::Invalid(m) if m.contains("byte count over")),
+        "{err:?}"
+    );
 }
 
 /// Truncations and bit flips of every fixture: each open and decode returns (no panic
