@@ -15,11 +15,11 @@
 //!   rounded), or 16-bit gray and RGB kept whole by `decode`.
 //!
 //! Decoded here: strips and tiles; chunky and planar; uncompressed, LZW, Deflate, PackBits,
-//! CCITT G4 (FillOrder 1 and 2), JPEG (compression 7, Y′CbCr subsampled or not); 1/2/4/8/16-bit
+//! CCITT G4 (FillOrder 1 and 2), JPEG (compression 7, Y′CbCr subsampled or not); 1–8- and 16-bit
 //! gray (WhiteIsZero and BlackIsZero), 1–8-bit palette, 8/16-bit RGB, CMYK, CIELab, ICCLab;
 //! 8-bit uncompressed Y′CbCr without subsampling; associated and unassociated alpha; BigTIFF.
 //! Refused by name (`Unsupported`): CCITT MH and G3, old-style JPEG, LZMA, Zstandard, WebP,
-//! JPEG 2000, and other compressions; 12-, 32-bit, signed and floating-point samples; ITU Lab,
+//! JPEG 2000, and other compressions; 9–15-, 24-, 32-, 64-bit, signed and floating-point samples; ITU Lab,
 //! LogLuv, CFA; subsampled Y′CbCr without JPEG.
 
 // Not called outside its tests until the lead wires TIFF into the probe and the plan (issue 28).
@@ -78,7 +78,7 @@ pub(crate) struct Header {
     /// formula without a usable one) and CIELab. `icc` must then be neither carried into the
     /// variants nor applied again (it may still name the source's colour space).
     pub icc_applied: bool,
-    /// Bits per sample as stored: 1, 2, 4, 8 or 16.
+    /// Bits per sample as stored: 1–8 or 16.
     pub bit_depth: u8,
     /// As stored: CMYK, Y′CbCr and palette pages report so (their pixels arrive as RGB or, for
     /// a palette of grays, gray); CIELab reports `Rgb`/`Rgba` (ColourModel has no Lab).
