@@ -10,6 +10,7 @@ pub(in crate::image) mod exif;
 pub(in crate::image) mod jpeg;
 pub(in crate::image) mod png;
 pub(in crate::image) mod source;
+pub(in crate::image) mod tiff;
 pub(in crate::image) mod webp;
 
 /// The most bytes one decoded image may take (a PNG frame, a WebP decode): the largest image
