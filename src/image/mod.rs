@@ -14,6 +14,8 @@ mod count;
 mod encode;
 mod error;
 mod format;
+#[path = "codecs/gif/mod.rs"]
+pub(crate) mod gif;
 mod jpeg;
 mod jpeg_coefficients;
 mod metadata;
