@@ -9,6 +9,8 @@
 
 mod arriving;
 mod band_pool;
+#[path = "codecs/bmp/mod.rs"]
+pub(crate) mod bmp;
 mod colour;
 mod count;
 mod encode;
