@@ -96,15 +96,14 @@ pub(crate) fn check_budget(bytes: u64, what: &str) -> Result<(), ImageError> {
 ///
 /// Errors: `Invalid` (no signature, nothing but metadata before the end, a malformed graphic
 /// control extension before the first image, a first image cut short or with an LZW minimum
-/// code size browsers refuse, over 8), `Unsupported` (minimum code size 0, which Chromium
-/// accepts but the `gif` crate does not), `TooLarge`.
+/// code size over 11), `Unsupported` (minimum code size 0, which Chromium accepts but the
+/// `gif` crate does not), `TooLarge` (checked before anything else of the first frame).
 pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header), ImageError> {
     let screen =
         blocks::screen(bytes).map_err(|e| ImageError::Invalid(format!("cannot decode: {e}")))?;
     let mut walk = Walk::new(bytes, &screen);
     let mut warnings = Vec::new();
     let (control, image) = first_frame(&mut walk, &mut warnings)?;
-    check_code_size(&image)?;
     let placement = Placement::new((screen.width, screen.height), &image);
     if placement.canvas.0 == 0 || placement.canvas.1 == 0 {
         return Err(ImageError::Invalid(format!(
@@ -113,6 +112,10 @@ pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header
         )));
     }
     check_pixels(placement.canvas, max_pixels)?;
+    let empty = placement.width == 0 || placement.height == 0;
+    if !empty {
+        check_code_size(&image, &mut warnings)?;
+    }
     let table = image.local.clone().or(screen.global.clone());
     if table.is_none() {
         warnings.push(
@@ -123,7 +126,6 @@ pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header
     }
     let transparent = control.as_ref().and_then(|c| c.transparent);
     let palette = frame::palette(table.map(|t| &bytes[t]), transparent);
-    let empty = placement.width == 0 || placement.height == 0;
     if empty {
         warnings.push(format!(
             "the GIF's first frame is empty ({}x{}): the canvas shows nothing (transparent), \
@@ -233,15 +235,23 @@ fn icc_ignored() -> String {
     "the GIF's ICC profile (ICCRGBG1012 extension) is ignored, as browsers ignore it".into()
 }
 
-/// Refuses an LZW minimum code size browsers or the `gif` crate do not decode.
-fn check_code_size(image: &Image) -> Result<(), ImageError> {
+/// Refuses an LZW minimum code size the `gif` crate does not decode (0, or over 11); sizes
+/// 9 to 11, which Chromium refuses but Firefox and Pillow show, are decoded with a warning.
+fn check_code_size(image: &Image, warnings: &mut Vec<String>) -> Result<(), ImageError> {
     match image.min_code_size {
         Some(1..=8) => Ok(()),
+        Some(size @ 9..=11) => {
+            warnings.push(format!(
+                "the GIF's first frame has LZW minimum code size {size} (over 8): Firefox and \
+                 Pillow show it, Chromium does not"
+            ));
+            Ok(())
+        }
         Some(0) => Err(ImageError::Unsupported(
             "GIF whose first frame has LZW minimum code size 0".into(),
         )),
         Some(size) => Err(ImageError::Invalid(format!(
-            "cannot decode: the GIF's first frame has LZW minimum code size {size} (at most 8)"
+            "cannot decode: the GIF's first frame has LZW minimum code size {size} (at most 11)"
         ))),
         None => Err(ImageError::Invalid(
             "cannot decode: the GIF ends inside its first image descriptor".into(),

@@ -263,10 +263,39 @@ fn refusals_name_the_problem() {
     let mut nine = still.clone();
     let code_at = 37 + 8 + 10;
     assert_eq!(nine[code_at], 8, "Pillow writes LZW minimum code size 8");
-    nine[code_at] = 9;
-    invalid_naming(&nine, "minimum code size 9");
+    nine[code_at] = 12;
+    invalid_naming(&nine, "minimum code size 12");
     nine[code_at] = 0;
     assert!(matches!(refused(&nine, LIMIT), ImageError::Unsupported(m) if m.contains("size 0")));
+}
+
+/// The first image block of a GIF.
+fn first_image(gif: &[u8]) -> blocks::Image {
+    let screen = blocks::screen(gif).unwrap();
+    blocks::Blocks::new(gif, &screen)
+        .find_map(|b| match b {
+            blocks::Block::Image(image) => Some(image),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn code_sizes_9_to_11_decode_with_a_warning_as_firefox_and_pillow_show_them() {
+    // A 1x1 frame whose LZW data at minimum code size 9 is clear (512), index 1 and end (513),
+    // in 10-bit codes.
+    let mut gif = encoded((1, 1), &[0, 0, 0, 9, 8, 7], &[(0, 0, 1, 1, vec![1], None)]);
+    let image = first_image(&gif);
+    let codes: u32 = 512 | (1 << 10) | (513 << 20);
+    let data = [&[9, 4][..], &codes.to_le_bytes(), &[0, 0x3B]].concat();
+    gif.splice(image.data - 1.., data);
+    let (image, header) = decoded(&gif);
+    assert_eq!(image.to_rgb8().into_raw(), [9, 8, 7]);
+    assert!(
+        header.warnings[0].contains("minimum code size 9"),
+        "{:?}",
+        header.warnings
+    );
 }
 
 #[test]
