@@ -297,6 +297,11 @@ fn palette(
     let mut end = start + colours * entry;
     if header.offset != 0 && header.offset < end {
         end = start + (header.offset - start) / entry * entry;
+        info.warnings.push(format!(
+            "the BMP's pixel data starts inside its colour table: {} of {colours} colours read \
+             (as Chromium reads them; indices past them show black)",
+            (end - start) / entry
+        ));
     }
     if end > bytes.len() {
         return Err(invalid(format!(

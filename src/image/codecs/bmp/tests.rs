@@ -326,6 +326,20 @@ fn refusals_name_the_problem() {
 }
 
 #[test]
+fn a_pixel_data_offset_inside_the_colour_table_cuts_it_with_a_warning() {
+    let pal = fixture("pal1_37x21.bmp");
+    assert_eq!(u32::from_le_bytes(pal[10..14].try_into().unwrap()), 62);
+    let (_, header) = decoded(&with(&pal, 10, &58u32.to_le_bytes()));
+    assert_eq!(
+        header.warnings,
+        [
+            "the BMP's pixel data starts inside its colour table: 1 of 2 colours read (as \
+          Chromium reads them; indices past them show black)"
+        ]
+    );
+}
+
+#[test]
 fn rle_runs_past_the_row_are_cut_and_absolute_runs_or_deltas_past_it_refused() {
     let rle = fixture("pal8_rle_40x30.bmp");
     let data = u32::from_le_bytes(rle[10..14].try_into().unwrap()) as usize;
