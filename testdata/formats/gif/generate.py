@@ -147,7 +147,8 @@ def animated():
         for x in range(32):
             hole = 14 <= x < 18 and 10 <= y < 14
             first.append(0 if hole else (1 if x < 16 else 3))
-    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    profile[24:36] = bytes(12)  # its creation date: every run writes the same file
     packet = (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
@@ -161,7 +162,7 @@ def animated():
         + looping(0)
         + comment("made by generate.py; GPS 52.37N 4.90E")
         + xmp(packet)
-        + application(b"ICCRGBG1012", profile)
+        + application(b"ICCRGBG1012", bytes(profile))
         + control(transparent=0, delay=50, disposal=1)
         + image(16, 12, 32, 24, first)
         + plain_text("hello")
@@ -190,17 +191,20 @@ def bilevel():
 
 
 def main():
-    for name, make in [
-        ("still_64x48.gif", still),
-        ("animated_3_frames_64x48.gif", animated),
-        ("interlaced_40x37.gif", interlaced),
-        ("bilevel_48x32.gif", bilevel),
+    for name, make, frames in [
+        ("still_64x48.gif", still, 1),
+        ("animated_3_frames_64x48.gif", animated, 3),
+        ("interlaced_40x37.gif", interlaced, 1),
+        ("bilevel_48x32.gif", bilevel, 1),
     ]:
         data = make()
         (HERE / name).write_bytes(data)
-        with Image.open(HERE / name) as im:  # Pillow reads each back
-            im.load()
-        print(f"{name}: {len(data)} bytes")
+        with Image.open(HERE / name) as im:  # Pillow reads every frame back
+            assert getattr(im, "n_frames", 1) == frames, name
+            for i in range(frames):
+                im.seek(i)
+                im.load()
+        print(f"{name}: {len(data)} bytes, {frames} frame(s)")
 
 
 if __name__ == "__main__":

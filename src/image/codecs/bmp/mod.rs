@@ -23,7 +23,7 @@ mod tests;
 use image::{ColorType, DynamicImage};
 
 pub(crate) use super::gif::Header;
-use super::gif::{check_budget, check_pixels, image_from_raw};
+use super::gif::{check_budget, check_pixels, rows_of, whole};
 use crate::image::{ColourModel, ImageError};
 use header::{Coding, Info};
 use rle::Canvas;
@@ -157,10 +157,8 @@ impl Decoder<'_> {
     ///
     /// Errors: `Invalid` when RLE data turns out damaged.
     pub(crate) fn decode(mut self) -> Result<DynamicImage, ImageError> {
-        let (w, h) = (self.info.width, self.info.height);
-        let mut buf = vec![0; w as usize * h as usize * usize::from(self.layout.channel_count())];
-        self.read(&mut buf)?;
-        image_from_raw((w, h), self.layout, buf)
+        let (size, layout) = ((self.info.width, self.info.height), self.layout);
+        whole(size, layout, |buf| self.read(buf))
     }
 
     /// The layout `read` fills: `L8` (a gray palette), `La8`, `Rgb8` or `Rgba8`.
@@ -176,14 +174,7 @@ impl Decoder<'_> {
     /// number of rows or goes past the last one.
     pub(crate) fn read(&mut self, rows: &mut [u8]) -> Result<(), ImageError> {
         let channels = usize::from(self.layout.channel_count());
-        let stride = self.info.width as usize * channels;
-        if !rows.len().is_multiple_of(stride) {
-            return Err(ImageError::Internal(format!(
-                "BMP rows of {stride} bytes asked for in a buffer of {}",
-                rows.len()
-            )));
-        }
-        for out in rows.chunks_exact_mut(stride) {
+        for out in rows_of(rows, self.info.width, self.layout)? {
             let y = self.row;
             if y >= self.info.height {
                 return Err(ImageError::Internal("read past the BMP's last row".into()));

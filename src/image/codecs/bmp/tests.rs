@@ -5,22 +5,16 @@
 use image::{ColorType, DynamicImage, GenericImageView};
 
 use super::*;
+use crate::image::gif::tests::{assert_refusal, fixture_of, sized};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/testdata/formats/bmp/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    fixture_of("bmp", name)
 }
 
 const LIMIT: u64 = crate::image::DEFAULT_MAX_INPUT_PIXELS;
 
 fn decoded(bytes: &[u8]) -> (DynamicImage, Header) {
-    let (decoder, header) = open(bytes, LIMIT).expect("opens");
-    let image = decoder.decode().expect("decodes");
-    assert_eq!(
-        (image.width(), image.height()),
-        (header.width, header.height)
-    );
-    (image, header)
+    sized(open(bytes, LIMIT), Decoder::decode)
 }
 
 const RED: [u8; 3] = [230, 25, 75];
@@ -203,16 +197,21 @@ fn an_os2_core_header_with_a_three_byte_palette() {
     quadrants(&image, [GREEN, MAGENTA, GREEN, MAGENTA]);
 }
 
+/// One fixture of each coding.
+const CODINGS: [&str; 8] = [
+    "pal1_37x21.bmp",
+    "pal4_rle_33x20.bmp",
+    "pal8_rle_delta_40x30.bmp",
+    "rgb24_31x17.bmp",
+    "rgba32_v5_32x16.bmp",
+    "rgb16_565_30x20.bmp",
+    "icc_embedded_v5_16x8.bmp",
+    "pal8_os2_core_12x6.bmp",
+];
+
 #[test]
 fn rows_read_in_batches_equal_the_whole_image() {
-    for name in [
-        "pal1_37x21.bmp",
-        "pal4_rle_33x20.bmp",
-        "pal8_rle_delta_40x30.bmp",
-        "rgb24_31x17.bmp",
-        "rgba32_v5_32x16.bmp",
-        "rgb16_565_30x20.bmp",
-    ] {
+    for name in CODINGS {
         let bytes = fixture(name);
         let whole = decoded(&bytes).0.into_bytes();
         let (mut decoder, header) = open(&bytes, LIMIT).unwrap();
@@ -235,28 +234,20 @@ fn rows_read_in_batches_equal_the_whole_image() {
     }
 }
 
-#[track_caller]
 fn refused(bytes: &[u8], max_pixels: u64) -> ImageError {
-    match open(bytes, max_pixels) {
-        Ok((decoder, _)) => decoder.decode().expect_err("refused"),
-        Err(e) => e,
-    }
+    open(bytes, max_pixels)
+        .and_then(|(d, _)| d.decode())
+        .expect_err("refused")
 }
 
 #[track_caller]
 fn invalid_naming(bytes: &[u8], words: &str) {
-    match refused(bytes, LIMIT) {
-        ImageError::Invalid(m) => assert!(m.contains(words), "{m:?} should name {words:?}"),
-        other => panic!("{other:?}, not Invalid naming {words:?}"),
-    }
+    assert_refusal(refused(bytes, LIMIT), true, words);
 }
 
 #[track_caller]
 fn unsupported_naming(bytes: &[u8], words: &str) {
-    match refused(bytes, LIMIT) {
-        ImageError::Unsupported(m) => assert!(m.contains(words), "{m:?} should name {words:?}"),
-        other => panic!("{other:?}, not Unsupported naming {words:?}"),
-    }
+    assert_refusal(refused(bytes, LIMIT), false, words);
 }
 
 fn with(bytes: &[u8], at: usize, value: &[u8]) -> Vec<u8> {
@@ -390,16 +381,7 @@ fn detected_by_signature_and_header_size() {
 fn fuzzed_inputs_never_panic() {
     let mut rng = fastrand::Rng::with_seed(28);
     let (mut inputs, mut decoded) = (0, 0);
-    for name in [
-        "pal1_37x21.bmp",
-        "pal4_rle_33x20.bmp",
-        "pal8_rle_delta_40x30.bmp",
-        "rgb24_31x17.bmp",
-        "rgba32_v5_32x16.bmp",
-        "rgb16_565_30x20.bmp",
-        "icc_embedded_v5_16x8.bmp",
-        "pal8_os2_core_12x6.bmp",
-    ] {
+    for name in CODINGS {
         let bytes = fixture(name);
         let mut cases: Vec<Vec<u8>> = (0..bytes.len()).map(|n| bytes[..n].to_vec()).collect();
         for _ in 0..500 {

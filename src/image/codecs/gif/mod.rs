@@ -15,7 +15,7 @@ mod original;
 mod walk;
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
 #[cfg(test)]
 mod tests_original;
 
@@ -173,13 +173,16 @@ pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header
     Ok((decoder, header))
 }
 
-/// Wraps whole 8-bit rows (`layout`: `L8`, `La8`, `Rgb8` or `Rgba8`) as an image.
-pub(crate) fn image_from_raw(
+/// The whole image from a decoder's `read`: `(w, h)` pixels of 8-bit `layout` (`L8`, `La8`,
+/// `Rgb8` or `Rgba8`). Shared by the GIF and BMP decoders.
+pub(crate) fn whole(
     (w, h): (u32, u32),
     layout: ColorType,
-    buf: Vec<u8>,
+    read: impl FnOnce(&mut [u8]) -> Result<(), ImageError>,
 ) -> Result<DynamicImage, ImageError> {
     use image::ImageBuffer;
+    let mut buf = vec![0; w as usize * h as usize * usize::from(layout.channel_count())];
+    read(&mut buf)?;
     let image = match layout {
         ColorType::L8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageLuma8),
         ColorType::La8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageLumaA8),
@@ -188,6 +191,24 @@ pub(crate) fn image_from_raw(
         _ => None,
     };
     image.ok_or_else(|| ImageError::Internal(format!("no {w}x{h} {layout:?} image from rows")))
+}
+
+/// `rows` cut into rows of `width` pixels of `layout`, for a decoder's `read`.
+///
+/// Errors: `Internal` when `rows` is not a whole number of rows.
+pub(crate) fn rows_of(
+    rows: &mut [u8],
+    width: u32,
+    layout: ColorType,
+) -> Result<std::slice::ChunksExactMut<'_, u8>, ImageError> {
+    let stride = width as usize * usize::from(layout.channel_count());
+    if stride == 0 || !rows.len().is_multiple_of(stride) {
+        return Err(ImageError::Internal(format!(
+            "rows of {stride} bytes asked for in a buffer of {}",
+            rows.len()
+        )));
+    }
+    Ok(rows.chunks_exact_mut(stride))
 }
 
 /// The global table's index bits (2^n colours), when there is one.
@@ -328,10 +349,8 @@ impl Decoder<'_> {
     ///
     /// Errors: `Invalid` when the frame's image data is damaged or cut short.
     pub(crate) fn decode(mut self) -> Result<DynamicImage, ImageError> {
-        let (w, h) = self.placement.canvas;
-        let mut buf = vec![0; w as usize * h as usize * usize::from(self.layout.channel_count())];
-        self.read(&mut buf)?;
-        image_from_raw((w, h), self.layout, buf)
+        let layout = self.layout;
+        whole(self.placement.canvas, layout, |buf| self.read(buf))
     }
 
     /// The layout `read` fills: `L8`, `La8`, `Rgb8` or `Rgba8`.
@@ -347,14 +366,7 @@ impl Decoder<'_> {
     /// is not a whole number of rows or goes past the last one.
     pub(crate) fn read(&mut self, rows: &mut [u8]) -> Result<(), ImageError> {
         let channels = usize::from(self.layout.channel_count());
-        let stride = self.placement.canvas.0 as usize * channels;
-        if stride == 0 || !rows.len().is_multiple_of(stride) {
-            return Err(ImageError::Internal(format!(
-                "GIF rows of {stride} bytes asked for in a buffer of {}",
-                rows.len()
-            )));
-        }
-        for out in rows.chunks_exact_mut(stride) {
+        for out in rows_of(rows, self.placement.canvas.0, self.layout)? {
             self.next_row(out, channels)?;
         }
         Ok(())

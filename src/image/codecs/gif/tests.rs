@@ -6,19 +6,35 @@ use image::{ColorType, DynamicImage, GenericImageView};
 use super::*;
 
 pub(super) fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/testdata/formats/gif/{name}", env!("CARGO_MANIFEST_DIR"));
+    fixture_of("gif", name)
+}
+
+/// A file of `testdata/formats/<format>/`. Shared with the BMP tests.
+pub(crate) fn fixture_of(format: &str, name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/testdata/formats/{format}/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 const LIMIT: u64 = crate::image::DEFAULT_MAX_INPUT_PIXELS;
 
 fn decoded(bytes: &[u8]) -> (DynamicImage, Header) {
-    let (decoder, header) = open(bytes, LIMIT).expect("opens");
-    let image = decoder.decode().expect("decodes");
-    assert_eq!(
-        (image.width(), image.height()),
-        (header.width, header.height)
-    );
+    sized(open(bytes, LIMIT), Decoder::decode)
+}
+
+/// The image an opened decoder decodes, with its header; the image's size checked against the
+/// header's. Shared with the BMP tests.
+#[track_caller]
+pub(crate) fn sized<D>(
+    opened: Result<(D, Header), ImageError>,
+    decode: impl FnOnce(D) -> Result<DynamicImage, ImageError>,
+) -> (DynamicImage, Header) {
+    let (decoder, header) = opened.expect("opens");
+    let image = decode(decoder).expect("decodes");
+    let size = (image.width(), image.height());
+    assert_eq!(size, (header.width, header.height));
     (image, header)
 }
 
@@ -43,6 +59,11 @@ pub(super) fn encoded(screen: (u16, u16), palette: &[u8], frames: &[TestFrame]) 
         }
     }
     out
+}
+
+/// A one-frame GIF written by the `gif` crate's encoder.
+pub(super) fn single(screen: (u16, u16), palette: &[u8], frame: TestFrame) -> Vec<u8> {
+    encoded(screen, palette, &[frame])
 }
 
 const RED: [u8; 3] = [230, 25, 75];
@@ -155,10 +176,10 @@ fn rows_read_in_any_batches_equal_the_whole_image() {
 
 #[test]
 fn a_frame_sticking_out_of_the_screen_enlarges_the_canvas() {
-    let gif = encoded(
+    let gif = single(
         (4, 4),
         &[9, 9, 9, 200, 0, 0],
-        &[(3, 2, 5, 3, vec![1; 15], None)],
+        (3, 2, 5, 3, vec![1; 15], None),
     );
     let (image, header) = decoded(&gif);
     assert_eq!((header.width, header.height, header.alpha), (8, 5, true));
@@ -168,10 +189,10 @@ fn a_frame_sticking_out_of_the_screen_enlarges_the_canvas() {
 
 #[test]
 fn an_empty_screen_takes_the_first_frame_size() {
-    let gif = encoded(
+    let gif = single(
         (0, 0),
         &[0, 0, 0, 10, 20, 30],
-        &[(0, 0, 3, 2, vec![1; 6], None)],
+        (0, 0, 3, 2, vec![1; 6], None),
     );
     let (image, header) = decoded(&gif);
     assert_eq!((header.width, header.height, header.alpha), (3, 2, false));
@@ -181,20 +202,20 @@ fn an_empty_screen_takes_the_first_frame_size() {
 #[test]
 fn indices_past_the_table_are_opaque_black_and_a_missing_table_is_black_with_a_warning() {
     // A 2-colour table; index 5 is past it, index 3 is the transparent one (past it too).
-    let gif = encoded(
+    let gif = single(
         (3, 1),
         &[50, 60, 70, 80, 90, 100],
-        &[(0, 0, 3, 1, vec![1, 5, 3], Some(3))],
+        (0, 0, 3, 1, vec![1, 5, 3], Some(3)),
     );
     let (image, _) = decoded(&gif);
     assert_eq!(rgba(&image, 0, 0), [80, 90, 100, 255]);
     assert_eq!(rgba(&image, 1, 0), [0, 0, 0, 255]);
     assert_eq!(rgba(&image, 2, 0), [0, 0, 0, 0]);
 
-    let mut none = encoded(
+    let mut none = single(
         (2, 1),
         &[50, 60, 70, 80, 90, 100],
-        &[(0, 0, 2, 1, vec![1, 0], None)],
+        (0, 0, 2, 1, vec![1, 0], None),
     );
     none[10] &= 0x7F; // the screen descriptor says: no global table
     none.drain(13..19);
@@ -210,10 +231,10 @@ fn indices_past_the_table_are_opaque_black_and_a_missing_table_is_black_with_a_w
 
 #[test]
 fn an_empty_first_frame_gives_a_transparent_canvas_with_a_warning() {
-    let gif = encoded(
+    let gif = single(
         (3, 2),
         &[0, 0, 0, 255, 255, 255],
-        &[(1, 1, 0, 0, vec![], None)],
+        (1, 1, 0, 0, vec![], None),
     );
     let (image, header) = decoded(&gif);
     assert!(header.alpha);
@@ -225,20 +246,27 @@ fn an_empty_first_frame_gives_a_transparent_canvas_with_a_warning() {
     );
 }
 
-#[track_caller]
 fn refused(bytes: &[u8], max_pixels: u64) -> ImageError {
-    match open(bytes, max_pixels) {
-        Ok((decoder, _)) => decoder.decode().expect_err("refused"),
-        Err(e) => e,
+    open(bytes, max_pixels)
+        .and_then(|(d, _)| d.decode())
+        .expect_err("refused")
+}
+
+/// Asserts that `error` is `Invalid` (or `Unsupported` when `invalid` is false) and that its
+/// message names `words`. Shared with the BMP tests.
+#[track_caller]
+pub(crate) fn assert_refusal(error: ImageError, invalid: bool, words: &str) {
+    match (&error, invalid) {
+        (ImageError::Invalid(m), true) | (ImageError::Unsupported(m), false) => {
+            assert!(m.contains(words), "{m:?} should name {words:?}")
+        }
+        _ => panic!("{error:?} is not the refusal naming {words:?}"),
     }
 }
 
 #[track_caller]
 fn invalid_naming(bytes: &[u8], words: &str) {
-    match refused(bytes, LIMIT) {
-        ImageError::Invalid(m) => assert!(m.contains(words), "{m:?} should name {words:?}"),
-        other => panic!("{other:?}, not Invalid naming {words:?}"),
-    }
+    assert_refusal(refused(bytes, LIMIT), true, words);
 }
 
 #[test]
@@ -266,7 +294,7 @@ fn refusals_name_the_problem() {
     nine[code_at] = 12;
     invalid_naming(&nine, "minimum code size 12");
     nine[code_at] = 0;
-    assert!(matches!(refused(&nine, LIMIT), ImageError::Unsupported(m) if m.contains("size 0")));
+    assert_refusal(refused(&nine, LIMIT), false, "size 0");
 }
 
 /// The first image block of a GIF.
@@ -284,7 +312,7 @@ fn first_image(gif: &[u8]) -> blocks::Image {
 fn code_sizes_9_to_11_decode_with_a_warning_as_firefox_and_pillow_show_them() {
     // A 1x1 frame whose LZW data at minimum code size 9 is clear (512), index 1 and end (513),
     // in 10-bit codes.
-    let mut gif = encoded((1, 1), &[0, 0, 0, 9, 8, 7], &[(0, 0, 1, 1, vec![1], None)]);
+    let mut gif = single((1, 1), &[0, 0, 0, 9, 8, 7], (0, 0, 1, 1, vec![1], None));
     let image = first_image(&gif);
     let codes: u32 = 512 | (1 << 10) | (513 << 20);
     let data = [&[9, 4][..], &codes.to_le_bytes(), &[0, 0x3B]].concat();
@@ -310,7 +338,7 @@ fn the_canvas_is_checked_against_max_pixels_before_decoding() {
         other => panic!("{other:?}"),
     }
     // A frame placed far out enlarges the canvas past the limit too.
-    let far = encoded((2, 2), &[0; 6], &[(60000, 60000, 1, 1, vec![0], None)]);
+    let far = single((2, 2), &[0; 6], (60000, 60000, 1, 1, vec![0], None));
     assert!(
         matches!(refused(&far, LIMIT), ImageError::TooLarge(m) if m.starts_with("60001x60001"))
     );
@@ -323,10 +351,10 @@ fn the_canvas_is_checked_against_max_pixels_before_decoding() {
 #[test]
 fn a_truncated_bomb_is_refused_after_the_rows_it_has() {
     // 3000x3000 of index 0 compresses to a few KB; cut it in half.
-    let gif = encoded(
+    let gif = single(
         (3000, 3000),
         &[0; 6],
-        &[(0, 0, 3000, 3000, vec![0; 9_000_000], None)],
+        (0, 0, 3000, 3000, vec![0; 9_000_000], None),
     );
     assert!(gif.len() < 40_000, "{} bytes", gif.len());
     invalid_naming(&gif[..gif.len() / 2], "first frame");
@@ -394,10 +422,10 @@ fn a_million_one_pixel_frames_are_counted_up_to_the_cap_in_one_pass() {
 
 /// A 1x1 GIF of `n` frames, each a graphic control extension and a one-pixel image.
 pub(super) fn many_frames(n: usize) -> Vec<u8> {
-    let one = encoded(
+    let one = single(
         (1, 1),
         &[0, 0, 0, 255, 255, 255],
-        &[(0, 0, 1, 1, vec![1], None)],
+        (0, 0, 1, 1, vec![1], None),
     );
     let screen = blocks::screen(&one).unwrap();
     let frame = &one[screen.end..one.len() - 1];

@@ -2,7 +2,7 @@
 //! same in the `gif` crate, and what it drops or repairs.
 
 use super::blocks::{Block, Blocks};
-use super::tests::{encoded, fixture, many_frames};
+use super::tests::{encoded, fixture, many_frames, single};
 use super::*;
 
 /// The blocks of a GIF, each as (kind, its bytes); kinds: "looping", "control", "image",
@@ -188,7 +188,7 @@ fn the_stream_stops_where_browsers_stop() {
 
 #[test]
 fn only_the_last_graphic_control_before_an_image_is_kept_and_looping_is_rewritten() {
-    let one = encoded((1, 1), &[0, 0, 0, 9, 9, 9], &[(0, 0, 1, 1, vec![1], None)]);
+    let one = single((1, 1), &[0, 0, 0, 9, 9, 9], (0, 0, 1, 1, vec![1], None));
     let screen = blocks::screen(&one).unwrap();
     let (head, rest) = one.split_at(screen.end);
     // The encoder's own graphic control extension comes first.
@@ -207,7 +207,7 @@ fn only_the_last_graphic_control_before_an_image_is_kept_and_looping_is_rewritte
 
 #[test]
 fn a_looping_extension_browsers_cannot_read_is_dropped() {
-    let one = encoded((1, 1), &[0, 0, 0, 9, 9, 9], &[(0, 0, 1, 1, vec![1], None)]);
+    let one = single((1, 1), &[0, 0, 0, 9, 9, 9], (0, 0, 1, 1, vec![1], None));
     let screen = blocks::screen(&one).unwrap();
     let (head, rest) = one.split_at(screen.end);
     let unread = b"\x21\xff\x0bNETSCAPE2.0\x04\x01\x03\x00\x00\x00";
