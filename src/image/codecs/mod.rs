@@ -5,8 +5,10 @@
 //! themselves, told apart by their signatures. Adding a format is a folder here and its arms in
 //! `probe.rs` (open), `pipeline/` (decode) and `encode.rs` (encode).
 
+pub(in crate::image) mod bmp;
 pub(in crate::image) mod count;
 pub(in crate::image) mod exif;
+pub(in crate::image) mod gif;
 pub(in crate::image) mod jpeg;
 pub(in crate::image) mod png;
 pub(in crate::image) mod source;
