@@ -70,17 +70,20 @@ pub struct SourceInfo {
     pub orientation_applied: u8,
     /// Bits per sample as stored.
     pub bit_depth: u8,
-    /// `gray`, `gray_alpha`, `rgb`, `rgba`, `indexed`, `ycbcr`, `cmyk` or `ycck`.
+    /// `gray`, `gray_alpha`, `rgb`, `rgba`, `indexed`, `ycbcr`, `cmyk`, `ycck` or `lab`.
     pub colour_model: &'static str,
     /// The embedded ICC profile's description; `null` without a profile.
     pub icc_profile: Option<String>,
-    /// Whether the pixels were converted to sRGB (CMYK/YCCK JPEGs).
+    /// Whether the pixels were converted to sRGB (CMYK/YCCK JPEGs and TIFFs, CIELab TIFFs,
+    /// profiles too large to carry).
     pub converted_to_srgb: bool,
     pub alpha: bool,
     /// Progressive JPEG or interlaced (Adam7) PNG.
     pub progressive: bool,
     /// Frames of an animation (the variants show the first); 1 for a still image.
     pub frames: u32,
+    /// Full-resolution pages of a TIFF (the variants show the first); 1 for other formats.
+    pub pages: u32,
     /// SHA-256 of the original's bytes, lower-case hex.
     pub sha256: String,
 }
@@ -103,6 +106,7 @@ impl SourceInfo {
             alpha: p.source.alpha,
             progressive: p.source.progressive,
             frames: p.source.frames,
+            pages: p.source.pages,
             sha256,
         }
     }

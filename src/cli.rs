@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::callback::{sha256_hex, with_sha256, PlaceholderInfo, SourceInfo};
 use crate::config::{ImageSettings, Isolation, RawConfig, DEFAULT_JOB_TIMEOUT_SECS, VARIABLES};
 use crate::error::Error;
+use crate::image::Format;
 use crate::sandbox::{self, SealedInput};
 use crate::{log, supervisor};
 
@@ -175,9 +176,10 @@ fn variants(input: &Path, out_dir: &Path) -> Result<(), Failure> {
     let (out, child) = made.map_err(|e| Failure::Job(Error::from(e)))?;
     std::fs::create_dir_all(out_dir)
         .map_err(|e| Failure::Local(format!("cannot create {}: {e}", out_dir.display())))?;
-    let ext = out.identified.format.extension();
     let mut summary = Vec::new();
     for v in &out.variants {
+        // Each variant's own format: a TIFF's are JPEG or PNG.
+        let ext = Format::of_content_type(v.content_type).map_or("bin", Format::extension);
         let path = out_dir.join(format!("{}.{ext}", v.name));
         std::fs::write(&path, &v.data)
             .map_err(|e| Failure::Local(format!("cannot write {}: {e}", path.display())))?;

@@ -2,7 +2,7 @@
 //! at the configured quality or, to keep sizes in order, harder.
 
 use crate::image::codecs::png::palette::Palette;
-use crate::image::codecs::Format;
+use crate::image::codecs::OutputFormat;
 use crate::image::codecs::{jpeg, png, webp};
 use crate::image::error::ImageError;
 use crate::image::output::Variant;
@@ -12,7 +12,7 @@ use crate::image::settings::ImageSettings;
 
 /// What every variant of one image shares.
 pub(in crate::image) struct Encoder<'a> {
-    pub format: Format,
+    pub format: OutputFormat,
     /// WebP only: whether the input was lossy (lossless stays lossless).
     pub lossy: bool,
     pub icc: Option<&'a [u8]>,
@@ -108,9 +108,9 @@ impl Encoder<'_> {
     /// Whether the output is lossy (JPEG, lossy WebP), so a lower quality makes it smaller.
     pub fn is_lossy(&self) -> bool {
         match self.format {
-            Format::Jpeg => true,
-            Format::Png => false,
-            Format::WebP => self.lossy,
+            OutputFormat::Jpeg => true,
+            OutputFormat::Png => false,
+            OutputFormat::WebP => self.lossy,
         }
     }
 
@@ -127,7 +127,7 @@ impl Encoder<'_> {
             false => vec![Effort::Strongest],
             true => {
                 let q = match self.format {
-                    Format::Jpeg => self.settings.jpeg_quality,
+                    OutputFormat::Jpeg => self.settings.jpeg_quality,
                     _ => self.settings.webp_quality,
                 };
                 let steps: Vec<Effort> = (1..=4u8)
@@ -176,16 +176,17 @@ impl Encoder<'_> {
             // Only a lossy WebP is decoded to planes, and it stays lossy WebP.
             (Pixels::Yuv(yuv), _) => {
                 let q = f32::from(quality(self.settings.webp_quality));
-                (Format::WebP, webp::encode_planes(yuv, q)?)
+                (OutputFormat::WebP, webp::encode_planes(yuv, q)?)
             }
             // The profile goes in as APP2 segments while encoding.
-            (Pixels::Image(img), Format::Jpeg) => {
+            (Pixels::Image(img), OutputFormat::Jpeg) => {
                 return jpeg::encode(img, quality(self.settings.jpeg_quality), self.icc);
             }
-            (Pixels::Image(img), Format::Png) => {
-                (Format::Png, png::encode(img, self.palette, strongest)?)
-            }
-            (Pixels::Image(img), Format::WebP) => {
+            (Pixels::Image(img), OutputFormat::Png) => (
+                OutputFormat::Png,
+                png::encode(img, self.palette, strongest)?,
+            ),
+            (Pixels::Image(img), OutputFormat::WebP) => {
                 let compression = if self.lossy {
                     webp::Compression::Lossy {
                         quality: quality(self.settings.webp_quality),
@@ -193,14 +194,14 @@ impl Encoder<'_> {
                 } else {
                     webp::Compression::Lossless { strongest }
                 };
-                (Format::WebP, webp::encode(img, compression)?)
+                (OutputFormat::WebP, webp::encode(img, compression)?)
             }
         };
         // Added to the encoded file, without re-encoding it.
         match (self.icc, format) {
-            (Some(icc), Format::Png) => png::embed_icc(out, icc),
+            (Some(icc), OutputFormat::Png) => png::embed_icc(out, icc),
             (Some(icc), _) => webp::embed_icc(out, icc),
-            (None, Format::Png) if !self.colour_chunks.is_empty() => {
+            (None, OutputFormat::Png) if !self.colour_chunks.is_empty() => {
                 png::embed_chunks(out, self.colour_chunks)
             }
             (None, _) => Ok(out),
@@ -237,9 +238,9 @@ mod tests {
         )));
         let t = target(600, 400);
         for (format, lossy) in [
-            (Format::Png, false),
-            (Format::Jpeg, true),
-            (Format::WebP, true),
+            (OutputFormat::Png, false),
+            (OutputFormat::Jpeg, true),
+            (OutputFormat::WebP, true),
         ] {
             let job = Encoder {
                 format,

@@ -1,23 +1,27 @@
 //! The plan step: everything about how an image goes through the stage, decided once from its
 //! probe before a pixel moves — which variants it gets and their exact dimensions (PRODUCT.md
-//! "Variants"), the route its pixels take from the decoder to the largest variant, what happens
-//! to its colours, and how it is turned upright.
+//! "Variants"), the format they are written in and how the `original` is made (PRODUCT.md
+//! "Input formats"), the route its pixels take from the decoder to the largest variant, what
+//! happens to its colours, and how it is turned upright.
 
 use image::metadata::Orientation;
 
-use crate::image::codecs::Format;
+use crate::image::codecs::ColourModel;
+use crate::image::codecs::{Format, OutputFormat};
 use crate::image::pixels::colour::MAX_CARRIED_ICC_BYTES;
-use crate::image::probe::{ColourModel, Probe};
+use crate::image::probe::{Facts, Probe};
 use crate::image::settings::ImageSettings;
 
 /// How the pixels travel from the decoder to the largest variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::image) enum Route {
     /// Decoded whole (PNG, WebP; a JPEG at its DCT scale, CMYK and YCCK converted to sRGB as
-    /// decoded, or one with no resized variant), then resized to the largest variant.
+    /// decoded, or one with no resized variant; an image with alpha, or one whose `original` is
+    /// re-encoded from its pixels), then resized to the largest variant.
     Whole,
-    /// A JPEG's rows resized to the largest variant as libjpeg decodes them, at the smallest
-    /// DCT scale that reaches it (`bands::window`).
+    /// Rows resized to the largest variant as they are decoded (`bands::window`): a JPEG's as
+    /// libjpeg decodes them, at the smallest DCT scale that reaches it; an opaque TIFF's, GIF's
+    /// or BMP's as their decoders give them (`codecs::rows`: a scanner master is never whole).
     ResizeAlong,
     /// The same, with the largest variant and the next size down encoded as their rows are
     /// made (`codecs::jpeg::along`): a baseline JPEG that needs no turning and whose colours
@@ -36,8 +40,20 @@ pub(in crate::image) enum Colour<'p> {
     Carry(Option<&'p [u8]>),
     /// This profile (a larger one) is applied: the pixels converted to sRGB, no profile carried.
     Apply(&'p [u8]),
-    /// CMYK or YCCK, converted to sRGB through the file's profile while decoded.
-    FromCmyk,
+    /// Converted to sRGB while decoded: CMYK or YCCK through the file's profile (JPEG, TIFF),
+    /// CIELab (TIFF).
+    Converted,
+}
+
+/// How the `original` variant is made (PRODUCT.md "Input formats", "What the `original`
+/// keeps").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::image) enum Original {
+    /// The input's own bytes without metadata (JPEG, PNG, WebP, GIF: `original.rs`).
+    Stripped,
+    /// The decoded pixels at full size, upright, in the variants' format with their colour
+    /// (TIFF, BMP): never the input's own bytes, which browsers do not all show.
+    Reencoded,
 }
 
 /// Everything decided about one image before it is decoded.
@@ -45,6 +61,9 @@ pub(in crate::image) enum Colour<'p> {
 pub(in crate::image) struct Plan<'p> {
     /// The variants, resized ones smallest first, then `original` if there is one.
     pub targets: Vec<Target>,
+    /// The format every variant is written in (`original` too when `Original::Reencoded`).
+    pub output: OutputFormat,
+    pub original_from: Original,
     pub route: Route,
     pub colour: Colour<'p>,
     /// The EXIF orientation the variants' pixels are turned by.
@@ -66,21 +85,36 @@ impl<'p> Plan<'p> {
         let turn = probe.orientation;
         let upright = turn == Orientation::NoTransforms;
         let resized = targets.iter().any(|t| t.name != "original");
+        let original_from = match probe.format {
+            Format::Jpeg | Format::Png | Format::WebP | Format::Gif => Original::Stripped,
+            Format::Tiff | Format::Bmp => Original::Reencoded,
+        };
+        let from_pixels =
+            original_from == Original::Reencoded && targets.iter().any(|t| t.name == "original");
         let route = match (probe.format, colour) {
-            (Format::Jpeg, Colour::FromCmyk) => Route::Whole,
+            (Format::Jpeg, Colour::Converted) => Route::Whole,
             (Format::Jpeg, _) if !resized => Route::Whole,
             (Format::Jpeg, Colour::Carry(_)) if upright && !probe.source.progressive => {
                 Route::EncodeAlong
             }
             (Format::Jpeg, _) => Route::ResizeAlong,
             (Format::Png | Format::WebP, _) => Route::Whole,
+            (Format::Tiff | Format::Gif | Format::Bmp, _)
+                if resized && !from_pixels && !probe.source.alpha =>
+            {
+                Route::ResizeAlong
+            }
+            (Format::Tiff | Format::Gif | Format::Bmp, _) => Route::Whole,
         };
+        let output = output_format(probe);
         Plan {
             targets,
+            output,
+            original_from,
             route,
             colour,
             turn,
-            turn_in_bands: !upright && probe.format == Format::Jpeg,
+            turn_in_bands: !upright && output == OutputFormat::Jpeg,
             warnings,
         }
     }
@@ -107,19 +141,40 @@ impl<'p> Plan<'p> {
     pub(in crate::image) fn carried_icc(&self) -> Option<&'p [u8]> {
         match self.colour {
             Colour::Carry(icc) => icc,
-            Colour::Apply(_) | Colour::FromCmyk => None,
+            Colour::Apply(_) | Colour::Converted => None,
         }
     }
 }
 
-/// The colour decision for `probe`: CMYK converted; an RGB or gray profile carried when it
-/// describes the decoded pixels (RGB for colour, GRAY for gray: PRODUCT.md carries a profile
-/// only into pixels it describes) and is small, applied when larger; one that describes other
-/// pixels dropped with a warning.
+/// The format of the variants (PRODUCT.md "Input formats"): a format every browser shows keeps
+/// itself; GIF becomes PNG; TIFF and BMP become PNG where PNG keeps what matters — alpha, and
+/// the bilevel, gray and few-colour scans of the legibility rules (1/2/4-bit gray, palettes) —
+/// and JPEG for opaque continuous-tone pictures.
+fn output_format(probe: &Probe) -> OutputFormat {
+    if let Some(same) = probe.format.shown_by_browsers() {
+        return same;
+    }
+    let s = &probe.source;
+    let few_tones = match s.colour_model {
+        ColourModel::Indexed => true,
+        ColourModel::Gray | ColourModel::GrayAlpha => s.bit_depth < 8,
+        _ => false,
+    };
+    match probe.format == Format::Gif || s.alpha || few_tones {
+        true => OutputFormat::Png,
+        false => OutputFormat::Jpeg,
+    }
+}
+
+/// The colour decision for `probe`: CMYK converted (and CIELab, by its decoder); an RGB or gray
+/// profile carried when it describes the decoded pixels (RGB for colour, GRAY for gray:
+/// PRODUCT.md carries a profile only into pixels it describes) and is small, applied when
+/// larger; one that describes other pixels dropped with a warning.
 fn colour<'p>(probe: &'p Probe, warnings: &mut Vec<String>) -> Colour<'p> {
     let model = probe.source.colour_model;
-    if matches!(model, ColourModel::Cmyk | ColourModel::Ycck) {
-        return Colour::FromCmyk;
+    let in_srgb = matches!(probe.facts, Facts::Rows { in_srgb: true });
+    if in_srgb || matches!(model, ColourModel::Cmyk | ColourModel::Ycck) {
+        return Colour::Converted;
     }
     let Some(icc) = probe.icc.as_deref() else {
         return Colour::Carry(None);
@@ -216,6 +271,7 @@ mod tests {
                 alpha: false,
                 progressive: false,
                 frames: 1,
+                pages: 1,
             },
         }
     }
@@ -279,6 +335,69 @@ mod tests {
         case(&probe(Format::WebP, photo, 1, Rgb), Route::Whole, false);
     }
 
+    /// The variants' format and the `original`'s making (PRODUCT.md "Input formats"), and the
+    /// route of the formats whose decoders give rows.
+    #[test]
+    fn other_formats_are_written_in_a_browser_format_and_streamed_when_they_can_be() {
+        use ColourModel::*;
+        let photo = (5312, 2988);
+        let small = (3000, 2000);
+        #[track_caller]
+        fn plan_of(p: &Probe) -> (OutputFormat, Original, Route) {
+            let plan = Plan::new(p, &ImageSettings::default());
+            (plan.output, plan.original_from, plan.route)
+        }
+        let with = |format, size, model, bits: u8, alpha: bool| {
+            let mut p = probe(format, size, 1, model);
+            p.source.bit_depth = bits;
+            p.source.alpha = alpha;
+            p.facts = Facts::Rows { in_srgb: false };
+            p
+        };
+        use Format::{Bmp, Gif, Tiff};
+        use OutputFormat::{Jpeg, Png};
+        let (stripped, reencoded) = (Original::Stripped, Original::Reencoded);
+        let (along, whole) = (Route::ResizeAlong, Route::Whole);
+        for (p, want) in [
+            // Opaque continuous tone: JPEG, a scanner master streamed (no original to make).
+            (with(Tiff, photo, Rgb, 16, false), (Jpeg, reencoded, along)),
+            (with(Tiff, photo, Gray, 8, false), (Jpeg, reencoded, along)),
+            (with(Tiff, photo, Cmyk, 8, false), (Jpeg, reencoded, along)),
+            // The original is re-encoded from the whole pixels.
+            (with(Tiff, small, Rgb, 8, false), (Jpeg, reencoded, whole)),
+            (with(Bmp, small, Rgb, 8, false), (Jpeg, reencoded, whole)),
+            // Alpha, bilevel, few grays, palettes: PNG; alpha is resized whole.
+            (with(Tiff, photo, Rgba, 8, true), (Png, reencoded, whole)),
+            (with(Tiff, photo, Gray, 1, false), (Png, reencoded, along)),
+            (with(Tiff, photo, Gray, 4, false), (Png, reencoded, along)),
+            (
+                with(Tiff, photo, Indexed, 8, false),
+                (Png, reencoded, along),
+            ),
+            (with(Bmp, photo, Indexed, 8, false), (Png, reencoded, along)),
+            // GIF: PNG variants, its own bytes stripped for the original.
+            (with(Gif, small, Indexed, 8, false), (Png, stripped, along)),
+            (with(Gif, small, Indexed, 8, true), (Png, stripped, whole)),
+            // Browser formats keep themselves.
+            (
+                probe(Format::WebP, photo, 1, Rgb),
+                (OutputFormat::WebP, stripped, whole),
+            ),
+        ] {
+            assert_eq!(plan_of(&p), want, "{p:?}");
+        }
+        // CIELab and CMYK come out of the TIFF decoder in sRGB: converted, nothing carried.
+        let mut lab = with(Tiff, photo, Lab, 8, false);
+        lab.facts = Facts::Rows { in_srgb: true };
+        lab.icc = Some(profile(b"Lab ", 600));
+        let plan = Plan::new(&lab, &ImageSettings::default());
+        assert_eq!((plan.colour, plan.warnings.len()), (Colour::Converted, 0));
+        // A turned TIFF with JPEG variants is turned band by band, as a JPEG is.
+        let mut turned = with(Tiff, photo, Rgb, 8, false);
+        turned.orientation = Orientation::Rotate90;
+        assert!(Plan::new(&turned, &ImageSettings::default()).turn_in_bands);
+    }
+
     #[test]
     fn a_profile_is_carried_applied_or_dropped_once_and_steers_the_route() {
         use ColourModel::*;
@@ -311,7 +430,7 @@ mod tests {
         let mut c = probe(Format::Jpeg, photo, 1, Cmyk);
         c.icc = Some(profile(b"CMYK", 600));
         let plan = Plan::new(&c, &ImageSettings::default());
-        assert_eq!((plan.colour, plan.carried_icc()), (Colour::FromCmyk, None));
+        assert_eq!((plan.colour, plan.carried_icc()), (Colour::Converted, None));
         assert!(plan.warnings.is_empty());
     }
 

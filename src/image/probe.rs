@@ -7,9 +7,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use image::metadata::Orientation;
 
 use crate::image::codecs::png::palette::Palette;
+use crate::image::codecs::rows::{self, check_pixels, RowDecoder};
 use crate::image::codecs::source::{repair, Source};
-use crate::image::codecs::Format;
-use crate::image::codecs::{jpeg, png, webp};
+pub use crate::image::codecs::ColourModel;
+use crate::image::codecs::{bmp, gif, jpeg, png, tiff, webp};
+use crate::image::codecs::{unsupported, Format};
 use crate::image::error::ImageError;
 
 /// What the header says, read without decoding any pixels.
@@ -73,40 +75,6 @@ pub struct Identified {
     pub source: SourceFacts,
 }
 
-/// How the stored samples describe colour; serialised by [`ColourModel::name`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ColourModel {
-    Gray,
-    GrayAlpha,
-    Rgb,
-    Rgba,
-    /// A palette (PNG colour type 3).
-    Indexed,
-    /// JPEG's usual luma + chroma.
-    #[serde(rename = "ycbcr")]
-    YCbCr,
-    Cmyk,
-    /// Adobe's Y′CbCr + K.
-    Ycck,
-}
-
-impl ColourModel {
-    /// The name the callback uses.
-    pub fn name(self) -> &'static str {
-        match self {
-            ColourModel::Gray => "gray",
-            ColourModel::GrayAlpha => "gray_alpha",
-            ColourModel::Rgb => "rgb",
-            ColourModel::Rgba => "rgba",
-            ColourModel::Indexed => "indexed",
-            ColourModel::YCbCr => "ycbcr",
-            ColourModel::Cmyk => "cmyk",
-            ColourModel::Ycck => "ycck",
-        }
-    }
-}
-
 /// The facts of the input file that its header gives.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SourceFacts {
@@ -122,6 +90,8 @@ pub struct SourceFacts {
     pub progressive: bool,
     /// Frames in one loop of an animation (the variants show the first); 1 for a still image.
     pub frames: u32,
+    /// Full-resolution pages of a TIFF (the variants show the first); 1 for other formats.
+    pub pages: u32,
 }
 
 /// What a format's header says that decoding and encoding depend on.
@@ -138,6 +108,11 @@ pub(in crate::image) enum Facts {
         profile_read: bool,
     },
     WebP(webp::Kind),
+    /// A format whose decoder gives rows (`codecs::rows`: TIFF, GIF, BMP).
+    Rows {
+        /// The pixels come out in sRGB (TIFF CMYK and CIELab): the profile is not theirs.
+        in_srgb: bool,
+    },
 }
 
 /// A probed input with its decoder open, past the header: what the decode step starts from.
@@ -156,6 +131,8 @@ pub(in crate::image) enum Decoder<'a> {
     /// image-webp's, for what libwebp does not decode (animations, files it refuses).
     WebP(Box<webp::Decoder<'a>>),
     Png(Box<png::PngReader<'a>>),
+    /// TIFF's, GIF's or BMP's.
+    Rows(Box<dyn RowDecoder + 'a>),
 }
 
 /// The most a decoder may allocate (bytes): the largest allowed image as 16-bit RGBA would
@@ -174,6 +151,15 @@ pub fn open(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
             Format::Jpeg => open_jpeg(source, max_pixels),
             Format::WebP => open_webp(source, max_pixels),
             Format::Png => open_png(source, max_pixels),
+            Format::Tiff => open_rows(format, source, max_pixels, |b, m| {
+                tiff::open(b, m).map(|(d, h)| (Box::new(d) as Box<dyn RowDecoder>, h))
+            }),
+            Format::Gif => open_rows(format, source, max_pixels, |b, m| {
+                gif::open(b, m).map(|(d, h)| (Box::new(d) as Box<dyn RowDecoder>, h))
+            }),
+            Format::Bmp => open_rows(format, source, max_pixels, |b, m| {
+                bmp::open(b, m).map(|(d, h)| (Box::new(d) as Box<dyn RowDecoder>, h))
+            }),
         }?;
         opened.warnings.splice(0..0, repaired);
         let frames = opened.probe.source.frames;
@@ -214,6 +200,7 @@ fn open_webp(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageErro
         alpha,
         progressive: false,
         frames: h.kind.frames,
+        pages: 1,
     };
     Ok(Opened {
         probe: Probe {
@@ -232,8 +219,50 @@ fn open_webp(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageErro
 }
 
 fn detect(bytes: &[u8]) -> Result<Format, ImageError> {
-    Format::detect(bytes).ok_or_else(|| {
-        ImageError::Unsupported("not a JPEG, PNG or WebP file (unrecognised signature)".into())
+    Format::detect(bytes).ok_or_else(|| ImageError::Unsupported(unsupported(bytes)))
+}
+
+/// A format whose decoder gives rows (`codecs::rows`), opened by `open` (the codec's: it
+/// checks `max_pixels` and its decoding budget from the header itself).
+fn open_rows<'a>(
+    format: Format,
+    bytes: Source<'a>,
+    max_pixels: u64,
+    open: impl FnOnce(&'a [u8], u64) -> Result<(Box<dyn RowDecoder + 'a>, rows::Header), ImageError>,
+) -> Result<Opened<'a>, ImageError> {
+    let Source::Downloaded(input) = bytes else {
+        return Err(ImageError::Internal(format!(
+            "a {} is never repaired",
+            format.name()
+        )));
+    };
+    let (decoder, h) = open(input, max_pixels)?;
+    check_pixels((h.width, h.height), max_pixels)?;
+    let orientation = Orientation::from_exif(h.orientation).unwrap_or(Orientation::NoTransforms);
+    let (width, height) = upright((h.width, h.height), orientation);
+    let source = SourceFacts {
+        stored_width: h.width,
+        stored_height: h.height,
+        bit_depth: h.bit_depth,
+        colour_model: h.colour_model,
+        alpha: h.alpha,
+        progressive: false,
+        frames: h.frames,
+        pages: h.pages,
+    };
+    Ok(Opened {
+        probe: Probe {
+            format,
+            width,
+            height,
+            orientation,
+            icc: h.icc,
+            facts: Facts::Rows { in_srgb: h.in_srgb },
+            source,
+        },
+        bytes,
+        decoder: Decoder::Rows(decoder),
+        warnings: h.warnings,
     })
 }
 
@@ -253,6 +282,7 @@ fn open_jpeg(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageErro
         alpha: false,
         progressive: h.progressive,
         frames: 1,
+        pages: 1,
     };
     Ok(Opened {
         probe: Probe {
@@ -312,6 +342,7 @@ fn open_png(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageError
         alpha: matches!(h.colour_type, 4 | 6) || h.transparency,
         progressive: h.interlaced,
         frames: h.frames,
+        pages: 1,
     };
     Ok(Opened {
         probe: Probe {
@@ -331,21 +362,6 @@ fn open_png(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageError
         decoder: Decoder::Png(Box::new(reader)),
         warnings,
     })
-}
-
-fn check_pixels((w, h): (u32, u32), max_pixels: u64) -> Result<(), ImageError> {
-    let pixels = u64::from(w) * u64::from(h);
-    if pixels > max_pixels {
-        return Err(ImageError::TooLarge(format!(
-            "{w}x{h} is {pixels} pixels, over MAX_INPUT_PIXELS ({max_pixels})"
-        )));
-    }
-    if w == 0 || h == 0 {
-        return Err(ImageError::Invalid(format!(
-            "image has no pixels ({w}x{h})"
-        )));
-    }
-    Ok(())
 }
 
 /// Stored dimensions turned upright by an EXIF orientation (the quarter turns, 5–8, swap
@@ -486,11 +502,23 @@ mod tests {
             check_pixels((0, 10), 100),
             Err(ImageError::Invalid("image has no pixels (0x10)".into()))
         );
-        let err = open(b"GIF89a\x01\x00\x01\x00", 100).err().unwrap();
-        assert!(
-            matches!(&err, ImageError::Unsupported(m) if m.contains("not a JPEG, PNG or WebP")),
-            "{err:?}"
-        );
+        let err = open(b"hello, world", 100).err().unwrap();
+        let read = "not a JPEG, PNG, WebP, TIFF, GIF or BMP file (unrecognised signature)";
+        assert_eq!(err, ImageError::Unsupported(read.into()));
+        // A format an archive's intake meets is named.
+        for (bytes, name) in [
+            (&b"%PDF-1.7\n"[..], "PDF"),
+            (b"\0\0\0\x0CJXL \r\n\x87\n", "JPEG XL"),
+            (b"\0\0\0\x18ftypavif\0\0\0\0", "AVIF"),
+            (b"\xEF\xBB\xBF  <svg xmlns=", "SVG or XML"),
+        ] {
+            let err = open(bytes, 100).err().unwrap();
+            let want = format!(
+                "{name}, a format the worker does not read (it reads JPEG, PNG, WebP, TIFF, GIF \
+                 or BMP)"
+            );
+            assert_eq!(err, ImageError::Unsupported(want));
+        }
     }
 
     #[test]

@@ -31,8 +31,18 @@ fn jpeg(w: u32, h: u32) -> Vec<u8> {
 #[test]
 fn detects_by_signature() {
     assert_eq!(Format::detect(&jpeg(2, 2)), Some(Format::Jpeg));
-    assert_eq!(Format::detect(b"GIF89a...."), None);
     assert_eq!(Format::detect(b"RIFF\0\0\0\0WEBPVP8 "), Some(Format::WebP));
+    assert_eq!(Format::detect(b"GIF89a...."), Some(Format::Gif));
+    assert_eq!(Format::detect(b"GIF90a...."), None);
+    assert_eq!(Format::detect(b"II*\0\x08\0\0\0"), Some(Format::Tiff));
+    assert_eq!(Format::detect(b"MM\0\x2B\0\x08\0\0"), Some(Format::Tiff));
+    let bmp = [&b"BM"[..], &[0; 12], &40u32.to_le_bytes()].concat();
+    assert_eq!(Format::detect(&bmp), Some(Format::Bmp));
+    // "BM" text is not a BMP without a known info header size.
+    assert_eq!(Format::detect(b"BMW 320i, 1987, low mileage"), None);
+    for f in Format::ALL {
+        assert_eq!(Format::of_content_type(f.content_type()), Some(f));
+    }
 }
 
 #[test]
@@ -215,7 +225,7 @@ fn lossy_webp_planes_resize_like_rgb() {
         ..ImageSettings::default()
     };
     let job = Encoder {
-        format: Format::WebP,
+        format: crate::image::codecs::OutputFormat::WebP,
         lossy: true,
         icc: None,
         colour_chunks: &[],

@@ -270,6 +270,7 @@ mod tests {
                 alpha: false,
                 progressive: true,
                 frames: 1,
+                pages: 1,
             },
         }
     }

@@ -106,6 +106,38 @@ pub(in crate::image) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
     }
 }
 
+/// `scanlines` with no sink: all `w`×`h` pixels of 8-bit gray (`L8`) or RGB (`Rgb8`) rows
+/// read by `read` (top to bottom, whole rows), resized to `to` while they arrive. The decoders
+/// of `codecs::rows` (TIFF, GIF, BMP) feed it. Errors: `read`'s; `Internal` for another layout.
+pub(in crate::image) fn resize_rows(
+    size: (u32, u32),
+    color: ColorType,
+    to: (u32, u32),
+    read: impl FnMut(&mut [u8]) -> Result<(), ImageError>,
+) -> Result<DynamicImage, ImageError> {
+    use fast_image_resize::pixels::{U8x3, U8};
+    let none = None::<fn() -> Result<NoSink, ImageError>>;
+    let (image, _) = match color {
+        ColorType::L8 => scanlines::<U8, _>(size, color, Some(to), false, none, read)?,
+        ColorType::Rgb8 => scanlines::<U8x3, _>(size, color, Some(to), false, none, read)?,
+        other => {
+            return Err(ImageError::Internal(format!(
+                "rows of {other:?} are not resized as they arrive"
+            )))
+        }
+    };
+    Ok(image)
+}
+
+/// The sink of `resize_rows`: takes nothing.
+struct NoSink;
+
+impl RowSink for NoSink {
+    fn rows(&mut self, _: MadeBand<'_>) -> Result<(), ImageError> {
+        Ok(())
+    }
+}
+
 /// Bands' worth of decoded rows the decoder may run ahead of the resizer, in chunks queued to
 /// it (with the window's own band, the four bands the window held before issue 26: with two in
 /// all, the decoder waited on the resizer, 25 % slower; with three, a baseline photo turned by

@@ -7,6 +7,7 @@
 //! Orientation is applied after resizing (flips and quarter turns commute with a separable
 //! filter): a phone photo is never turned at full size, in a second full-size buffer.
 
+mod rows;
 mod variants;
 
 use image::metadata::Orientation;
@@ -15,13 +16,13 @@ use crate::image::codecs::source::Source;
 use crate::image::codecs::{jpeg, png, webp};
 use crate::image::encode::Encoder;
 use crate::image::error::ImageError;
-use crate::image::original::{finished_original, original};
+use crate::image::original::{finished_original, original, reencoded};
 use crate::image::output::Output;
 use crate::image::phases::Phases;
 use crate::image::pixels::colour::apply_profile;
 use crate::image::pixels::{normalize, premultiply, resize, Pixels};
 use crate::image::placeholder::Placeholder;
-use crate::image::plan::{Colour, Plan, Route, Target};
+use crate::image::plan::{Colour, Original, Plan, Route, Target};
 use crate::image::probe::{contain, upright, Decoder, Facts, Opened, Probe};
 use crate::image::settings::ImageSettings;
 
@@ -92,31 +93,27 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
     } = opened;
     let plan = Plan::new(&probe, settings);
     warnings.extend(plan.warnings.iter().cloned());
+    let stripped = plan.original_from == Original::Stripped;
     let original = || phases.time("original", || original(&bytes, &probe, &plan));
     let made = std::thread::scope(|scope| {
         // A panic there (a parser on a malformed file) comes back as an error, not as the
         // scope's own panic when the decode fails first and nobody joins it.
-        let alongside = (plan.original().is_some() && bytes.len() <= ORIGINAL_ALONGSIDE_BYTES)
-            .then(|| {
-                scope.spawn(|| {
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(original)).unwrap_or_else(
-                        |_| Err(ImageError::Internal("original thread panicked".into())),
-                    )
-                })
-            });
-        let original = || match alongside {
-            Some(thread) => thread
-                .join()
-                .unwrap_or_else(|_| Err(ImageError::Internal("original thread panicked".into()))),
-            None => original(),
-        };
+        let alongside =
+            (stripped && plan.original().is_some() && bytes.len() <= ORIGINAL_ALONGSIDE_BYTES)
+                .then(|| scope.spawn(|| caught(original)));
         let (decoded, scan_junk) = phases.time(decode_phase(&plan), || {
             contain(|| decode(decoder, &probe, &bytes, &plan, settings, &mut warnings))
         })?;
         let junk = (&scan_junk[..], matches!(bytes, Source::Repaired(_)));
-        let (decoded, coloured) =
-            phases.time("colour", || colour(decoded, &probe, &plan, &mut warnings))?;
+        let (mut decoded, coloured) =
+            phases.time("colour", || colour(decoded, &plan, &mut warnings))?;
         let job = job(&probe, &plan, settings, &coloured);
+        // Re-encoded from the full-size pixels before they are resized (and dropped).
+        let made_original = match (stripped, alongside) {
+            (false, _) => phases.time("original", || reencoded(&job, decoded.pixels(), &plan)),
+            (true, Some(thread)) => thread.join().unwrap_or_else(|_| original_panicked()),
+            (true, None) => original(),
+        };
         let (variants, placeholder) = match plan.largest() {
             None => {
                 let Decoded::Whole(pixels) = decoded else {
@@ -125,12 +122,12 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
                 let placeholder = phases.time("placeholder", || {
                     placeholder_of_stored(&job, pixels, plan.turn)
                 })?;
-                let original = finished_original(original(), junk, &mut warnings)?;
+                let original = finished_original(made_original, junk, &mut warnings)?;
                 (original.into_iter().collect(), placeholder)
             }
             Some(target) => {
                 let (largest, along) = largest(&job, decoded, target, &plan, &phases)?;
-                let original = finished_original(original(), junk, &mut warnings)?;
+                let original = finished_original(made_original, junk, &mut warnings)?;
                 let cap = original.as_ref().map(|o| o.data.len());
                 let made = variants::encode_all(
                     &job,
@@ -158,6 +155,17 @@ pub fn process_opened(opened: Opened<'_>, settings: &ImageSettings) -> Result<Ou
     })
 }
 
+/// `f`'s result (the stripped `original`, made on a thread of its own), a panic in it (a
+/// parser on a malformed file) an `Internal` error.
+fn caught<T>(f: impl FnOnce() -> Result<T, ImageError>) -> Result<T, ImageError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| original_panicked())
+}
+
+fn original_panicked<T>() -> Result<T, ImageError> {
+    Err(ImageError::Internal("original thread panicked".into()))
+}
+
 /// The decode step's name in the timings.
 fn decode_phase(plan: &Plan<'_>) -> String {
     let resized = plan.resized();
@@ -183,11 +191,11 @@ fn job<'a>(
         Facts::Png {
             palette, colour, ..
         } => (true, palette.as_ref(), &colour[..]),
-        Facts::Jpeg => (true, None, &[][..]),
+        Facts::Jpeg | Facts::Rows { .. } => (true, None, &[][..]),
     };
     let icc = plan.carried_icc();
     Encoder {
-        format: probe.format,
+        format: plan.output,
         lossy,
         icc,
         // Without a profile, the PNG colour chunks say what the pixels are.
@@ -273,6 +281,7 @@ fn decode(
             Decoded::Whole(Pixels::Image(png::decode(*reader)?)),
             Vec::new(),
         )),
+        Decoder::Rows(decoder) => Ok((rows::decode(decoder, probe, plan)?, Vec::new())),
     }
 }
 
@@ -281,15 +290,14 @@ fn decode(
 /// while decoding.
 fn colour(
     mut decoded: Decoded,
-    probe: &Probe,
     plan: &Plan<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<(Decoded, Coloured), ImageError> {
     let pixels = decoded.pixels();
     if let Pixels::Image(img) = pixels {
-        *img = normalize(std::mem::take(img), probe.format);
+        *img = normalize(std::mem::take(img), plan.output);
     }
-    let mut converted = plan.colour == Colour::FromCmyk;
+    let mut converted = plan.colour == Colour::Converted;
     if let (Colour::Apply(icc), Pixels::Image(img)) = (plan.colour, &mut *pixels) {
         match apply_profile(img, icc) {
             Ok(()) => converted = true,

@@ -11,18 +11,18 @@ pub(in crate::image) mod yuv;
 use fast_image_resize::{IntoImageViewMut, PixelTrait};
 use image::{ColorType, DynamicImage};
 
-use crate::image::codecs::Format;
+use crate::image::codecs::OutputFormat;
 use crate::image::error::ImageError;
 use crate::image::pixels::resize::resize_image;
 use crate::image::pixels::yuv::Yuv;
 
 /// Converts decoded pixels to a layout the output format can hold, once, before any resize:
 /// 8-bit for JPEG and WebP (RGB, gray, or RGBA where there is alpha), PNG keeps its depth.
-pub(in crate::image) fn normalize(img: DynamicImage, format: Format) -> DynamicImage {
+pub(in crate::image) fn normalize(img: DynamicImage, format: OutputFormat) -> DynamicImage {
     use DynamicImage as D;
     match (format, img) {
         (
-            Format::Png,
+            OutputFormat::Png,
             img @ (D::ImageLuma8(_)
             | D::ImageLumaA8(_)
             | D::ImageRgb8(_)
@@ -32,13 +32,13 @@ pub(in crate::image) fn normalize(img: DynamicImage, format: Format) -> DynamicI
             | D::ImageRgb16(_)
             | D::ImageRgba16(_)),
         ) => img,
-        (Format::Png, img) => D::ImageRgba16(img.to_rgba16()),
-        (Format::Jpeg, img @ (D::ImageLuma8(_) | D::ImageRgb8(_))) => img,
-        (Format::Jpeg, img) if !img.color().has_color() => D::ImageLuma8(img.to_luma8()),
-        (Format::Jpeg, img) => D::ImageRgb8(img.to_rgb8()),
-        (Format::WebP, img @ (D::ImageRgb8(_) | D::ImageRgba8(_))) => img,
-        (Format::WebP, img) if img.color().has_alpha() => D::ImageRgba8(img.to_rgba8()),
-        (Format::WebP, img) => D::ImageRgb8(img.to_rgb8()),
+        (OutputFormat::Png, img) => D::ImageRgba16(img.to_rgba16()),
+        (OutputFormat::Jpeg, img @ (D::ImageLuma8(_) | D::ImageRgb8(_))) => img,
+        (OutputFormat::Jpeg, img) if !img.color().has_color() => D::ImageLuma8(img.to_luma8()),
+        (OutputFormat::Jpeg, img) => D::ImageRgb8(img.to_rgb8()),
+        (OutputFormat::WebP, img @ (D::ImageRgb8(_) | D::ImageRgba8(_))) => img,
+        (OutputFormat::WebP, img) if img.color().has_alpha() => D::ImageRgba8(img.to_rgba8()),
+        (OutputFormat::WebP, img) => D::ImageRgb8(img.to_rgb8()),
     }
 }
 

@@ -448,11 +448,11 @@ def lab_family():
     pts = [(x, y, rgb[i]) for i, (x, y) in enumerate(centres(w, h))]
     data = tiffcp(tiff([page(px, 8)]), "cielab8_lzw.tif", "-c", "lzw")
     expect("cielab8_lzw.tif", "8-bit CIELab (a*, b* signed), LZW: Little CMS's sRGB", data, pts,
-           check_pillow=False, width=w, height=h, **rgb_facts("rgb"))
+           check_pillow=False, width=w, height=h, **rgb_facts("lab"))
     px = quadrants(w, h, [(l, a + 128, b + 128) for l, a, b in enc])
     data = save("icclab8.tif", tiff([page(px, 9)]))
     expect("icclab8.tif", "8-bit ICCLab (a*, b* + 128), uncompressed", data, pts,
-           check_pillow=False, width=w, height=h, **rgb_facts("rgb"))
+           check_pillow=False, width=w, height=h, **rgb_facts("lab"))
 
 
 def ycbcr_family():

@@ -10,9 +10,6 @@
 //! headers and exposes no ICC profile. Chromium (`bmp_image_reader.cc`) is the reference where
 //! browsers differ; the differences from Firefox are noted where they arise.
 
-// Until the lead wires the decoder into the probe and pipeline (issue 28), only the tests call it.
-#![cfg_attr(not(test), allow(dead_code, unused_imports))]
-
 mod header;
 mod pixels;
 mod rle;
@@ -22,9 +19,9 @@ mod tests;
 
 use image::{ColorType, DynamicImage};
 
-pub(crate) use super::gif::Header;
-use super::gif::{check_budget, check_pixels, rows_of, whole};
-use crate::image::{ColourModel, ImageError};
+use super::rows::{check_budget, check_pixels, rows_of, whole, Header};
+use crate::image::codecs::ColourModel;
+use crate::image::ImageError;
 use header::{Coding, Info};
 use rle::Canvas;
 
@@ -101,6 +98,7 @@ pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header
         height: info.height,
         orientation: 1,
         icc,
+        in_srgb: false,
         bit_depth: bit_depth(&info),
         colour_model: match (indexed, alpha) {
             (true, _) => ColourModel::Indexed,
@@ -109,6 +107,7 @@ pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header
         },
         alpha,
         frames: 1,
+        pages: 1,
         warnings,
     };
     let decoder = Decoder {
@@ -211,5 +210,19 @@ impl Decoder<'_> {
             pixels::put(px, colour);
         }
         Ok(())
+    }
+}
+
+impl super::rows::RowDecoder for Decoder<'_> {
+    fn layout(&self) -> ColorType {
+        Decoder::layout(self)
+    }
+
+    fn read(&mut self, rows: &mut [u8]) -> Result<(), ImageError> {
+        Decoder::read(self, rows)
+    }
+
+    fn decode(self: Box<Self>) -> Result<DynamicImage, ImageError> {
+        Decoder::decode(*self)
     }
 }

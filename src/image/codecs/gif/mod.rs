@@ -6,9 +6,6 @@
 //! for both what browsers read. The `gif` crate decodes the first frame's LZW data
 //! (`frame.rs`); Chromium's rules colour it and place it on the canvas.
 
-// Until the lead wires the decoder into the probe and pipeline (issue 28), only the tests call it.
-#![cfg_attr(not(test), allow(dead_code, unused_imports))]
-
 mod blocks;
 mod frame;
 mod original;
@@ -21,40 +18,13 @@ mod tests_original;
 
 use image::{ColorType, DynamicImage};
 
-use crate::image::{ColourModel, ImageError};
+use super::rows::{check_budget, check_pixels, rows_of, whole, Header};
+use crate::image::codecs::ColourModel;
+use crate::image::ImageError;
 use blocks::{Control, Image, Screen};
 use frame::{Indices, Palette, Placement};
 pub(crate) use original::strip;
 use walk::{Item, Skipped, Stop, Walk};
-
-/// What a header (container) says, read without decoding the pixels of the image itself.
-/// Shared by the GIF and BMP decoders (`super::bmp` uses this one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Header {
-    /// As stored, before `orientation`, pixels.
-    pub width: u32,
-    pub height: u32,
-    /// EXIF-style 1..=8 still to apply after decoding; always 1 for GIF and BMP (neither has
-    /// an orientation).
-    pub orientation: u8,
-    /// The embedded ICC profile as stored (not applied).
-    pub icc: Option<Vec<u8>>,
-    /// Bits per sample as stored (a palette's index bits for indexed images).
-    pub bit_depth: u8,
-    pub colour_model: ColourModel,
-    /// True when the decoded image has pixels that are not fully opaque.
-    pub alpha: bool,
-    /// Frames (GIF) or 1.
-    pub frames: u32,
-    /// What a person should know about the file (damage repaired, parts ignored).
-    pub warnings: Vec<String>,
-}
-
-/// The most bytes decoding may hold (the decoded image and, for an interlaced GIF, its
-/// indices): past this the image is refused from its header (`TooLarge`), so that no input
-/// within the limits pushes the process past the 1.5 GiB envelope (PRODUCT.md "Memory
-/// envelope"). At the default `MAX_INPUT_PIXELS` (268,402,689) an RGBA GIF needs 1.34 GB.
-pub(crate) const MAX_DECODE_BYTES: u64 = 1536 * 1024 * 1024;
 
 /// Frames counted at most: past this the header read stops counting (a GIF of millions of
 /// one-pixel frames is walked no further) and the warning says "at least".
@@ -63,27 +33,6 @@ pub(crate) const FRAME_COUNT_CAP: u32 = 1_000_000;
 /// True when `bytes` start with a GIF signature (`GIF87a` or `GIF89a`, spec §17).
 pub(crate) fn detect(bytes: &[u8]) -> bool {
     matches!(bytes.get(..6), Some(b"GIF87a" | b"GIF89a"))
-}
-
-/// Refusal of an image whose pixels are over `max_pixels` (`MAX_INPUT_PIXELS`).
-pub(crate) fn check_pixels((w, h): (u32, u32), max_pixels: u64) -> Result<(), ImageError> {
-    let pixels = u64::from(w) * u64::from(h);
-    if pixels > max_pixels {
-        return Err(ImageError::TooLarge(format!(
-            "{w}x{h} is {pixels} pixels, over MAX_INPUT_PIXELS ({max_pixels})"
-        )));
-    }
-    Ok(())
-}
-
-/// Refusal of an image whose decoding would hold more than `MAX_DECODE_BYTES`.
-pub(crate) fn check_budget(bytes: u64, what: &str) -> Result<(), ImageError> {
-    if bytes > MAX_DECODE_BYTES {
-        return Err(ImageError::TooLarge(format!(
-            "{what} needs {bytes} bytes decoded, over the {MAX_DECODE_BYTES}-byte decoding budget"
-        )));
-    }
-    Ok(())
 }
 
 /// Reads the GIF's blocks up to its first frame, refuses it from the header when the canvas is
@@ -150,6 +99,7 @@ pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header
         height: placement.canvas.1,
         orientation: 1,
         icc: None,
+        in_srgb: false,
         bit_depth: image
             .local
             .as_ref()
@@ -159,6 +109,7 @@ pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header
         colour_model: ColourModel::Indexed,
         alpha,
         frames,
+        pages: 1,
         warnings,
     };
     let decoder = Decoder {
@@ -171,44 +122,6 @@ pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header
         indices: None,
     };
     Ok((decoder, header))
-}
-
-/// The whole image from a decoder's `read`: `(w, h)` pixels of 8-bit `layout` (`L8`, `La8`,
-/// `Rgb8` or `Rgba8`). Shared by the GIF and BMP decoders.
-pub(crate) fn whole(
-    (w, h): (u32, u32),
-    layout: ColorType,
-    read: impl FnOnce(&mut [u8]) -> Result<(), ImageError>,
-) -> Result<DynamicImage, ImageError> {
-    use image::ImageBuffer;
-    let mut buf = vec![0; w as usize * h as usize * usize::from(layout.channel_count())];
-    read(&mut buf)?;
-    let image = match layout {
-        ColorType::L8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageLuma8),
-        ColorType::La8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageLumaA8),
-        ColorType::Rgb8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageRgb8),
-        ColorType::Rgba8 => ImageBuffer::from_raw(w, h, buf).map(DynamicImage::ImageRgba8),
-        _ => None,
-    };
-    image.ok_or_else(|| ImageError::Internal(format!("no {w}x{h} {layout:?} image from rows")))
-}
-
-/// `rows` cut into rows of `width` pixels of `layout`, for a decoder's `read`.
-///
-/// Errors: `Internal` when `rows` is not a whole number of rows.
-pub(crate) fn rows_of(
-    rows: &mut [u8],
-    width: u32,
-    layout: ColorType,
-) -> Result<std::slice::ChunksExactMut<'_, u8>, ImageError> {
-    let stride = width as usize * usize::from(layout.channel_count());
-    if stride == 0 || !rows.len().is_multiple_of(stride) {
-        return Err(ImageError::Internal(format!(
-            "rows of {stride} bytes asked for in a buffer of {}",
-            rows.len()
-        )));
-    }
-    Ok(rows.chunks_exact_mut(stride))
 }
 
 /// The global table's index bits (2^n colours), when there is one.
@@ -402,5 +315,19 @@ impl Decoder<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl super::rows::RowDecoder for Decoder<'_> {
+    fn layout(&self) -> ColorType {
+        Decoder::layout(self)
+    }
+
+    fn read(&mut self, rows: &mut [u8]) -> Result<(), ImageError> {
+        Decoder::read(self, rows)
+    }
+
+    fn decode(self: Box<Self>) -> Result<DynamicImage, ImageError> {
+        Decoder::decode(*self)
     }
 }

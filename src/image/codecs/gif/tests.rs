@@ -81,10 +81,12 @@ fn still_quadrants_exact_and_opaque_though_a_transparent_index_is_declared() {
             height: 48,
             orientation: 1,
             icc: None,
+            in_srgb: false,
             bit_depth: 3,
             colour_model: ColourModel::Indexed,
             alpha: false,
             frames: 1,
+            pages: 1,
             warnings: vec![],
         }
     );

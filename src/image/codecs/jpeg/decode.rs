@@ -20,9 +20,9 @@ use super::markers;
 use crate::image::bands::window::{scanlines, short};
 use crate::image::codecs::count;
 use crate::image::codecs::source::Source;
+use crate::image::codecs::ColourModel;
 use crate::image::error::{invalid, ImageError};
 use crate::image::pixels::colour::cmyk_to_srgb;
-use crate::image::probe::ColourModel;
 
 /// What the header says.
 pub(in crate::image) struct Header {

@@ -11,8 +11,8 @@ use img_parts::{Bytes, ImageICC};
 use crate::image::codecs::count;
 use crate::image::codecs::png::palette::Palette;
 use crate::image::codecs::source::Source;
+use crate::image::codecs::ColourModel;
 use crate::image::error::{invalid, ImageError};
-use crate::image::probe::ColourModel;
 
 mod chunks;
 pub(in crate::image) mod palette;

@@ -22,9 +22,6 @@
 //! JPEG 2000, and other compressions; 9–15-, 24-, 32-, 64-bit, signed and floating-point samples; ITU Lab,
 //! LogLuv, CFA; subsampled Y′CbCr without JPEG.
 
-// Not called outside its tests until the lead wires TIFF into the probe and the plan (issue 28).
-#![allow(dead_code)]
-
 mod band;
 mod convert;
 mod ifd;
@@ -42,7 +39,8 @@ use tiff::decoder::Limits;
 use tiff::tags::Tag;
 use tiff::TiffError;
 
-use crate::image::{ColourModel, ImageError};
+use super::rows::Header;
+use crate::image::ImageError;
 use band::{Band, Chunks};
 use convert::Convert;
 use samples::{Colour, Samples};
@@ -63,32 +61,6 @@ pub(crate) const MAX_DECODE_BYTES: u64 = 1536 * 1024 * 1024;
 /// The largest ICC profile read, bytes (print LUT profiles are 0.5–2 MB); a larger one is
 /// dropped with a warning.
 const MAX_ICC_BYTES: u64 = 8 * 1024 * 1024;
-
-/// What the header (the chosen page's IFD) says, read without decoding pixels.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Header {
-    /// As stored, before `orientation` (pixels).
-    pub width: u32,
-    pub height: u32,
-    /// TIFF Orientation (tag 274), EXIF's meaning, 1–8: still to apply after decoding.
-    pub orientation: u8,
-    /// The ICC profile (tag 34675) as stored: not applied (but see `icc_applied`).
-    pub icc: Option<Vec<u8>>,
-    /// The pixels come out already in sRGB: CMYK (converted through `icc`, or by the browsers'
-    /// formula without a usable one) and CIELab. `icc` must then be neither carried into the
-    /// variants nor applied again (it may still name the source's colour space).
-    pub icc_applied: bool,
-    /// Bits per sample as stored: 1–8 or 16.
-    pub bit_depth: u8,
-    /// As stored: CMYK, Y′CbCr and palette pages report so (their pixels arrive as RGB or, for
-    /// a palette of grays, gray); CIELab reports `Rgb`/`Rgba` (ColourModel has no Lab).
-    pub colour_model: ColourModel,
-    pub alpha: bool,
-    /// Full-resolution pages in the main IFD chain (reduced-resolution subfiles and
-    /// transparency masks not counted).
-    pub frames: u32,
-    pub warnings: Vec<String>,
-}
 
 /// A TIFF or BigTIFF, by its signature (TIFF 6.0 section 2; BigTIFF: version 43).
 pub(crate) fn detect(bytes: &[u8]) -> bool {
@@ -144,11 +116,13 @@ fn open_page(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header), Ima
         height,
         orientation,
         icc,
-        icc_applied: matches!(samples.colour, Colour::Cmyk | Colour::Lab { .. }),
+        // CMYK (through its profile) and CIELab come out as sRGB.
+        in_srgb: matches!(samples.colour, Colour::Cmyk | Colour::Lab { .. }),
         bit_depth: samples.bits,
         colour_model: samples.colour_model(),
         alpha: samples.alpha.is_some(),
-        frames: c.pages,
+        frames: 1,
+        pages: c.pages,
         warnings,
     };
     let decoder = Decoder {
@@ -376,4 +350,18 @@ where
         _ => ImageBuffer::<image::Rgba<T>, _>::from_raw(w, h, buf).map(Into::into),
     };
     img.ok_or_else(|| ImageError::Internal("TIFF image buffer size".into()))
+}
+
+impl super::rows::RowDecoder for Decoder<'_> {
+    fn layout(&self) -> ColorType {
+        Decoder::layout(self)
+    }
+
+    fn read(&mut self, rows: &mut [u8]) -> Result<(), ImageError> {
+        Decoder::read(self, rows)
+    }
+
+    fn decode(self: Box<Self>) -> Result<DynamicImage, ImageError> {
+        Decoder::decode(*self)
+    }
 }

@@ -6,7 +6,8 @@ use tiff::tags::Tag;
 
 use super::ifd::{encode, Ifd};
 use super::{tiff_error, Tiff};
-use crate::image::{ColourModel, ImageError};
+use crate::image::codecs::ColourModel;
+use crate::image::ImageError;
 
 /// PhotometricInterpretation values (TIFF 6.0 section 8 and 21–23).
 pub(super) mod photometric {
@@ -20,15 +21,14 @@ pub(super) mod photometric {
     pub const ICCLAB: u16 = 9;
 }
 
-/// Compression values we decode (through the `tiff` crate) or name when refusing.
+/// Compression values that steer our own code (the `tiff` crate reads LZW and PackBits
+/// itself).
 pub(super) mod compression {
     pub const NONE: u16 = 1;
     pub const CCITT_G4: u16 = 4;
-    pub const LZW: u16 = 5;
     pub const JPEG: u16 = 7;
     pub const DEFLATE: u16 = 8;
     pub const DEFLATE_OLD: u16 = 32946;
-    pub const PACKBITS: u16 = 32773;
 }
 
 /// How an alpha channel (the first ExtraSamples entry) relates to the colour samples.
@@ -98,9 +98,10 @@ impl Samples {
             Colour::Palette(_) => ColourModel::Indexed,
             Colour::Cmyk => ColourModel::Cmyk,
             Colour::YCbCr { .. } => ColourModel::YCbCr,
-            // ColourModel has no Lab: its pixels arrive as RGB.
-            Colour::Rgb | Colour::Lab { .. } if alpha => ColourModel::Rgba,
-            Colour::Rgb | Colour::Lab { .. } => ColourModel::Rgb,
+            // Its pixels arrive as sRGB.
+            Colour::Lab { .. } => ColourModel::Lab,
+            Colour::Rgb if alpha => ColourModel::Rgba,
+            Colour::Rgb => ColourModel::Rgb,
         }
     }
 

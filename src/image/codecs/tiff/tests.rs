@@ -46,13 +46,13 @@ fn check_header(name: &str, h: &Header, layout: ColorType, e: &Value) {
         "{name}"
     );
     assert_eq!(u64::from(h.orientation), u("orientation"), "{name}");
-    assert_eq!(u64::from(h.frames), u("frames"), "{name}");
+    assert_eq!(u64::from(h.pages), u("frames"), "{name}");
     assert_eq!(u64::from(h.bit_depth), u("bit_depth"), "{name}");
     assert_eq!(h.colour_model.name(), e["colour_model"], "{name}");
     assert_eq!(Value::Bool(h.alpha), e["alpha"], "{name}");
     assert_eq!(format!("{layout:?}"), e["layout"], "{name}");
     let srgb_out = matches!(h.colour_model.name(), "cmyk") || name.contains("lab");
-    assert_eq!(h.icc_applied, srgb_out, "{name}: pixels already sRGB");
+    assert_eq!(h.in_srgb, srgb_out, "{name}: pixels already sRGB");
     let icc = h.icc.as_deref().map(|p| format!("{:x}", Sha256::digest(p)));
     assert_eq!(
         icc.as_deref(),
