@@ -145,7 +145,7 @@ fn holds(
     }
     match store.get(key, len, info.size) {
         Ok(existing) => Ok(existing == bytes),
-        Err(GetError::TooLarge(_)) => Ok(false),
+        Err(GetError::TooLarge { .. }) => Ok(false),
         Err(GetError::Failed(f)) => Err(f.message),
     }
 }
@@ -199,7 +199,10 @@ mod tests {
         fn get(&self, key: &str, limit: u64, _expected: Option<u64>) -> Result<Vec<u8>, GetError> {
             *self.gets.borrow_mut() += 1;
             match self.objects.borrow().get(key) {
-                Some(b) if b.len() as u64 > limit => Err(GetError::TooLarge(Some(b.len() as u64))),
+                Some(b) if b.len() as u64 > limit => Err(GetError::TooLarge {
+                    size: Some(b.len() as u64),
+                    limit,
+                }),
                 Some(b) => Ok(b.clone()),
                 None => Err(GetError::Failed(Failure::permanent("HTTP 404"))),
             }

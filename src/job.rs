@@ -21,7 +21,7 @@ use crate::image::Output;
 use crate::log;
 use crate::plan;
 use crate::sandbox::{self, SealedInput, Stage};
-use crate::storage::{GetError, Storage, Which, WriteMode};
+use crate::storage::{GetError, SizeLimit, Storage, Which, WriteMode};
 
 /// The CDN upload carries every variant in one body; give it time.
 pub const CDN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -328,38 +328,54 @@ fn new_asset_id() -> String {
 }
 
 /// Step 1: HEAD (refusing what is too large before fetching it; an unknown size is not 0),
-/// then the verified, bounded GET ([`Storage::get`]).
+/// then the verified, bounded GET ([`Storage::get_limited`]). The limit is `MAX_INPUT_BYTES`,
+/// or for a TIFF (told by its first bytes) `MAX_TIFF_INPUT_BYTES` when that is larger.
 fn download(cfg: &Config, storage: &Storage) -> Result<Vec<u8>, Error> {
     let key = &cfg.input_r2_key;
     let failed = |cause: String| Error::Download {
         key: key.clone(),
         cause,
     };
-    let limit = cfg.max_input_bytes;
-    let too_large = |size: Option<u64>| {
+    let most = cfg.max_input_bytes.max(cfg.max_tiff_input_bytes);
+    let for_start = |start: &[u8]| match crate::image::Format::detect(start) {
+        Some(crate::image::Format::Tiff) => most,
+        _ => cfg.max_input_bytes,
+    };
+    let name = |limit: u64| match limit == cfg.max_input_bytes {
+        true => "MAX_INPUT_BYTES",
+        false => "MAX_TIFF_INPUT_BYTES",
+    };
+    let too_large = |size: Option<u64>, limit: u64| {
+        let name = name(limit);
         Error::InputTooLarge(match size {
-            Some(size) => format!("{size} bytes, over MAX_INPUT_BYTES ({limit})"),
-            None => format!("over MAX_INPUT_BYTES ({limit} bytes); stopped reading there"),
+            Some(size) => format!("{size} bytes, over {name} ({limit})"),
+            None => format!("over {name} ({limit} bytes); stopped reading there"),
         })
     };
     let info = storage
         .head(Which::Staging, key)
         .map_err(|f| failed(f.message))?
         .ok_or_else(|| failed("object not found (HTTP 404)".into()))?;
-    if info.size.is_some_and(|size| size > limit) {
-        return Err(too_large(info.size));
+    if info.size.is_some_and(|size| size > most) {
+        // Over every limit, whatever it is.
+        return Err(too_large(info.size, most));
     }
     if info.size.is_none() {
         log::warn(
             "download",
-            "HEAD gave no size; the GET is read up to MAX_INPUT_BYTES and no further",
+            "HEAD gave no size; the GET is read up to MAX_INPUT_BYTES (a TIFF: \
+             MAX_TIFF_INPUT_BYTES) and no further",
             &[],
         );
     }
+    let limit = SizeLimit {
+        most,
+        for_start: &for_start,
+    };
     storage
-        .get(Which::Staging, key, limit, info.size)
+        .get_limited(Which::Staging, key, limit, info.size)
         .map_err(|e| match e {
-            GetError::TooLarge(size) => too_large(size),
+            GetError::TooLarge { size, limit } => too_large(size, limit),
             GetError::Failed(f) => failed(f.message),
         })
 }

@@ -44,6 +44,10 @@ pub use crate::sandbox::Isolation;
 
 /// Defaults of the optional variables (PRODUCT.md "Environment").
 pub const DEFAULT_MAX_INPUT_BYTES: u64 = 50 * 1024 * 1024;
+/// A TIFF's own limit (PRODUCT.md "Input formats": a 400 MB uncompressed 16-bit scanner master
+/// is processed with the defaults; it is decoded a strip at a time, so only the input itself
+/// is held whole).
+pub const DEFAULT_MAX_TIFF_INPUT_BYTES: u64 = 512 * 1024 * 1024;
 pub const DEFAULT_JOB_TIMEOUT_SECS: u64 = 300;
 
 /// Everything the job needs, validated.
@@ -69,6 +73,8 @@ pub struct Config {
     pub callback_url: Url,
     pub image: ImageSettings,
     pub max_input_bytes: u64,
+    /// The limit of a TIFF instead of `max_input_bytes`, when larger (`MAX_TIFF_INPUT_BYTES`).
+    pub max_tiff_input_bytes: u64,
     pub job_timeout: Duration,
     /// How the image stage runs (`IMAGE_STAGE`).
     pub isolation: Isolation,
@@ -302,6 +308,11 @@ impl Config {
             Some(DEFAULT_MAX_INPUT_BYTES),
             (1, 1 << 40),
         );
+        let max_tiff_input_bytes = r.number(
+            "MAX_TIFF_INPUT_BYTES",
+            Some(DEFAULT_MAX_TIFF_INPUT_BYTES),
+            (1, 1 << 40),
+        );
         let job_timeout = Duration::from_secs(r.number(
             "JOB_TIMEOUT_SECS",
             Some(DEFAULT_JOB_TIMEOUT_SECS),
@@ -342,6 +353,7 @@ impl Config {
             callback_url,
             image,
             max_input_bytes,
+            max_tiff_input_bytes,
             job_timeout,
             isolation,
         })
@@ -373,6 +385,7 @@ impl Config {
             "callback_url": self.callback_url.to_string(),
             "limits": {
                 "max_input_bytes": self.max_input_bytes,
+                "max_tiff_input_bytes": self.max_tiff_input_bytes,
                 "max_input_pixels": self.image.max_input_pixels,
                 "original_max_dimension": self.image.original_max_dimension,
                 "job_timeout_secs": self.job_timeout.as_secs(),

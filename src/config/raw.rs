@@ -74,6 +74,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "larger objects are refused (input_too_large)",
     ),
     (
+        "MAX_TIFF_INPUT_BYTES",
+        "536870912",
+        "a TIFF's limit instead, when larger: scanner masters, decoded a strip at a time",
+    ),
+    (
         "MAX_INPUT_PIXELS",
         "268402689",
         "larger images are refused from their header",

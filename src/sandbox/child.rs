@@ -26,7 +26,22 @@ pub const SUBCOMMAND: &str = "__image-stage";
 /// (PRODUCT.md "Memory envelope") less what the parent holds meanwhile (the input, at most
 /// `MAX_INPUT_BYTES`, and its own ~10 MB). An allocation past it fails in the child, which the
 /// parent reports as `input_too_large`, instead of the kernel killing the machine's worker.
+/// A larger input (a TIFF up to `MAX_TIFF_INPUT_BYTES`) lowers it: [`memory_limit`].
 pub const MEMORY_LIMIT_BYTES: u64 = 1280 << 20;
+
+/// The child's limit never goes below this, bytes (a scanner master streams through a few
+/// megabytes; the variants of a 16 MP image need about 200 MB).
+const MIN_MEMORY_LIMIT_BYTES: u64 = 512 << 20;
+
+/// The child's memory limit for an input of `input_bytes` (bytes): `MEMORY_LIMIT_BYTES`, less
+/// what the input holds past `DEFAULT_MAX_INPUT_BYTES` (the parent maps it all the while), at
+/// least `MIN_MEMORY_LIMIT_BYTES`.
+pub fn memory_limit(input_bytes: u64) -> u64 {
+    let beyond = input_bytes.saturating_sub(crate::config::DEFAULT_MAX_INPUT_BYTES);
+    MEMORY_LIMIT_BYTES
+        .saturating_sub(beyond)
+        .max(MIN_MEMORY_LIMIT_BYTES)
+}
 
 /// A fault the tests make the child commit after it is confined (debug builds only): a
 /// forbidden call, a crash, an allocation past its limit, a pause while it holds the decoded
@@ -116,10 +131,7 @@ pub fn main(args: &[OsString]) -> ExitCode {
     die_with_parent(args.parent);
     close_other_descriptors();
     one_malloc_arena();
-    if let Err(why) = limit_resources(args.cpu_secs) {
-        eprintln!("image stage: {why}");
-        return ExitCode::from(2);
-    }
+    // A shared read-only mapping: not data, so not under the limit set next.
     let input = match Mapping::of_sealed(std::io::stdin().as_fd()) {
         Ok(input) => input,
         Err(e) => {
@@ -127,6 +139,11 @@ pub fn main(args: &[OsString]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let memory = memory_limit(input.bytes().len() as u64);
+    if let Err(why) = limit_resources(memory, args.cpu_secs) {
+        eprintln!("image stage: {why}");
+        return ExitCode::from(2);
+    }
     // Frames go out in large writes (std's line buffering flushes at any newline byte).
     let mut answer = Writer(BufWriter::with_capacity(
         256 << 10,
@@ -235,11 +252,11 @@ fn one_malloc_arena() {
     }
 }
 
-/// Memory for data (`MEMORY_LIMIT_BYTES`), CPU time (`cpu_secs`, then SIGXCPU), no core dump
-/// and no file written.
-fn limit_resources(cpu_secs: u64) -> Result<(), String> {
+/// Memory for data (`memory` bytes: [`memory_limit`]), CPU time (`cpu_secs`, then SIGXCPU), no
+/// core dump and no file written.
+fn limit_resources(memory: u64, cpu_secs: u64) -> Result<(), String> {
     let limits = [
-        (libc::RLIMIT_DATA, MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES),
+        (libc::RLIMIT_DATA, memory, memory),
         (libc::RLIMIT_CPU, cpu_secs, cpu_secs.saturating_add(5)),
         (libc::RLIMIT_CORE, 0, 0),
         (libc::RLIMIT_FSIZE, 0, 0),

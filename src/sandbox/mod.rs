@@ -20,7 +20,7 @@ mod memfd;
 mod parent;
 mod seccomp;
 
-pub use child::{main as child_main, Fault, MEMORY_LIMIT_BYTES, SUBCOMMAND};
+pub use child::{main as child_main, memory_limit, Fault, MEMORY_LIMIT_BYTES, SUBCOMMAND};
 pub use memfd::SealedInput;
 pub use parent::{stop, ChildUsage};
 

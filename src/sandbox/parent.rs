@@ -11,7 +11,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 
-use super::child::{Fault, MEMORY_LIMIT_BYTES, SUBCOMMAND};
+use super::child::{memory_limit, Fault, SUBCOMMAND};
 use super::frames::{Frame, Malformed, Reader};
 use super::memfd::SealedInput;
 use crate::image::{Identified, ImageError, ImageSettings, Output, Variant};
@@ -125,7 +125,7 @@ impl Running {
             return Err(self.process.ended(other));
         }
         let (status, usage, words) = self.process.reap();
-        if let Some(e) = died(status, &words) {
+        if let Some(e) = died(status, &words, self.process.memory_limit) {
             return Err(e);
         }
         let output = Output {
@@ -147,6 +147,8 @@ struct Process {
     answer: Reader<BufReader<ChildStdout>>,
     /// The tail of its stderr, read on a thread of its own.
     last_words: Option<std::thread::JoinHandle<String>>,
+    /// Its memory limit, bytes (`child::memory_limit` of the input's size).
+    memory_limit: u64,
 }
 
 impl Process {
@@ -204,6 +206,7 @@ impl Process {
             child: Some(child),
             answer: Reader::new(BufReader::with_capacity(256 << 10, stdout)),
             last_words: Some(std::thread::spawn(move || tail(stderr))),
+            memory_limit: memory_limit(input.len() as u64),
         })
     }
 
@@ -224,7 +227,7 @@ impl Process {
         let killed_by_us = status.signal() == Some(libc::SIGKILL) && said.is_some();
         match (said, killed_by_us) {
             (Some(said), true) => said,
-            (said, _) => died(status, &words)
+            (said, _) => died(status, &words, self.memory_limit)
                 .or(said.map(|e| with_last_words(e, &words)))
                 .unwrap_or_else(|| {
                     ImageError::Internal(format!(
@@ -293,8 +296,9 @@ impl Drop for Process {
 
 /// What a death by signal says about the input: a decoder crash or a forbidden call is
 /// `image_invalid` (the input made a decoder misbehave), an allocation past the limit
-/// `input_too_large`, SIGKILL from elsewhere `internal`. `None` for a normal exit.
-fn died(status: ExitStatus, words: &str) -> Option<ImageError> {
+/// `input_too_large` (`memory_limit`: the child's, bytes), SIGKILL from elsewhere `internal`.
+/// `None` for a normal exit.
+fn died(status: ExitStatus, words: &str, memory_limit: u64) -> Option<ImageError> {
     let signal = status.signal()?;
     let last = said_last(words);
     Some(match signal {
@@ -303,7 +307,7 @@ fn died(status: ExitStatus, words: &str) -> Option<ImageError> {
         )),
         libc::SIGABRT if words.contains("memory allocation of") => ImageError::TooLarge(format!(
             "decoding needs more than the image stage's {} MiB of memory{last}",
-            MEMORY_LIMIT_BYTES >> 20
+            memory_limit >> 20
         )),
         libc::SIGXCPU => ImageError::Invalid(format!(
             "the image stage ran past its CPU-time limit (SIGXCPU){last}"

@@ -83,11 +83,31 @@ pub enum PutOutcome {
 /// Why a GET returned no body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GetError {
-    /// The object is larger than the limit (from `Content-Length`, or counted while reading).
-    /// Holds the size in bytes when the server said it.
-    TooLarge(Option<u64>),
+    /// The object is larger than `limit` bytes, the limit that applied to it (from
+    /// `Content-Length`, or counted while reading); `size` in bytes when the server said it.
+    TooLarge { size: Option<u64>, limit: u64 },
     /// Not found, refused, unreachable, or a body that failed verification every time.
     Failed(Failure),
+}
+
+/// How many bytes a GET takes: at most `most` of any object, and of an object that starts with
+/// given bytes (its first `SizeLimit::START_BYTES`, or all of a shorter one) what `for_start`
+/// says — a TIFF may be larger than other images (PRODUCT.md "Input formats": scanner masters).
+#[derive(Clone, Copy)]
+pub struct SizeLimit<'a> {
+    pub most: u64,
+    /// At most `most`.
+    pub for_start: &'a dyn Fn(&[u8]) -> u64,
+}
+
+impl SizeLimit<'_> {
+    /// The bytes `for_start` is given: enough for every signature the worker reads.
+    pub const START_BYTES: usize = 32;
+
+    /// The limit for a body whose first bytes are `start`.
+    fn of(&self, start: &[u8]) -> u64 {
+        (self.for_start)(&start[..start.len().min(Self::START_BYTES)]).min(self.most)
+    }
 }
 
 /// The staging and archive buckets.
@@ -198,6 +218,26 @@ impl Storage {
         limit: u64,
         expected_size: Option<u64>,
     ) -> Result<Vec<u8>, GetError> {
+        let flat = |_: &[u8]| limit;
+        let limit = SizeLimit {
+            most: limit,
+            for_start: &flat,
+        };
+        self.get_limited(which, key, limit, expected_size)
+    }
+
+    /// [`Storage::get`] with a limit that depends on how the object starts: checked against
+    /// `Content-Length` as soon as `SizeLimit::START_BYTES` have arrived (a 300 MB JPEG under
+    /// a 512 MB TIFF limit is refused after its first read, not downloaded).
+    ///
+    /// Errors: [`GetError::TooLarge`] with the limit that applied; [`GetError::Failed`].
+    pub fn get_limited(
+        &self,
+        which: Which,
+        key: &str,
+        limit: SizeLimit<'_>,
+        expected_size: Option<u64>,
+    ) -> Result<Vec<u8>, GetError> {
         let bucket = self.bucket(which);
         let fetched = retry(
             "s3",
@@ -207,25 +247,25 @@ impl Storage {
         );
         match fetched {
             Ok(Ok(body)) => Ok(body),
-            Ok(Err(size)) => Err(GetError::TooLarge(size)),
+            Ok(Err((size, limit))) => Err(GetError::TooLarge { size, limit }),
             Err(f) => Err(GetError::Failed(f)),
         }
     }
 
-    /// One GET attempt: `Ok(Err(size))` when the object is over `limit`. A download has the
-    /// full timeout, and a body whose MD5 is not the answer's plain-MD5 ETag fails; a
-    /// `read_back` (a write's proof) has the timeout of its size, and its caller compares the
-    /// bytes themselves.
+    /// One GET attempt: `Ok(Err((size, limit)))` when the object is over the limit that
+    /// applies to it. A download has the full timeout, and a body whose MD5 is not the
+    /// answer's plain-MD5 ETag fails; a `read_back` (a write's proof) has the timeout of its
+    /// size, and its caller compares the bytes themselves.
     fn get_once(
         &self,
         bucket: &Bucket,
         key: &str,
-        limit: u64,
+        limit: SizeLimit<'_>,
         expected_size: Option<u64>,
         read_back: bool,
-    ) -> Result<Result<Vec<u8>, Option<u64>>, Failure> {
+    ) -> Result<Result<Vec<u8>, (Option<u64>, u64)>, Failure> {
         let timeout = if read_back {
-            timeout_for(limit)
+            timeout_for(limit.most)
         } else {
             REQUEST_TIMEOUT
         };
@@ -237,8 +277,8 @@ impl Storage {
             .header("content-length")
             .and_then(|v| v.trim().parse::<u64>().ok());
         let etag = Etag::of(reply.header("etag").as_deref());
-        if content_length.is_some_and(|len| len > limit) {
-            return Ok(Err(content_length));
+        if content_length.is_some_and(|len| len > limit.most) {
+            return Ok(Err((content_length, limit.most)));
         }
         let Some(body) = reply.body.take() else {
             return Err(Failure::transient("answer without a body"));
@@ -246,7 +286,7 @@ impl Storage {
         let capacity = content_length.or(expected_size);
         let (body, md5) = match read_bounded(body.into_reader(), content_length, capacity, limit)? {
             Ok(read) => read,
-            Err(()) => return Ok(Err(content_length)),
+            Err(applied) => return Ok(Err((content_length, applied))),
         };
         let got = body.len() as u64;
         // An image is never an S3 error document: a 200 carrying one is that error.
@@ -372,7 +412,12 @@ impl Storage {
         if info.etag == md5 {
             return Ok(());
         }
-        match self.get_once(bucket, key, len, info.size, true) {
+        let flat = |_: &[u8]| len;
+        let limit = SizeLimit {
+            most: len,
+            for_start: &flat,
+        };
+        match self.get_once(bucket, key, limit, info.size, true) {
             Ok(Ok(stored)) if stored == body => Ok(()),
             Ok(Ok(_)) => Err(unproven("the object read back is not what was sent".into())),
             Ok(Err(_)) => Err(unproven(
@@ -383,22 +428,32 @@ impl Storage {
     }
 }
 
-/// A GET's body read in 256 KiB steps, its MD5 computed along: `Err(())` as soon as it would
-/// pass `limit` bytes (never more is held), whatever `Content-Length` said; room made for
-/// `capacity` bytes (what the headers announce) up to the limit.
+/// A GET's body read in 256 KiB steps, its MD5 computed along: `Err(limit)` as soon as it
+/// would pass the limit that applies to it (never more is held), or, once its first bytes say
+/// which limit that is, as soon as `Content-Length` says it will; room made for `capacity`
+/// bytes (what the headers announce) up to the limit.
 ///
 /// Errors (transient): the connection ended or failed part-way.
 fn read_bounded(
     mut reader: impl Read,
     content_length: Option<u64>,
     capacity: Option<u64>,
-    limit: u64,
-) -> Result<Result<(Vec<u8>, String), ()>, Failure> {
-    let capacity = capacity.unwrap_or(1 << 20).min(limit);
+    limit: SizeLimit<'_>,
+) -> Result<Result<(Vec<u8>, String), u64>, Failure> {
+    let capacity = capacity.unwrap_or(1 << 20).min(limit.most);
     let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
     let mut md5 = md5::Context::new();
     let mut chunk = vec![0u8; 256 * 1024];
+    // The limit of this object, once its first bytes have arrived.
+    let mut applies: Option<u64> = None;
     loop {
+        if applies.is_none() && body.len() >= SizeLimit::START_BYTES {
+            let l = limit.of(&body);
+            if content_length.is_some_and(|len| len > l) {
+                return Ok(Err(l));
+            }
+            applies = Some(l);
+        }
         let n = match reader.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => n,
@@ -413,11 +468,17 @@ fn read_bounded(
                 )));
             }
         };
-        if body.len() as u64 + n as u64 > limit {
-            return Ok(Err(()));
+        let most = applies.unwrap_or(limit.most);
+        if body.len() as u64 + n as u64 > most {
+            return Ok(Err(applies.unwrap_or_else(|| limit.of(&body))));
         }
         md5.consume(&chunk[..n]);
         body.extend_from_slice(&chunk[..n]);
+    }
+    // A body shorter than the bytes a limit is chosen by.
+    let l = applies.unwrap_or_else(|| limit.of(&body));
+    if body.len() as u64 > l {
+        return Ok(Err(l));
     }
     Ok(Ok((body, format!("{:x}", md5.finalize()))))
 }
