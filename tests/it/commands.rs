@@ -81,7 +81,8 @@ fn variants_refuses_a_non_image() {
         .output()
         .unwrap();
     assert_eq!(run.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("not a JPEG, PNG or WebP"));
+    assert!(String::from_utf8_lossy(&run.stderr)
+        .contains("not a JPEG, PNG, WebP, TIFF, GIF or BMP file"));
 }
 
 #[test]
@@ -158,6 +159,7 @@ fn help_and_version() {
     for line in [
         "R2_ENDPOINT [https://{R2_ACCOUNT_ID}.r2.cloudflarestorage.com]",
         "MAX_INPUT_BYTES [52428800]",
+        "MAX_TIFF_INPUT_BYTES [536870912]",
         "JOB_TIMEOUT_SECS [300]",
         "CALLBACK_URL\n",
     ] {

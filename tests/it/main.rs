@@ -9,6 +9,7 @@ mod containers;
 mod correctness;
 mod extras;
 mod faults;
+mod formats;
 mod network;
 mod real_world;
 mod url_secrets;

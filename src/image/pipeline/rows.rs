@@ -4,7 +4,7 @@
 
 use super::Decoded;
 use crate::image::bands::window::resize_rows;
-use crate::image::codecs::rows::{whole, RowDecoder};
+use crate::image::codecs::rows::{check_budget, whole, RowDecoder};
 use crate::image::codecs::OutputFormat;
 use crate::image::error::ImageError;
 use crate::image::pixels::Pixels;
@@ -15,8 +15,9 @@ use crate::image::probe::{upright, Probe};
 /// are PNG); past it, or for JPEG variants, 8 bits (PNG's rule: `png::MAX_16BIT_FRAME_BYTES`).
 const MAX_16BIT_WHOLE_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Decodes along the plan's route. Errors: the decoder's (`Invalid`, `TooLarge`), `Internal`
-/// for a route the plan never gives these formats.
+/// Decodes along the plan's route. Errors: the decoder's (`Invalid`), `TooLarge` for a whole
+/// image over the decoding budget (`codecs::MAX_DECODED_BYTES`), `Internal` for a route the
+/// plan never gives these formats.
 pub(super) fn decode(
     mut decoder: Box<dyn RowDecoder + '_>,
     probe: &Probe,
@@ -43,7 +44,10 @@ pub(super) fn decode(
                 && bytes16 <= MAX_16BIT_WHOLE_BYTES;
             let img = match deep {
                 true => decoder.decode()?,
-                false => whole(size, layout, |rows| decoder.read(rows))?,
+                false => {
+                    check_budget(bytes16 / 2, &format!("the {}", probe.format.name()))?;
+                    whole(size, layout, |rows| decoder.read(rows))?
+                }
             };
             Ok(Decoded::Whole(Pixels::Image(img)))
         }
