@@ -15,6 +15,11 @@ builds; delete it to regenerate) and reused on later runs:
     webp-lossless   lossless WebP with alpha, 16383 x 16383 (cwebp -lossless from png8-rgba)
     jpeg-prog-420   progressive JPEG, 4:2:0, 16383 x 16383 (cjpeg -progressive)
     jpeg-prog-444   progressive JPEG, 4:4:4, 16383 x 16383
+    tiff16-rgb-400mb   uncompressed 16-bit RGB TIFF, 10000 x 6667: a 400 MB scanner master (over
+                    MAX_INPUT_BYTES, within MAX_TIFF_INPUT_BYTES), streamed strip by strip
+    tiff8-rgb-max   Deflate 8-bit RGB TIFF, 16383 x 16383, strips of 16 rows (streamed)
+    tiff8-rgba-max  Deflate 8-bit RGBA TIFF, 16383 x 16383 (alpha: decoded whole, 1.07 GB)
+    bmp-rle8-max    RLE8 BMP, 16383 x 16383 (runs of one colour: a few MB)
     png-iccp-1gib   64 x 64 PNG whose iCCP profile inflates to 1 GiB of zeros
     png-ztxt-1gib   64 x 64 PNG whose zTXt text inflates to 1 GiB
     png-itxt-1gib   64 x 64 PNG whose compressed iTXt text inflates to 1 GiB
@@ -51,6 +56,7 @@ DEFAULT_CACHE = TARGET / "envelope-inputs"
 GENERATOR = "v1"  # part of every cached file's name: bump it when an input changes
 ENVELOPE_MIB = 1536
 MAX_INPUT_BYTES = 50 * 1024 * 1024
+MAX_TIFF_INPUT_BYTES = 512 * 1024 * 1024
 
 SIDE = 16383  # the largest square MAX_INPUT_PIXELS allows, and WebP's largest side
 BLOCK = 1024  # the picture is a 16 x 16 grid of flat colour blocks (the last ones 1023 px)
@@ -175,6 +181,80 @@ def gen_jpeg(path, sampling):
         raise RuntimeError(f"cjpeg failed ({proc.returncode})")
 
 
+# --- TIFF and BMP -----------------------------------------------------------------------------
+
+def write_tiff(path, width, height, channels, depth, row_for_y, rows_per_strip, deflate):
+    """A little-endian baseline TIFF written strip by strip (Deflate or none), its IFD and the
+    strip offset and byte count arrays at the end; RGB or RGBA (unassociated alpha)."""
+    strips = (height + rows_per_strip - 1) // rows_per_strip
+    offsets, counts = [], []
+    with open(path, "wb") as f:
+        f.write(b"II*\0" + b"\0\0\0\0")  # the IFD offset, patched below
+        for s in range(strips):
+            rows = b"".join(row_for_y(y) for y in range(s * rows_per_strip,
+                                                         min(height, (s + 1) * rows_per_strip)))
+            data = zlib.compress(rows, 6) if deflate else rows
+            offsets.append(f.tell())
+            counts.append(len(data))
+            f.write(data)
+        arrays = f.tell()
+        f.write(struct.pack(f"<{strips}I", *offsets) + struct.pack(f"<{strips}I", *counts))
+        bits = f.tell()
+        f.write(struct.pack(f"<{channels}H", *[depth] * channels))
+        tags = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, channels, bits),
+                (259, 3, 1, 8 if deflate else 1), (262, 3, 1, 2),
+                (273, 4, strips, arrays), (277, 3, 1, channels), (278, 4, 1, rows_per_strip),
+                (279, 4, strips, arrays + 4 * strips)]
+        if channels == 4:
+            tags.append((338, 3, 1, 2))  # ExtraSamples: unassociated alpha
+        ifd = f.tell()
+        f.write(struct.pack("<H", len(tags)))
+        for tag, kind, count, value in sorted(tags):
+            f.write(struct.pack("<HHII", tag, kind, count, value))
+        f.write(b"\0\0\0\0")
+        f.seek(4)
+        f.write(struct.pack("<I", ifd))
+
+
+def tiff_row(by, channels, depth, width):
+    """One row of block row `by` (little-endian samples for 16 bits)."""
+    spans = [min(BLOCK, width - start) for start in range(0, width, BLOCK)]
+    out = bytearray()
+    for bx, span in enumerate(spans):
+        samples = block_colour(bx, by)[:channels]
+        px = bytes(samples) if depth == 8 else struct.pack(f"<{channels}H", *[v * 257 for v in samples])
+        out += px * span
+    return bytes(out)
+
+
+def gen_tiff(path, width, height, channels, depth, deflate, rows_per_strip):
+    rows = [tiff_row(by, channels, depth, width) for by in range((height + BLOCK - 1) // BLOCK)]
+    write_tiff(path, width, height, channels, depth, lambda y: rows[y // BLOCK], rows_per_strip,
+               deflate)
+
+
+def gen_bmp_rle8(path):
+    """A bottom-up 8-bit RLE BMP of SIDE x SIDE: each row runs of 255 then the rest, one
+    palette colour per block row, end-of-line codes, end-of-bitmap."""
+    colours = [block_colour(i % 16, i // 16) for i in range(256)]
+    palette = b"".join(bytes((b, g, r, 0)) for r, g, b, _ in colours)
+    data = bytearray()
+    for y in range(SIDE):
+        colour = (SIDE - 1 - y) // BLOCK
+        left = SIDE
+        while left:
+            n = min(255, left)
+            data += bytes((n, colour))
+            left -= n
+        data += b"\0\0"
+    data += b"\0\1"
+    header = struct.pack("<IiiHHIIiiII", 40, SIDE, SIDE, 1, 8, 1, len(data), 2835, 2835, 256, 0)
+    offset = 14 + len(header) + len(palette)
+    with open(path, "wb") as f:
+        f.write(b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset))
+        f.write(header + palette + data)
+
+
 # --- the cases -------------------------------------------------------------------------------
 
 # name: (file suffix, tool it needs or None, generator(path, cache))
@@ -185,6 +265,10 @@ CASES = {
     "webp-lossless": ("webp", "cwebp", gen_webp),
     "jpeg-prog-420": ("jpg", "cjpeg", lambda p, c: gen_jpeg(p, "2x2")),
     "jpeg-prog-444": ("jpg", "cjpeg", lambda p, c: gen_jpeg(p, "1x1")),
+    "tiff16-rgb-400mb": ("tif", None, lambda p, c: gen_tiff(p, 10000, 6667, 3, 16, False, 64)),
+    "tiff8-rgb-max": ("tif", None, lambda p, c: gen_tiff(p, SIDE, SIDE, 3, 8, True, 16)),
+    "tiff8-rgba-max": ("tif", None, lambda p, c: gen_tiff(p, SIDE, SIDE, 4, 8, True, 16)),
+    "bmp-rle8-max": ("bmp", None, lambda p, c: gen_bmp_rle8(p)),
     "png-iccp-1gib": ("png", None, lambda p, c: gen_bomb_png(p, "iccp")),
     "png-ztxt-1gib": ("png", None, lambda p, c: gen_bomb_png(p, "ztxt")),
     "png-itxt-1gib": ("png", None, lambda p, c: gen_bomb_png(p, "itxt")),
@@ -270,7 +354,13 @@ def main():
     for name, path in inputs.items():
         size = path.stat().st_size
         outcome, elapsed, peak = run_case(args.bin, path, args.timeout)
-        over = " (over MAX_INPUT_BYTES: a job would refuse it before download)" if size > MAX_INPUT_BYTES else ""
+        tiff = path.suffix == ".tif"
+        limit = MAX_TIFF_INPUT_BYTES if tiff else MAX_INPUT_BYTES
+        over = ""
+        if size > limit:
+            over = " (over MAX_INPUT_BYTES: a job would refuse it before download)"
+        elif size > MAX_INPUT_BYTES:
+            over = " (within MAX_TIFF_INPUT_BYTES)"
         within = "yes" if peak < ENVELOPE_MIB else "**no**"
         print(f"| {name} | {size:,}{over} | {outcome} | {elapsed:.2f} | {peak:.0f} | {within} |", flush=True)
     _, _, floor, _ = run_measured(["/bin/true"], 10, subprocess.DEVNULL, subprocess.DEVNULL)
