@@ -1,10 +1,9 @@
 //! Turning decoded YCbCr samples into the caller's chosen pixel layout.
 //!
 //! The matrix and the sample range both come from the file's `colr` property.
-//! When a file carries no `colr` at all the conversion uses BT.709 limited
-//! range, which is what unlabelled HEIC means in practice; that fallback is
-//! [`Nclx::default`] and is chosen once, here, rather than being guessed at by
-//! a parser.
+//! When an item carries no `nclx`, [`crate::decode()`] takes them from the
+//! HEVC bitstream's VUI instead ([`crate::decode::item_nclx`]); an iPhone
+//! photo, which carries only an ICC `colr`, says full range there.
 //!
 //! # How it is arranged
 //!

@@ -54,7 +54,7 @@ fn run(bytes: &[u8], options: &DecodeOptions, threads: Option<usize>) -> Result<
 
     let decoded = decode_item(&ctx, id, &p, threads)?;
     let alpha = alpha_frame(&ctx, id, options, limit, threads)?;
-    let nclx = p.nclx.unwrap_or_default();
+    let nclx = item_nclx(&ctx, id, &p)?;
     let (layout, alpha) = (options.layout, alpha.as_ref());
     let image = match &decoded {
         Decoded::Picture(frame) => {
@@ -165,4 +165,38 @@ fn alpha_frame(
 /// documented fallback for files that carry no `colr`.
 pub fn effective_nclx(p: &ItemProps<'_>) -> Nclx {
     p.nclx.unwrap_or_default()
+}
+
+/// The colour description the pixels of `id` are converted with, in the order
+/// libheif takes it: the item's own `nclx` property; for a grid without one, its
+/// first tile's; otherwise what the HEVC bitstream signals in its VUI (range and
+/// matrix; limited range and an unspecified matrix when the VUI says nothing).
+///
+/// # Errors
+///
+/// A tile or parameter set that does not parse.
+pub fn item_nclx(ctx: &Context<'_>, id: u32, p: &ItemProps<'_>) -> Result<Nclx> {
+    if let Some(n) = p.nclx {
+        return Ok(n);
+    }
+    let first_tile = match ctx.grid(id)? {
+        Some((_, tiles)) => tiles.first().copied(),
+        None => None,
+    };
+    let coded = match first_tile {
+        Some(t) => {
+            let tp = ctx.props(t)?;
+            if let Some(n) = tp.nclx {
+                return Ok(n);
+            }
+            tp
+        }
+        None => p.clone(),
+    };
+    match coded.hvcc.as_ref() {
+        Some(hvcc) => Ok(Nclx::from_video_signal(hevc::video_signal(
+            &hvcc.parameter_sets(),
+        )?)),
+        None => Ok(Nclx::default()),
+    }
 }

@@ -119,12 +119,12 @@ fn irot_and_imir_and_auxc() {
     let d = bx(b"imir", &[0]);
     assert_eq!(
         simple::parse_imir(&one_box(&d)).expect("parses"),
-        Mirror::LeftRight
+        Mirror::TopBottom
     );
     let d = bx(b"imir", &[1]);
     assert_eq!(
         simple::parse_imir(&one_box(&d)).expect("parses"),
-        Mirror::TopBottom
+        Mirror::LeftRight
     );
 
     let d = full(

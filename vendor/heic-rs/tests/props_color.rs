@@ -67,10 +67,10 @@ fn matrix_codes_map_to_the_right_weights() {
         MatrixCoefficients::Bt2020Ncl.luma_weights(),
         (0.2627, 0.0593)
     );
-    // Unspecified falls back to BT.709, which is documented behaviour.
+    // Unspecified falls back to BT.601, as in libheif, libavif and FFmpeg.
     assert_eq!(
         MatrixCoefficients::Unspecified.luma_weights(),
-        (0.2126, 0.0722)
+        (0.299, 0.114)
     );
 }
 
@@ -108,12 +108,12 @@ fn gather_keeps_transform_order_and_both_colr_flavours() {
     assert_eq!(
         p.transforms,
         vec![
-            Transform::Mirror(Mirror::TopBottom),
+            Transform::Mirror(Mirror::LeftRight),
             Transform::Rotate(Rotation::Ccw90)
         ]
     );
     assert_eq!(p.rotation(), Rotation::Ccw90);
-    assert_eq!(p.mirror(), Some(Mirror::TopBottom));
+    assert_eq!(p.mirror(), Some(Mirror::LeftRight));
     assert!(p.clap().is_none());
     assert_eq!(p.nclx.map(|n| n.range), Some(Range::Limited));
     assert_eq!(p.icc, Some(&b"profile"[..]));

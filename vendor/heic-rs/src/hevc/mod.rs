@@ -51,6 +51,7 @@ pub mod bench_api;
 mod golden;
 
 pub use frame::{ChromaFormat, Frame, Info};
+pub use ps::vui::VideoSignal;
 
 #[cfg(test)]
 use nal::split_annexb;
@@ -76,6 +77,37 @@ pub fn probe(parameter_sets: &[&[u8]]) -> Result<Info> {
         bit_depth: sps.bit_depth_y,
         chroma: ChromaFormat::from_idc(sps.chroma_array_type).unwrap_or(ChromaFormat::Monochrome),
     })
+}
+
+/// The video signal type (range, primaries, transfer, matrix) the first SPS
+/// signals in its VUI, or the values clause E.3.1 infers without one.
+///
+/// # Errors
+///
+/// The same as [`probe`]: a parameter set that does not parse.
+pub fn video_signal(parameter_sets: &[&[u8]]) -> Result<VideoSignal> {
+    let sets = decode::ParameterSets::parse(parameter_sets)?;
+    Ok(sets.first_sps()?.video_signal)
+}
+
+/// The largest picture the decoder may allocate for these parameter sets, in
+/// luma samples: the widest `pic_width_in_luma_samples` and the tallest
+/// `pic_height_in_luma_samples` of every SPS (a slice picks its SPS through
+/// its PPS), before the conformance window that [`probe`] takes off.
+///
+/// A container declares its image size (`ispe`), but the decoder sizes its
+/// planes from the SPS. Comparing the two before [`decode_still`] keeps a small
+/// file from asking for a picture far larger than it declares.
+///
+/// # Errors
+///
+/// The same as [`probe`]: a parameter set that does not parse, or none at all.
+pub fn coded_size(parameter_sets: &[&[u8]]) -> Result<(u32, u32)> {
+    let sets = decode::ParameterSets::parse(parameter_sets)?;
+    sets.first_sps()?;
+    let width = sets.sps.iter().map(|s| s.width).max().unwrap_or(0);
+    let height = sets.sps.iter().map(|s| s.height).max().unwrap_or(0);
+    Ok((width as u32, height as u32))
 }
 
 /// Decode one still picture from an Annex-B byte stream.

@@ -11,7 +11,7 @@ pub enum MatrixCoefficients {
     Identity,
     /// 1: ITU-R BT.709.
     Bt709,
-    /// 2: unspecified. Treated as BT.709 with a note in the docs.
+    /// 2: unspecified. Treated as BT.601, as libheif, libavif and FFmpeg do.
     Unspecified,
     /// 5 or 6: ITU-R BT.601 / SMPTE 170M.
     Bt601,
@@ -39,15 +39,16 @@ impl MatrixCoefficients {
 
     /// The luma weights `(kr, kb)` this matrix uses.
     ///
-    /// An unspecified or unknown matrix falls back to BT.709, which is what
-    /// every HEIC writer this crate has seen actually means; the fallback is
-    /// deliberate and documented rather than silent.
+    /// An unspecified or unknown matrix falls back to BT.601, as libheif,
+    /// libavif and FFmpeg do: iPhone files signal `matrix_coeffs` 2 in their
+    /// VUI and are coded with the BT.601 matrix.
     pub fn luma_weights(self) -> (f32, f32) {
         match self {
-            MatrixCoefficients::Bt601 => (0.299, 0.114),
+            MatrixCoefficients::Bt709 => (0.2126, 0.0722),
             MatrixCoefficients::Smpte240m => (0.212, 0.087),
-            MatrixCoefficients::Bt2020Ncl => (0.2627, 0.0593),
-            _ => (0.2126, 0.0722),
+            MatrixCoefficients::Bt2020Ncl | MatrixCoefficients::Other(10) => (0.2627, 0.0593),
+            MatrixCoefficients::Other(4) => (0.30, 0.11),
+            _ => (0.299, 0.114),
         }
     }
 
@@ -93,6 +94,24 @@ impl Default for Nclx {
             matrix: MatrixCoefficients::Bt709,
             matrix_code: 1,
             range: Range::Limited,
+        }
+    }
+}
+
+impl Nclx {
+    /// The colour description an HEVC bitstream signals in its VUI, for an
+    /// item without an `nclx` property (what libheif does).
+    pub fn from_video_signal(v: crate::hevc::VideoSignal) -> Nclx {
+        Nclx {
+            primaries: u16::from(v.colour_primaries),
+            transfer: u16::from(v.transfer_characteristics),
+            matrix: MatrixCoefficients::from_code(u16::from(v.matrix_coeffs)),
+            matrix_code: u16::from(v.matrix_coeffs),
+            range: if v.full_range {
+                Range::Full
+            } else {
+                Range::Limited
+            },
         }
     }
 }

@@ -111,13 +111,15 @@ pub fn parse_irot(b: &BoxHeader<'_>) -> Result<Rotation> {
 
 /// `imir`: a mirroring, named by the effect rather than by the axis.
 ///
-/// The coded field names the *axis*: 0 is a vertical axis, which exchanges
-/// left and right; 1 is a horizontal axis, which exchanges top and bottom.
+/// The coded field (`axis`, `mode` in ISO/IEC 23008-12:2022 6.5.12): 0 exchanges
+/// top and bottom, 1 exchanges left and right. This is how libheif, libavif
+/// (and so Chrome and Firefox) and Apple's decoder read it, and how libheif and
+/// libavif write EXIF orientations 2 and 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mirror {
-    /// Coded axis 0: left and right are exchanged.
+    /// Coded 1: left and right are exchanged.
     LeftRight,
-    /// Coded axis 1: top and bottom are exchanged.
+    /// Coded 0: top and bottom are exchanged.
     TopBottom,
 }
 
@@ -125,9 +127,9 @@ pub enum Mirror {
 pub fn parse_imir(b: &BoxHeader<'_>) -> Result<Mirror> {
     let mut r = b.reader();
     Ok(if r.u8("imir axis")? & 0x01 == 0 {
-        Mirror::LeftRight
-    } else {
         Mirror::TopBottom
+    } else {
+        Mirror::LeftRight
     })
 }
 

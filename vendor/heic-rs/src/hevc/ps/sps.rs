@@ -1,6 +1,6 @@
 //! Sequence parameter set (clause 7.3.2.2).
 
-use super::{rps, scaling};
+use super::{rps, scaling, vui};
 
 /// Everything the decoder needs from an SPS.
 #[derive(Debug, Clone)]
@@ -77,6 +77,8 @@ pub struct Sps {
     pub transform_skip_rotation: bool,
     /// `implicit_rdpcm_enabled_flag` from the range extension.
     pub implicit_rdpcm: bool,
+    /// The VUI's video signal type, or its inferred values without one.
+    pub video_signal: vui::VideoSignal,
 }
 
 impl Sps {

@@ -1,10 +1,39 @@
-//! `vui_parameters` and `hrd_parameters` (Annex E), traversed but not used.
+//! `vui_parameters` and `hrd_parameters` (Annex E).
 //!
-//! The decoder needs nothing from the VUI, but the SPS range extension flags
-//! sit after it, so the syntax has to be walked exactly.
+//! The decoder needs nothing from the VUI to reconstruct samples, but the SPS
+//! range extension flags sit after it, so the syntax has to be walked exactly.
+//! The video signal type is kept: without an `nclx` colour property it is the
+//! only statement of the sample range and the YCbCr matrix (ISO/IEC 23008-12
+//! 6.5.5 lets `colr` override it, not replace it).
 
 use crate::hevc::bits::BitReader;
 use crate::hevc::error::Result;
+
+/// `video_signal_type` from the VUI (clause E.2.1), with the values E.3.1
+/// infers when it is absent: limited range, and code 2 ("unspecified") for
+/// the primaries, the transfer characteristics and the matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoSignal {
+    /// `video_full_range_flag`.
+    pub full_range: bool,
+    /// `colour_primaries`.
+    pub colour_primaries: u8,
+    /// `transfer_characteristics`.
+    pub transfer_characteristics: u8,
+    /// `matrix_coeffs`.
+    pub matrix_coeffs: u8,
+}
+
+impl Default for VideoSignal {
+    fn default() -> Self {
+        VideoSignal {
+            full_range: false,
+            colour_primaries: 2,
+            transfer_characteristics: 2,
+            matrix_coeffs: 2,
+        }
+    }
+}
 
 /// Parses `hrd_parameters(commonInfPresentFlag, maxNumSubLayersMinus1)`.
 fn hrd(r: &mut BitReader<'_>, common: bool, max_sub_minus1: u32) -> Result<()> {
@@ -52,8 +81,9 @@ fn hrd(r: &mut BitReader<'_>, common: bool, max_sub_minus1: u32) -> Result<()> {
     Ok(())
 }
 
-/// Parses `vui_parameters()`; every field is discarded.
-pub fn parse(r: &mut BitReader<'_>, max_sub_minus1: u32) -> Result<()> {
+/// Parses `vui_parameters()`; only the video signal type is kept.
+pub fn parse(r: &mut BitReader<'_>, max_sub_minus1: u32) -> Result<VideoSignal> {
+    let mut signal = VideoSignal::default();
     if r.u1()? != 0 {
         // aspect_ratio_info_present_flag
         let idc = r.u(8)?;
@@ -66,9 +96,13 @@ pub fn parse(r: &mut BitReader<'_>, max_sub_minus1: u32) -> Result<()> {
     }
     if r.u1()? != 0 {
         // video_signal_type_present_flag
-        r.skip(3 + 1)?;
+        r.skip(3)?; // video_format
+        signal.full_range = r.u1()? != 0;
         if r.u1()? != 0 {
-            r.skip(24)?;
+            // colour_description_present_flag
+            signal.colour_primaries = r.u(8)? as u8;
+            signal.transfer_characteristics = r.u(8)? as u8;
+            signal.matrix_coeffs = r.u(8)? as u8;
         }
     }
     if r.u1()? != 0 {
@@ -100,5 +134,5 @@ pub fn parse(r: &mut BitReader<'_>, max_sub_minus1: u32) -> Result<()> {
             r.ue()?;
         }
     }
-    Ok(())
+    Ok(signal)
 }
