@@ -14,6 +14,8 @@ mod count;
 mod encode;
 mod error;
 mod format;
+#[path = "codecs/heif/mod.rs"]
+pub(crate) mod heif;
 mod jpeg;
 mod jpeg_coefficients;
 mod metadata;

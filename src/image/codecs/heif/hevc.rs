@@ -1,0 +1,99 @@
+//! `hvc1` items (HEVC, ITU-T H.265) through heic-rs's decoder: pure Rust,
+//! `forbid(unsafe_code)`, one coded picture at a time.
+
+use heic_rs::context::Context;
+use heic_rs::hevc::{ChromaFormat, Frame};
+use heic_rs::Nclx;
+
+use super::{from_heic_rs, Config};
+use crate::image::ImageError;
+
+/// What an item's `hvcC` and SPS say, without decoding: refuses the chroma formats heic-rs
+/// cannot decode (its range-extension path stops early on 4:2:2 and 4:4:4 pictures) and a
+/// coded picture larger than the item's `declared` size.
+///
+/// Errors: no `hvcC`, parameter sets that do not parse, a picture larger than declared
+/// (`Invalid`); 4:2:2 or 4:4:4 (`Unsupported`, "HEIC in 4:4:4 chroma").
+pub(super) fn config(
+    ctx: &Context<'_>,
+    item: u32,
+    declared: (u32, u32),
+) -> Result<Config, ImageError> {
+    let props = ctx.props(item).map_err(from_heic_rs)?;
+    let hvcc = props
+        .hvcc
+        .as_ref()
+        .ok_or_else(|| ImageError::Invalid("cannot decode: HEIC image without hvcC".into()))?;
+    let params = hvcc.parameter_sets();
+    check_coded_size(&params, declared)?;
+    let info = heic_rs::hevc::probe(&params).map_err(from_heic_rs)?;
+    // The configuration record and the SPS both say it; either one not 4:2:0 or 4:0:0 is
+    // enough to refuse.
+    let chroma = ChromaFormat::from_idc(hvcc.chroma_format).unwrap_or(info.chroma);
+    for c in [chroma, info.chroma] {
+        refuse_chroma(c)?;
+    }
+    let signal = heic_rs::hevc::video_signal(&params).map_err(from_heic_rs)?;
+    Ok(Config {
+        bit_depth: info.bit_depth,
+        chroma: info.chroma,
+        signalled: Nclx::from_video_signal(signal),
+    })
+}
+
+fn refuse_chroma(chroma: ChromaFormat) -> Result<(), ImageError> {
+    let name = match chroma {
+        ChromaFormat::Yuv420 | ChromaFormat::Monochrome => return Ok(()),
+        ChromaFormat::Yuv422 => "4:2:2",
+        ChromaFormat::Yuv444 => "4:4:4",
+    };
+    Err(ImageError::Unsupported(format!(
+        "HEIC in {name} chroma (HEVC range extensions; only 4:2:0 and monochrome are decoded)"
+    )))
+}
+
+/// The largest coded picture accepted for an item declared `w` × `h` (`ispe`): HEVC codes
+/// whole minimum coding blocks and takes the rest off with its conformance window, so an
+/// encoder may code up to a CTB (64 samples) more each way.
+const CODING_MARGIN: u32 = 64;
+
+/// Decodes one `hvc1` item declared `declared` (its `ispe`, width × height) into planes of
+/// exactly that size.
+///
+/// Errors: a coded picture larger than declared, refused before decoding (heic-rs sizes its
+/// planes from the SPS: a 40 KB file declaring 64 × 64 once asked it for 430 MB), smaller
+/// than declared, or a chroma format it cannot decode; heic-rs's own errors.
+pub(super) fn decode(
+    ctx: &Context<'_>,
+    item: u32,
+    declared: (u32, u32),
+) -> Result<Frame, ImageError> {
+    let props = ctx.props(item).map_err(from_heic_rs)?;
+    let hvcc = props
+        .hvcc
+        .as_ref()
+        .ok_or_else(|| ImageError::Invalid("cannot decode: HEIC tile without hvcC".into()))?;
+    let params = hvcc.parameter_sets();
+    check_coded_size(&params, declared)?;
+    let info = heic_rs::hevc::probe(&params).map_err(from_heic_rs)?;
+    refuse_chroma(info.chroma)?;
+    let data = ctx.item_data(item).map_err(from_heic_rs)?;
+    let nals = hvcc.split_nals(&data).map_err(from_heic_rs)?;
+    let frame = heic_rs::hevc::decode_still(&params, &nals).map_err(from_heic_rs)?;
+    frame.validate().map_err(from_heic_rs)?;
+    super::planes::fit(frame, declared)
+}
+
+/// Refuses parameter sets whose picture is larger than `declared` (its item's `ispe`) by
+/// more than `CODING_MARGIN`: heic-rs sizes its planes from the SPS, so this bounds its
+/// allocation by the container's size (a 40 KB file declaring 64 × 64 once asked for 430 MB).
+fn check_coded_size(params: &[&[u8]], declared: (u32, u32)) -> Result<(), ImageError> {
+    let (cw, ch) = heic_rs::hevc::coded_size(params).map_err(from_heic_rs)?;
+    let (w, h) = declared;
+    if cw > w.saturating_add(CODING_MARGIN) || ch > h.saturating_add(CODING_MARGIN) {
+        return Err(ImageError::Invalid(format!(
+            "HEIC coded picture {cw}x{ch} is larger than its container declares ({w}x{h})"
+        )));
+    }
+    Ok(())
+}
