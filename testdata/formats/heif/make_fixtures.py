@@ -410,7 +410,7 @@ def main():
     heic("h_422.heic", patches(), chroma=422)
     heic("h_iovl.heic", card(320, 200), tile_size=128)
     set_primary_type(out("h_iovl.heic"), b"iovl")
-    heic("h_ispe_small.heic", quad(256, 192), quality=30)
+    heic("h_ispe_small.heic", quad(512, 384), quality=30)
     set_ispe(out("h_ispe_small.heic"), 64, 48)
     # AVIF ------------------------------------------------------------------------------
     avif("a_patches.avif", patches(), "-y", "420")

@@ -27,12 +27,22 @@ pub(super) struct Colour {
 /// sRGB and an sRGB-like description, a profile made by moxcms for other primaries or
 /// transfers (Display P3 from a phone, BT.2020).
 ///
+/// `stated`: the description is a `colr nclx` box, honoured whatever it says. One signalled
+/// only in the bitstream (HEVC VUI, AV1 sequence header) with SDR video primaries close to
+/// sRGB's (BT.601 625 and 525, SMPTE 240M) is read as sRGB: Android's encoders write BT.601
+/// there by default for camera pictures made as sRGB, as their JPEGs are (`xiaomi.heic`).
+///
 /// HDR transfers: PQ (SMPTE ST 2084) has no SDR rendition in the file and is refused; HLG
 /// (ARIB STD-B67) is made to be shown on SDR displays as it is (ITU-R BT.2100, BT.2390 §6),
 /// so it is read as SDR, with a warning.
 ///
 /// Errors: `Unsupported` naming the transfer (PQ, SMPTE ST 428).
-pub(super) fn describe(format: &str, icc: Option<&[u8]>, nclx: Nclx) -> Result<Colour, ImageError> {
+pub(super) fn describe(
+    format: &str,
+    icc: Option<&[u8]>,
+    nclx: Nclx,
+    stated: bool,
+) -> Result<Colour, ImageError> {
     if let Some(icc) = icc {
         return Ok(Colour {
             icc: Some(icc.to_vec()),
@@ -59,7 +69,11 @@ pub(super) fn describe(format: &str, icc: Option<&[u8]>, nclx: Nclx) -> Result<C
     let srgb_primaries = matches!(
         primaries,
         CicpColorPrimaries::Bt709 | CicpColorPrimaries::Unspecified | CicpColorPrimaries::Reserved
-    );
+    ) || (!stated
+        && matches!(
+            primaries,
+            CicpColorPrimaries::Bt470Bg | CicpColorPrimaries::Bt601 | CicpColorPrimaries::Smpte240
+        ));
     if srgb_primaries && transfer == TransferCharacteristics::Srgb {
         return Ok(Colour {
             icc: None,

@@ -59,6 +59,8 @@ pub(super) struct Container<'a> {
     /// The colour description the pixels are converted with: `colr nclx` of the primary,
     /// else of its first tile, else what the first picture's bitstream signals.
     pub nclx: Nclx,
+    /// `nclx` is a `colr` box (not only the bitstream's signalling).
+    pub nclx_stated: bool,
     /// The first picture's bit depth and chroma format.
     pub config: Config,
     /// The auxiliary type of an HDR gain map (or `tmap` for an ISO 21496-1 derivation).
@@ -201,6 +203,7 @@ pub(super) fn open(bytes: &[u8], max_pixels: u64) -> Result<Container<'_>, Image
     Ok(Container {
         icc: props.icc.or(tile_props.icc),
         nclx: props.nclx.or(tile_props.nclx).unwrap_or(config.signalled),
+        nclx_stated: props.nclx.or(tile_props.nclx).is_some(),
         transforms: props.transforms.clone(),
         gain_map: gain_map(&ctx, id),
         frames: frames(&ctx, bytes, id)?,

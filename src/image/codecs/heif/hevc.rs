@@ -25,7 +25,9 @@ pub(super) fn config(
         .as_ref()
         .ok_or_else(|| ImageError::Invalid("cannot decode: HEIC image without hvcC".into()))?;
     let params = hvcc.parameter_sets();
-    check_coded_size(&params, declared)?;
+    let data = ctx.item_data(item).map_err(from_heic_rs)?;
+    let nals = hvcc.split_nals(&data).map_err(from_heic_rs)?;
+    check_coded_size(&params, &nals, declared)?;
     let info = heic_rs::hevc::probe(&params).map_err(from_heic_rs)?;
     // The configuration record and the SPS both say it; either one not 4:2:0 or 4:0:0 is
     // enough to refuse.
@@ -52,10 +54,13 @@ fn refuse_chroma(chroma: ChromaFormat) -> Result<(), ImageError> {
     )))
 }
 
-/// The largest coded picture accepted for an item declared `w` × `h` (`ispe`): HEVC codes
-/// whole minimum coding blocks and takes the rest off with its conformance window, so an
-/// encoder may code up to a CTB (64 samples) more each way.
+/// How much larger than declared (`ispe`) a coded picture may be: HEVC codes whole minimum
+/// coding blocks and takes the rest off with its conformance window, so an encoder may code up
+/// to a CTB (64 samples) more each way — and some crop far more (an iPhone stereo pair codes
+/// 160 × 64 for a 64 × 64 view). The decoded, cropped picture may be a CTB larger each way;
+/// the allocated one up to `CODED_AREA_FACTOR` times that area.
 const CODING_MARGIN: u32 = 64;
+const CODED_AREA_FACTOR: u64 = 4;
 
 /// Decodes one `hvc1` item declared `declared` (its `ispe`, width × height) into planes of
 /// exactly that size.
@@ -74,23 +79,32 @@ pub(super) fn decode(
         .as_ref()
         .ok_or_else(|| ImageError::Invalid("cannot decode: HEIC tile without hvcC".into()))?;
     let params = hvcc.parameter_sets();
-    check_coded_size(&params, declared)?;
-    let info = heic_rs::hevc::probe(&params).map_err(from_heic_rs)?;
-    refuse_chroma(info.chroma)?;
     let data = ctx.item_data(item).map_err(from_heic_rs)?;
     let nals = hvcc.split_nals(&data).map_err(from_heic_rs)?;
+    check_coded_size(&params, &nals, declared)?;
+    let info = heic_rs::hevc::probe(&params).map_err(from_heic_rs)?;
+    refuse_chroma(info.chroma)?;
     let frame = heic_rs::hevc::decode_still(&params, &nals).map_err(from_heic_rs)?;
     frame.validate().map_err(from_heic_rs)?;
     super::planes::fit(frame, declared)
 }
 
-/// Refuses parameter sets whose picture is larger than `declared` (its item's `ispe`) by
-/// more than `CODING_MARGIN`: heic-rs sizes its planes from the SPS, so this bounds its
+/// Refuses parameter sets and slices whose picture is larger than `declared` (its item's
+/// `ispe`) by more than `CODING_MARGIN` allows: heic-rs sizes its planes from the SPS, so this bounds its
 /// allocation by the container's size (a 40 KB file declaring 64 × 64 once asked for 430 MB).
-fn check_coded_size(params: &[&[u8]], declared: (u32, u32)) -> Result<(), ImageError> {
-    let (cw, ch) = heic_rs::hevc::coded_size(params).map_err(from_heic_rs)?;
+fn check_coded_size(
+    params: &[&[u8]],
+    slices: &[&[u8]],
+    declared: (u32, u32),
+) -> Result<(), ImageError> {
     let (w, h) = declared;
-    if cw > w.saturating_add(CODING_MARGIN) || ch > h.saturating_add(CODING_MARGIN) {
+    let (cw, ch) = heic_rs::hevc::coded_size(params, slices).map_err(from_heic_rs)?;
+    let shown = heic_rs::hevc::probe(params).map_err(from_heic_rs)?;
+    let room = |n: u32| u64::from(n) + u64::from(CODING_MARGIN);
+    let too_big = u64::from(shown.width) > room(w)
+        || u64::from(shown.height) > room(h)
+        || u64::from(cw) * u64::from(ch) > CODED_AREA_FACTOR * room(w) * room(h);
+    if too_big {
         return Err(ImageError::Invalid(format!(
             "HEIC coded picture {cw}x{ch} is larger than its container declares ({w}x{h})"
         )));

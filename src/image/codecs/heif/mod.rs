@@ -190,7 +190,7 @@ pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header
     let mono = c.config.chroma == ChromaFormat::Monochrome;
     let alpha = c.alpha.is_some();
     let channels = usize::from(!mono) * 2 + 1 + usize::from(alpha);
-    let colour = colour::describe(c.kind.name(), c.icc, c.nclx)?;
+    let colour = colour::describe(c.kind.name(), c.icc, c.nclx, c.nclx_stated)?;
     let mut warnings: Vec<String> = colour.warning.into_iter().collect();
     if let Some(urn) = &c.gain_map {
         warnings.push(format!(

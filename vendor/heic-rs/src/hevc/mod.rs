@@ -90,24 +90,21 @@ pub fn video_signal(parameter_sets: &[&[u8]]) -> Result<VideoSignal> {
     Ok(sets.first_sps()?.video_signal)
 }
 
-/// The largest picture the decoder may allocate for these parameter sets, in
-/// luma samples: the widest `pic_width_in_luma_samples` and the tallest
-/// `pic_height_in_luma_samples` of every SPS (a slice picks its SPS through
-/// its PPS), before the conformance window that [`probe`] takes off.
+/// The size of the picture [`decode_still`] allocates for these parameter sets and slices,
+/// in luma samples: `pic_width_in_luma_samples` × `pic_height_in_luma_samples` of the SPS
+/// the first slice uses, before the conformance window that [`probe`] takes off.
 ///
-/// A container declares its image size (`ispe`), but the decoder sizes its
-/// planes from the SPS. Comparing the two before [`decode_still`] keeps a small
-/// file from asking for a picture far larger than it declares.
+/// A container declares its image size (`ispe`), but the decoder sizes its planes from the
+/// SPS. Comparing the two before [`decode_still`] keeps a small file from asking for a
+/// picture far larger than it declares.
 ///
 /// # Errors
 ///
-/// The same as [`probe`]: a parameter set that does not parse, or none at all.
-pub fn coded_size(parameter_sets: &[&[u8]]) -> Result<(u32, u32)> {
+/// A parameter set or slice header that does not parse, or no slice.
+pub fn coded_size(parameter_sets: &[&[u8]], slices: &[&[u8]]) -> Result<(u32, u32)> {
     let sets = decode::ParameterSets::parse(parameter_sets)?;
-    sets.first_sps()?;
-    let width = sets.sps.iter().map(|s| s.width).max().unwrap_or(0);
-    let height = sets.sps.iter().map(|s| s.height).max().unwrap_or(0);
-    Ok((width as u32, height as u32))
+    let sps = decode::picture_sps(&sets, slices)?;
+    Ok((sps.width as u32, sps.height as u32))
 }
 
 /// Decode one still picture from an Annex-B byte stream.

@@ -9,6 +9,7 @@ use super::{open, Header};
 
 mod damaged;
 mod decoding;
+mod files;
 mod refusals;
 
 /// The colours `make_fixtures.py` draws: its `quad` card's quadrants and `patches` card.

@@ -129,12 +129,12 @@ fn sizes_are_refused_from_the_header() {
 
 #[test]
 fn a_coded_picture_larger_than_its_ispe_is_refused_before_decoding() {
-    // 256 × 192 coded, `ispe` edited to 64 × 48: heic-rs would allocate for the SPS size.
+    // 512 × 384 coded, `ispe` edited to 64 × 48: heic-rs would allocate for the SPS size.
     assert_refused(
         &fixture("h_ispe_small.heic"),
         LIMIT,
         invalid,
-        "HEIC coded picture 256x192 is larger than its container declares (64x48)",
+        "HEIC coded picture 512x384 is larger than its container declares (64x48)",
     );
 }
 

@@ -21,11 +21,35 @@ use crate::hevc::error::{Error, Result};
 use crate::hevc::filter::{CtbFilter, FilterInfo, deblock, sao};
 use crate::hevc::nal::{NalHeader, Rbsp};
 use crate::hevc::picture::Picture;
-use crate::hevc::ps::scaling;
+use crate::hevc::ps::{Sps, scaling};
 use crate::hevc::slice::{SliceHeader, parse as parse_slice_header};
 use crate::hevc::{ChromaFormat, Frame};
 use alloc::vec;
 use alloc::vec::Vec;
+
+/// The `slice_pic_parameter_set_id` of a parsed slice NAL unit: the PPS, and through it the
+/// SPS, that the picture is decoded with.
+fn pps_id(slice: &(NalHeader, Rbsp)) -> Result<u32> {
+    let r = &mut crate::hevc::bits::BitReader::new(&slice.1.data);
+    r.u1()?;
+    if slice.0.is_irap() {
+        r.u1()?;
+    }
+    r.ue()
+}
+
+/// The SPS [`decode`] would decode `slices` with (the one the first layer-0 slice's PPS
+/// names), without decoding: its size is what [`decode`] allocates.
+pub fn picture_sps<'s>(sets: &'s ParameterSets, slices: &[&[u8]]) -> Result<&'s Sps> {
+    for nal in slices {
+        let h = NalHeader::parse(nal)?;
+        if h.is_vcl() && h.layer_id == 0 {
+            let pps = sets.pps(pps_id(&(h, Rbsp::from_nal(nal)?))?)?;
+            return sets.sps(pps.sps_id);
+        }
+    }
+    Err(Error::NoSlices)
+}
 
 /// Decodes one still picture from its parameter sets and slice NAL units.
 pub fn decode(sets: &ParameterSets, slices: &[&[u8]]) -> Result<Frame> {
@@ -44,15 +68,7 @@ pub fn decode(sets: &ParameterSets, slices: &[&[u8]]) -> Result<Frame> {
         parsed.push((h, Rbsp::from_nal(nal)?));
     }
     let first = parsed.first().ok_or(Error::NoSlices)?;
-    let probe_pps = {
-        let r = &mut crate::hevc::bits::BitReader::new(&first.1.data);
-        r.u1()?;
-        if first.0.is_irap() {
-            r.u1()?;
-        }
-        r.ue()?
-    };
-    let pps = sets.pps(probe_pps)?;
+    let pps = sets.pps(pps_id(first)?)?;
     let sps = sets.sps(pps.sps_id)?;
     if sps.implicit_rdpcm {
         return Err(Error::Unsupported("implicit_rdpcm_enabled_flag"));
