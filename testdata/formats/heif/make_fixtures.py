@@ -235,6 +235,22 @@ def shift_iloc(buf, after, delta):
             r += off_size + len_size
 
 
+def zero_track_times(path):
+    """Creation and modification times (mvhd, tkhd, mdhd) set to 0: the same bytes each run."""
+    buf = bytearray(open(path, "rb").read())
+
+    def walk(start, end):
+        for typ, _, p0, b1 in boxes(bytes(buf), start, end):
+            if typ in (b"moov", b"trak", b"mdia"):
+                walk(p0, b1)
+            elif typ in (b"mvhd", b"tkhd", b"mdhd"):
+                n = 16 if buf[p0] == 1 else 8
+                buf[p0 + 4: p0 + 4 + n] = bytes(n)
+
+    walk(0, len(buf))
+    open(path, "wb").write(bytes(buf))
+
+
 def relabel_aux(path, new_urn):
     """Gives the (only) auxiliary image a new `auxC` type: the alpha plane of an RGBA file
     becomes a "gain map" the decoder must ignore (no encoder here writes a gain map)."""
@@ -383,7 +399,9 @@ def color_range_bit(body):
 
 
 def main():
-    srgb_icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    srgb_icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    srgb_icc[24:36] = struct.pack(">6H", 2026, 12, 7, 0, 0, 0)  # a fixed creation date: same bytes each run
+    srgb_icc = bytes(srgb_icc)
     # HEIC ------------------------------------------------------------------------------
     heic("h_patches.heic", patches())
     heic("h_grid.heic", card(640, 400), tile_size=256)
@@ -396,6 +414,8 @@ def main():
     heic("h_icc.heic", patches(), icc_profile=srgb_icc, save_nclx_profile=False)
     heic("h_p3_nclx.heic", patches(), color_primaries=12, transfer_characteristic=13, matrix_coefficients=6,
          full_range_flag=1)
+    heic("h_vui_bt601.heic", patches(), save_nclx_profile=False, color_primaries=6, transfer_characteristic=6,
+         matrix_coefficients=6, full_range_flag=1)
     heic("h_limited709.heic", patches(), color_primaries=1, transfer_characteristic=13, matrix_coefficients=1,
          full_range_flag=0)
     heic("h_alpha.heic", patches(alpha=96))
@@ -429,6 +449,7 @@ def main():
         avif("a_icc.avif", patches(), "-y", "420", "--icc", icc.name)
     avif("a_limited709.avif", patches(), "-y", "420", "-r", "limited", "--cicp", "1/13/1")
     avif("a_p3_nclx.avif", patches(), "-y", "444", "--cicp", "12/13/6")
+    avif("a_bt601_nclx.avif", patches(), "-y", "444", "--cicp", "6/6/6")
     avif("a_bt2020.avif", patches(), "-y", "444", "--cicp", "9/14/9")
     avif("a_pq.avif", deep(patches()), "-d", "10", "-y", "444", "--cicp", "9/16/9")
     avif("a_hlg.avif", deep(patches()), "-d", "10", "-y", "444", "--cicp", "9/18/9")
@@ -437,6 +458,7 @@ def main():
     avif("a_alpha_limited.avif", patches(alpha=96), "-y", "420")
     av1_alpha_limited_range(out("a_alpha_limited.avif"))
     avif("a_sequence.avifs", [patches(), quad(96, 64), patches()[::-1].copy()], "-y", "420")
+    zero_track_times(out("a_sequence.avifs"))
 
 
 if __name__ == "__main__":

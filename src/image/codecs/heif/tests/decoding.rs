@@ -261,6 +261,19 @@ fn thumbnails_and_gain_maps_are_ignored_and_bursts_counted() {
     assert_patches("a_sequence", &img);
 }
 
+#[test]
+fn bt601_primaries_get_a_profile_from_a_colr_box_but_not_from_the_bitstream_alone() {
+    // No colr, the HEVC VUI saying BT.601 525 (an encoder's default, as in Android HEICs).
+    let (h, img) = decode_fixture("h_vui_bt601.heic");
+    assert_eq!((h.icc, h.icc_synthesized), (None, false));
+    assert_patches("h_vui_bt601", &img);
+    // A colr nclx box saying the same is honoured.
+    let (h, img) = decode_fixture("a_bt601_nclx.avif");
+    assert!(h.icc_synthesized);
+    assert_eq!(description(&profile(&h.icc.unwrap())), "HEIF nclx 6/6");
+    assert_patches("a_bt601_nclx", &img);
+}
+
 fn profile(icc: &[u8]) -> moxcms::ColorProfile {
     moxcms::ColorProfile::new_from_slice(icc).unwrap()
 }
