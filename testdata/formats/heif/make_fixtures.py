@@ -407,6 +407,9 @@ def main():
     heic("h_grid.heic", card(640, 400), tile_size=256)
     for o in (3, 6, 8):
         heic(f"h_grid_orient{o}.heic", card(520, 300), tile_size=128, exif_orientation=o, quality=60)
+    # A last tile row (3) or column (8) one pixel deep, walked first.
+    heic("h_grid_odd_orient3.heic", card(200, 257), tile_size=128, exif_orientation=3, quality=60)
+    heic("h_grid_odd_orient8.heic", card(257, 200), tile_size=128, exif_orientation=8, quality=60)
     for o in range(1, 9):
         heic(f"h_orient{o}.heic", quad(64, 48), exif_orientation=o)
     heic("h_clap_orient6.heic", quad(61, 45), exif_orientation=6)

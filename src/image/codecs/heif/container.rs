@@ -189,6 +189,7 @@ pub(super) fn open(bytes: &[u8], max_pixels: u64) -> Result<Container<'_>, Image
         Codec::Hevc => hevc::config(&ctx, first, image.tile)?,
         Codec::Av1 => av1::config(&ctx, first)?,
     };
+    refuse_unsited_tiles(&image, config.chroma)?;
     let tile_props = ctx.props(first).map_err(from_heic_rs)?;
     let kind = match codec {
         Codec::Av1 => Kind::Avif,
@@ -214,6 +215,20 @@ pub(super) fn open(bytes: &[u8], max_pixels: u64) -> Result<Container<'_>, Image
         alpha,
         config,
     })
+}
+
+/// Refuses a grid whose tiles would not start on a chroma sample (an odd tile width or height
+/// where chroma is subsampled that way): they cannot be composed without resampling.
+fn refuse_unsited_tiles(l: &Layout, chroma: heic_rs::ChromaFormat) -> Result<(), ImageError> {
+    let odd_w = l.columns > 1 && chroma.x_shift() == 1 && l.tile.0 % 2 == 1;
+    let odd_h = l.rows > 1 && chroma.y_shift() == 1 && l.tile.1 % 2 == 1;
+    if odd_w || odd_h {
+        return Err(ImageError::Unsupported(format!(
+            "HEIF grid of {}x{} tiles subsampled across their seams",
+            l.tile.0, l.tile.1
+        )));
+    }
+    Ok(())
 }
 
 fn refuse_unknown_essential(ctx: &Context<'_>, id: u32) -> Result<(), ImageError> {

@@ -204,8 +204,14 @@ impl Stream {
             end - u32::from(sub && end < whole),
         );
         let reversed = self.view.orientation.lines_reversed();
-        if sub && n >= CARRY {
-            let (from, to) = if reversed { (0, CARRY) } else { (n - CARRY, n) };
+        // Walking up or left, the carried lines go after the next strip (a short last strip,
+        // walked first, is carried whole); walking down or right, before it, from an even line
+        // (only the last strip can be shorter than two lines, and it needs no carry).
+        let keep = match reversed {
+            true => Some((0, n.min(CARRY))),
+            false => (n >= CARRY).then(|| (n - CARRY, n)),
+        };
+        if let (true, Some((from, to))) = (sub, keep) {
             let keep = |f: &Frame| planes::lines(f, axis, from, to);
             self.carry = Some((keep(&frame), alpha.as_ref().map(keep)));
         }

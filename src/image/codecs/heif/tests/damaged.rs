@@ -151,7 +151,11 @@ fn child_decodes_one_file() {
         return;
     };
     let bytes = std::fs::read(path).unwrap();
-    std::process::exit(if decode_all(&bytes).is_ok() { 0 } else { 2 });
+    // Markers for `strace`: what the decoder asks of the system lies between them.
+    eprintln!("decoding");
+    let ok = decode_all(&bytes).is_ok();
+    eprintln!("decoded");
+    std::process::exit(if ok { 0 } else { 2 });
 }
 
 /// Mutants of each file through child processes: the outcomes counted, the slowest time.

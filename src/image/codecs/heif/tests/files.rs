@@ -2,7 +2,8 @@
 //! written as a PNG that must read back at the header's size. On the fixtures by default; on
 //! real files for the reports with `HEIF_FILES=DIR_OR_FILE` (and `HEIF_PNG=DIR` to keep the
 //! PNGs for a comparison with a reference decoder): `cargo test --release --lib
-//! heif::tests::files -- --nocapture`.
+//! heif::tests::files -- --nocapture`. `HEIF_STREAM=1` keeps no rows (the memory the decoder
+//! itself holds: a 200 MP photo), for `bench/heif.py`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -46,6 +47,43 @@ fn read_timed(
         d.read(band)?;
     }
     Ok((h, data, d.layout().into(), start.elapsed().as_secs_f64()))
+}
+
+/// Decodes `bytes` through a 16-row buffer, keeping nothing; the time taken.
+fn stream_timed(bytes: &[u8]) -> Result<(Header, f64), crate::image::ImageError> {
+    let start = Instant::now();
+    let (mut d, h) = open(bytes, LIMIT)?;
+    let row = h.width as usize * d.layout().channel_count() as usize;
+    let mut band = vec![0u8; row * 16];
+    let mut left = h.height as usize;
+    while left > 0 {
+        let n = left.min(16);
+        d.read(&mut band[..row * n])?;
+        left -= n;
+    }
+    Ok((h, start.elapsed().as_secs_f64()))
+}
+
+#[test]
+fn each_file_streams_through_a_band_of_rows() {
+    if std::env::var_os("HEIF_STREAM").is_none() {
+        let (h, _) = stream_timed(&fixture("h_grid_orient6.heic")).unwrap();
+        assert_eq!((h.width, h.height), (300, 520));
+        return;
+    }
+    for path in files() {
+        let bytes = std::fs::read(&path).unwrap();
+        match stream_timed(&bytes) {
+            Ok((h, secs)) => println!(
+                "{} {}x{} decoded_ms {:.1}",
+                path.display(),
+                h.width,
+                h.height,
+                secs * 1e3
+            ),
+            Err(e) => println!("{} refused {e:?}", path.display()),
+        }
+    }
 }
 
 #[test]
