@@ -116,56 +116,18 @@ fn crop(f: &Frame, x: u32, y: u32, w: u32, h: u32) -> Frame {
     }
 }
 
-/// `a` followed by `b` along `axis` (both packed, the same size across it and the same
-/// format; `a`'s extent along the axis is even where chroma is subsampled).
-pub(super) fn join(a: &Frame, b: &Frame, axis: Axis) -> Frame {
-    let (aw, ah, bw, bh) = (a.width, a.height, b.width, b.height);
-    let (w, h) = match axis {
-        Axis::Rows => (aw, ah + bh),
-        Axis::Columns => (aw + bw, ah),
-    };
-    let (cw, _) = a.chroma.chroma_size(w, h);
-    let plane = |pa: &[u16], pb: &[u16], wa: usize, wb: usize| -> Vec<u16> {
-        match axis {
-            Axis::Rows => [pa, pb].concat(),
-            Axis::Columns if wa == 0 => Vec::new(),
-            Axis::Columns => {
-                let mut out = Vec::with_capacity(pa.len() + pb.len());
-                for (ra, rb) in pa.chunks_exact(wa).zip(pb.chunks_exact(wb.max(1))) {
-                    out.extend_from_slice(ra);
-                    out.extend_from_slice(&rb[..wb]);
-                }
-                out
-            }
-        }
-    };
-    let (acw, bcw) = (a.c_stride as usize, b.c_stride as usize);
-    Frame {
-        width: w,
-        height: h,
-        bit_depth: a.bit_depth,
-        chroma: a.chroma,
-        y: plane(&a.y, &b.y, aw as usize, bw as usize),
-        cb: plane(&a.cb, &b.cb, acw, bcw),
-        cr: plane(&a.cr, &b.cr, acw, bcw),
-        y_stride: w,
-        c_stride: if a.chroma == ChromaFormat::Monochrome {
-            0
-        } else {
-            cw
-        },
-    }
-}
-
-/// Decoded tiles laid `rows` × `columns` (row-major) composed into one frame of
-/// `width` × `height`, the tiles past its right and bottom edges cut off, by heic-rs's own
-/// compositor (which checks that the tiles agree in size and format).
+/// Decoded tiles laid `rows` × `columns` (row-major), composed into one frame of
+/// `width` × `height` (the tiles past its right and bottom edges cut off) by heic-rs's
+/// `Mosaic` (which checks that the tiles agree in size and format), with `carried` lines put
+/// before them along `axis` (or after them, with `true`) in the same copy.
 ///
 /// Errors: tiles that do not form the grid (`Invalid`).
 pub(super) fn compose(
     tiles: &[Frame],
     (rows, columns): (u32, u32),
     (width, height): (u32, u32),
+    carried: Option<(&Frame, bool)>,
+    axis: Axis,
 ) -> Result<Frame, ImageError> {
     let g = Grid {
         rows,
@@ -173,5 +135,93 @@ pub(super) fn compose(
         output_width: width,
         output_height: height,
     };
-    grid::compose(&g, tiles, u64::MAX).map_err(from_heic_rs)
+    let mosaic = grid::Mosaic::new(&g, tiles).map_err(from_heic_rs)?;
+    let (kw, kh) = carried.map_or((0, 0), |(c, _)| (c.width, c.height));
+    let (w, h) = match axis {
+        Axis::Rows => (width, height + kh),
+        Axis::Columns => (width + kw, height),
+    };
+    let chroma = mosaic.chroma();
+    let mut out = Frame {
+        width: w,
+        height: h,
+        bit_depth: mosaic.bit_depth(),
+        chroma,
+        y: vec![0; w as usize * h as usize],
+        y_stride: w,
+        ..Frame::default()
+    };
+    let (cw, ch) = chroma.chroma_size(w, h);
+    if chroma != ChromaFormat::Monochrome {
+        out.cb = vec![0; cw as usize * ch as usize];
+        out.cr = out.cb.clone();
+        out.c_stride = cw;
+    }
+    let after = carried.is_some_and(|(_, after)| after);
+    let planes = [
+        ((w, h), (width, height), (kw, kh)),
+        ((cw, ch), mosaic.chroma_size(), chroma_of(chroma, kw, kh)),
+        ((cw, ch), mosaic.chroma_size(), chroma_of(chroma, kw, kh)),
+    ];
+    let mono = chroma == ChromaFormat::Monochrome;
+    for (plane, ((pw, _), (mw, mh), (qw, qh))) in planes.into_iter().enumerate() {
+        if pw == 0 || (plane > 0 && mono) {
+            continue;
+        }
+        // Where the mosaic's samples and the carried ones start in this plane.
+        let (m_at, c_at) = match (axis, after) {
+            (Axis::Rows, false) => ((0, qh), (0, 0)),
+            (Axis::Rows, true) => ((0, 0), (0, mh)),
+            (Axis::Columns, false) => ((qw, 0), (0, 0)),
+            (Axis::Columns, true) => ((0, 0), (mw, 0)),
+        };
+        let dst = match plane {
+            0 => &mut out.y,
+            1 => &mut out.cb,
+            _ => &mut out.cr,
+        };
+        for r in 0..mh as usize {
+            let at = (m_at.1 as usize + r) * pw as usize + m_at.0 as usize;
+            let row = &mut dst[at..at + mw as usize];
+            let got = match plane {
+                0 => mosaic.luma_row(r, row),
+                p => mosaic.chroma_row(p == 2, r, row),
+            };
+            got.ok_or_else(|| ImageError::Invalid("HEIF grid tile shorter than its row".into()))?;
+        }
+        if let Some((c, _)) = carried {
+            copy_plane(c, plane, (qw, qh), dst, pw, c_at);
+        }
+    }
+    Ok(out)
+}
+
+/// Plane `plane` (0 luma, 1 Cb, 2 Cr) of `from`, `w` × `h` samples, into `dst` (`stride`
+/// samples a row) at (`x`, `y`).
+fn copy_plane(
+    from: &Frame,
+    plane: usize,
+    (w, h): (u32, u32),
+    dst: &mut [u16],
+    stride: u32,
+    (x, y): (u32, u32),
+) {
+    let (src, src_stride) = match plane {
+        0 => (&from.y, from.y_stride),
+        1 => (&from.cb, from.c_stride),
+        _ => (&from.cr, from.c_stride),
+    };
+    for r in 0..h as usize {
+        let at = (y as usize + r) * stride as usize + x as usize;
+        let s = r * src_stride as usize;
+        dst[at..at + w as usize].copy_from_slice(&src[s..s + w as usize]);
+    }
+}
+
+/// The chroma size of `w` × `h` carried luma samples.
+fn chroma_of(chroma: ChromaFormat, w: u32, h: u32) -> (u32, u32) {
+    if w == 0 || h == 0 {
+        return (0, 0);
+    }
+    chroma.chroma_size(w, h)
 }

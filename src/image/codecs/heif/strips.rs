@@ -157,31 +157,31 @@ impl Stream {
         Ok(())
     }
 
-    /// Decodes the next strip, puts the carried lines before (or after) it, converts it.
+    /// Decodes the next strip with the carried lines before (or after) it, converts it.
     fn next_strip(&mut self, c: &Container<'_>) -> Result<Ready, ImageError> {
         let strip = self.strips.next().ok_or_else(|| {
             ImageError::Internal("HEIF decoder asked for rows past the image's end".into())
         })?;
         let axis = self.view.axis();
-        let colour = compose(c, &mut self.av1, &c.image, strip, axis)?;
-        let alpha = self.alpha_strip(c, strip)?;
-        let mut first = strip * strip_size(&c.image, axis);
         let reversed = self.view.orientation.lines_reversed();
-        let (frame, alpha) = match self.carry.take() {
-            None => (colour, alpha),
-            Some((carried, carried_alpha)) => {
-                let join = |new: &Frame, old: &Frame| match reversed {
-                    true => planes::join(new, old, axis),
-                    false => planes::join(old, new, axis),
-                };
-                if !reversed {
-                    first -= CARRY;
-                }
-                let alpha = alpha.zip(carried_alpha).map(|(a, ca)| join(&a, &ca));
-                (join(&colour, &carried), alpha)
-            }
-        };
-        self.convert(c, frame, alpha, first)
+        let (carried, carried_alpha) = self.carry.take().unzip();
+        let carried_alpha = carried_alpha.flatten();
+        let mut first = strip * strip_size(&c.image, axis);
+        if let (Some(k), false) = (&carried, reversed) {
+            first -= axis.extent(k).0;
+        }
+        let colour = compose(
+            c,
+            &mut self.av1,
+            &c.image,
+            strip,
+            axis,
+            None,
+            (carried.as_ref(), reversed),
+        )?;
+        let end = first + axis.extent(&colour).0;
+        let alpha = self.alpha_lines(c, strip, (first, end), (carried_alpha.as_ref(), reversed))?;
+        self.convert(c, colour, alpha, first)
     }
 
     /// Converts `frame` (and its alpha), whose first line is `first`, keeping for the next
@@ -247,53 +247,58 @@ impl Stream {
         })
     }
 
-    /// The alpha lines of strip `strip`: decoded with the colour when both are tiled alike,
-    /// else cut from the whole alpha image (decoded once).
-    fn alpha_strip(&mut self, c: &Container<'_>, strip: u32) -> Result<Option<Frame>, ImageError> {
+    /// The alpha lines `lines` (first, end) of strip `strip`: decoded with the colour (the
+    /// carried lines joined the same way) when both are tiled alike, else cut from the whole
+    /// alpha image (decoded once).
+    fn alpha_lines(
+        &mut self,
+        c: &Container<'_>,
+        strip: u32,
+        (first, end): (u32, u32),
+        carried: (Option<&Frame>, bool),
+    ) -> Result<Option<Frame>, ImageError> {
         let Some(a) = &c.alpha else {
             return Ok(None);
         };
         let axis = self.view.axis();
+        let samples = Some(a.limited_range);
         if same_tiling(&a.layout, &c.image) {
-            let f = planes::luma_only(compose(c, &mut self.av1, &a.layout, strip, axis)?);
-            return Ok(Some(alpha_samples(f, a.limited_range)));
+            return compose(c, &mut self.av1, &a.layout, strip, axis, samples, carried).map(Some);
         }
         if self.alpha_whole.is_none() {
-            let mut y = Vec::with_capacity(a.layout.width as usize * a.layout.height as usize);
-            let mut depth = 8;
+            let (width, height) = (a.layout.width, a.layout.height);
+            let mut y = Vec::with_capacity(width as usize * height as usize);
+            let mut bit_depth = 8;
             for r in 0..a.layout.rows {
-                let f = compose(c, &mut self.av1, &a.layout, r, Axis::Rows)?;
-                depth = f.bit_depth;
+                let f = compose(
+                    c,
+                    &mut self.av1,
+                    &a.layout,
+                    r,
+                    Axis::Rows,
+                    samples,
+                    (None, false),
+                )?;
+                bit_depth = f.bit_depth;
                 y.extend_from_slice(&f.y);
             }
-            let (width, height) = (a.layout.width, a.layout.height);
+            let chroma = ChromaFormat::Monochrome;
+            let y_stride = width;
             let whole = Frame {
                 width,
                 height,
-                bit_depth: depth,
-                chroma: ChromaFormat::Monochrome,
+                bit_depth,
+                chroma,
                 y,
-                y_stride: width,
+                y_stride,
                 ..Frame::default()
             };
-            self.alpha_whole = Some(alpha_samples(whole, a.limited_range));
+            self.alpha_whole = Some(whole);
         }
-        let whole = self
-            .alpha_whole
-            .as_ref()
-            .ok_or_else(|| ImageError::Internal("HEIF alpha".into()))?;
-        let size = strip_size(&c.image, axis);
-        let from = strip * size;
-        let to = (from + size).min(axis.extent(whole).0);
-        Ok(Some(planes::lines(whole, axis, from, to)))
+        let whole = self.alpha_whole.as_ref();
+        let whole = whole.ok_or_else(|| ImageError::Internal("HEIF alpha".into()))?;
+        Ok(Some(planes::lines(whole, axis, first, end)))
     }
-}
-
-fn alpha_samples(mut f: Frame, limited_range: bool) -> Frame {
-    if limited_range {
-        colour::full_range_alpha(&mut f);
-    }
-    f
 }
 
 /// Lines in a full strip of `layout` along `axis` (a tile's height or width).
@@ -308,40 +313,50 @@ fn same_tiling(a: &Layout, b: &Layout) -> bool {
     (a.rows, a.columns, a.tile) == (b.rows, b.columns, b.tile)
 }
 
-/// Strip `strip` of `layout` along `axis`: its pictures decoded and composed.
+/// Strip `strip` of `layout` along `axis`: its pictures decoded and composed, with `carried`
+/// lines before them (or after, walking `reversed`). `alpha`: the pictures are alpha samples
+/// (their luma kept), `Some(true)` stored in limited range (stretched to full).
 fn compose(
     c: &Container<'_>,
     av1: &mut Option<Av1>,
     layout: &Layout,
     strip: u32,
     axis: Axis,
+    alpha: Option<bool>,
+    (carried, reversed): (Option<&Frame>, bool),
 ) -> Result<Frame, ImageError> {
     let (tw, th) = layout.tile;
     let (ids, grid, size): (Vec<u32>, _, _) = match axis {
         Axis::Rows => {
             let from = (strip * layout.columns) as usize;
             let ids = layout.tiles[from..from + layout.columns as usize].to_vec();
-            (
-                ids,
-                (1, layout.columns),
-                (layout.width, th.min(layout.height - strip * th)),
-            )
+            let height = th.min(layout.height - strip * th);
+            (ids, (1, layout.columns), (layout.width, height))
         }
         Axis::Columns => {
             let at = |r: u32| layout.tiles[(r * layout.columns + strip) as usize];
-            let ids = (0..layout.rows).map(at).collect();
+            let width = tw.min(layout.width - strip * tw);
             (
-                ids,
+                (0..layout.rows).map(at).collect(),
                 (layout.rows, 1),
-                (tw.min(layout.width - strip * tw), layout.height),
+                (width, layout.height),
             )
         }
     };
     let mut frames = pictures(c, av1, &ids, layout.tile)?;
-    if frames.len() == 1 && (frames[0].width, frames[0].height) == size {
+    if let Some(limited) = alpha {
+        for f in &mut frames {
+            *f = planes::luma_only(std::mem::take(f));
+            if limited {
+                colour::full_range_alpha(f);
+            }
+        }
+    }
+    let alone = frames.len() == 1 && (frames[0].width, frames[0].height) == size;
+    if alone && carried.is_none() {
         return Ok(frames.pop().unwrap_or_default());
     }
-    planes::compose(&frames, grid, size)
+    planes::compose(&frames, grid, size, carried.map(|k| (k, reversed)), axis)
 }
 
 /// The coded pictures `ids`, each declared `declared`: AV1 one after the other through the
@@ -429,15 +444,25 @@ fn write_line(ready: &mut Ready, view: &View, pixels: Pixels, row: &mut [u8]) {
         ),
     };
     let reversed = view.orientation.row_reversed();
-    for (i, dst) in row
-        .chunks_exact_mut(pixels.bytes())
-        .take(count as usize)
-        .enumerate()
-    {
-        let along = if reversed { count as usize - 1 - i } else { i };
-        let s = (base + along * step) * px;
+    let count = count as usize;
+    let at = |i: usize| {
+        let along = if reversed { count - 1 - i } else { i };
+        (base + along * step) * px
+    };
+    if px == pixels.bytes() {
+        // Every converted sample kept: a row of the strip is the displayed row, or its pixels are.
+        if step == 1 && !reversed {
+            row[..count * px].copy_from_slice(&img.data[base * px..(base + count) * px]);
+            return;
+        }
+        for (i, dst) in row.chunks_exact_mut(px).take(count).enumerate() {
+            dst.copy_from_slice(&img.data[at(i)..at(i) + px]);
+        }
+        return;
+    }
+    for (i, dst) in row.chunks_exact_mut(pixels.bytes()).take(count).enumerate() {
         for (k, &c) in pick.iter().enumerate() {
-            let from = s + c * sample;
+            let from = at(i) + c * sample;
             dst[k * sample..(k + 1) * sample].copy_from_slice(&img.data[from..from + sample]);
         }
     }

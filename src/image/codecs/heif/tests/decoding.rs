@@ -200,7 +200,9 @@ fn an_avif_grid_read_strip_by_strip_equals_its_tiles_composed_and_converted_at_o
                 .unwrap()
         })
         .collect();
-    let whole = crate::image::heif::planes::compose(&tiles, (2, 2), (512, 384)).unwrap();
+    let rows = crate::image::heif::planes::Axis::Rows;
+    let whole =
+        crate::image::heif::planes::compose(&tiles, (2, 2), (512, 384), None, rows).unwrap();
     let rgb = heic_rs::color::convert(
         &whole,
         None,
