@@ -105,19 +105,21 @@ enum Outcome {
     TimedOut,
 }
 
-/// Decodes `path` in a child process (this test binary, running only `child_decodes_one_file`).
-fn in_child(path: &Path) -> (Outcome, Duration) {
+/// Decodes `path` in a child process (this test binary, running only `child_decodes_one_file`):
+/// the outcome, the time, and where a panic that ended it happened (rav1d's file and line).
+fn in_child(path: &Path) -> (Outcome, Duration, Option<String>) {
     let test = module_path!().split_once("::").map_or("", |(_, rest)| rest);
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             &format!("{test}::child_decodes_one_file"),
             "--exact",
             "--test-threads=1",
+            "--nocapture",
             "-q",
         ])
         .env(CHILD, path)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let start = Instant::now();
@@ -131,12 +133,23 @@ fn in_child(path: &Path) -> (Outcome, Duration) {
                 (_, Some(libc::SIGABRT)) => Outcome::Aborted,
                 _ => Outcome::Crashed,
             };
-            return (outcome, start.elapsed());
+            let mut err = String::new();
+            let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err);
+            let at = err
+                .lines()
+                .find_map(|l| l.split_once("panicked at "))
+                .map(|(_, at)| {
+                    // The last three parts of the path: crate-version/src/file.rs:line:column.
+                    let parts: Vec<&str> = at.trim_end_matches(':').rsplitn(4, '/').collect();
+                    let last = &parts[..parts.len().min(3)];
+                    last.iter().rev().copied().collect::<Vec<_>>().join("/")
+                });
+            return (outcome, start.elapsed(), at);
         }
         if start.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
             let _ = child.wait();
-            return (Outcome::TimedOut, start.elapsed());
+            return (Outcome::TimedOut, start.elapsed(), None);
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -165,14 +178,20 @@ fn campaign(
 ) -> Vec<(String, std::collections::HashMap<Outcome, usize>, Duration)> {
     let dir = tempfile::tempdir().unwrap();
     let mut report = Vec::new();
+    let mut aborts = std::collections::BTreeMap::new();
     for (f, file) in files.iter().enumerate() {
         let data = std::fs::read(file).unwrap();
         let (mut tally, mut slowest) = (std::collections::HashMap::new(), Duration::ZERO);
         for (i, m) in mutants(&data, per_file, 1000 + f as u64).iter().enumerate() {
             let path = dir.path().join(format!("{f}-{i}"));
             std::fs::write(&path, m).unwrap();
-            let (outcome, took) = in_child(&path);
+            let (outcome, took, at) = in_child(&path);
             *tally.entry(outcome).or_insert(0) += 1;
+            if outcome == Outcome::Aborted {
+                *aborts
+                    .entry(at.unwrap_or_else(|| "no panic message".into()))
+                    .or_insert(0) += 1;
+            }
             slowest = slowest.max(took);
             if matches!(
                 outcome,
@@ -190,6 +209,12 @@ fn campaign(
         );
         report.push((name, tally, slowest));
     }
+    eprintln!("aborts by the panic that caused them: {aborts:?}");
+    let ours: Vec<_> = aborts
+        .keys()
+        .filter(|at| !at.starts_with("rav1d-"))
+        .collect();
+    assert!(ours.is_empty(), "aborts not in rav1d: {ours:?}");
     report
 }
 
