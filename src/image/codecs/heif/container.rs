@@ -260,6 +260,7 @@ fn layout(
             .map(|i| (i.width, i.height))
             .ok_or_else(|| ImageError::Invalid(format!("HEIF {what} without its size (ispe)")))
     };
+    refuse_many_tiles(ctx, id)?;
     let Some((grid, tiles)) = ctx.grid(id).map_err(from_heic_rs)? else {
         let (width, height) = size(props, "image")?;
         check_pixels(width, height, max_pixels)?;
@@ -304,6 +305,24 @@ fn layout(
         tile,
         tiles,
     })
+}
+
+/// Refuses a `grid` of more than `scan::MAX_ITEMS` tiles before heic-rs walks them (it looks
+/// each one up by linear search; a `dimg` list may name one item 65536 times).
+fn refuse_many_tiles(ctx: &Context<'_>, id: u32) -> Result<(), ImageError> {
+    if ctx.meta.item(id).is_none_or(|i| !i.is_grid()) {
+        return Ok(());
+    }
+    let data = ctx.item_data(id).map_err(from_heic_rs)?;
+    let grid = heic_rs::grid::parse(&data).map_err(from_heic_rs)?;
+    let n = grid.tile_count();
+    if n > scan::MAX_ITEMS {
+        return Err(ImageError::Invalid(format!(
+            "HEIF grid of {n} tiles, over the {} allowed",
+            scan::MAX_ITEMS
+        )));
+    }
+    Ok(())
 }
 
 /// `MAX_INPUT_PIXELS` (PRODUCT.md "Memory envelope"), from the declared size.

@@ -128,6 +128,20 @@ fn sizes_are_refused_from_the_header() {
 }
 
 #[test]
+fn a_grid_of_too_many_tiles_is_refused_before_its_tiles_are_looked_up() {
+    // h_grid's grid payload (version, flags, rows - 1, columns - 1, …) edited to 256 x 256.
+    let mut many = fixture("h_grid.heic");
+    let at = many.windows(4).position(|w| w == [0, 0, 1, 2]).unwrap();
+    many[at + 2..at + 4].copy_from_slice(&[255, 255]);
+    assert_refused(
+        &many,
+        LIMIT,
+        invalid,
+        "HEIF grid of 65536 tiles, over the 16384 allowed",
+    );
+}
+
+#[test]
 fn a_coded_picture_larger_than_its_ispe_is_refused_before_decoding() {
     // 512 × 384 coded, `ispe` edited to 64 × 48: heic-rs would allocate for the SPS size.
     assert_refused(
