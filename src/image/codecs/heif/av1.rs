@@ -98,6 +98,11 @@ pub(super) struct Av1 {
     context: Option<Dav1dContext>,
 }
 
+// SAFETY: the context is rav1d's `Arc` of its context, which its own worker threads share
+// (so the context is `Send + Sync`); dav1d's API may be called from any thread, one call at a
+// time, which `&mut self` ensures. Moving the decoder to another thread is therefore sound.
+unsafe impl Send for Av1 {}
+
 impl Drop for Av1 {
     fn drop(&mut self) {
         // SAFETY: the context came from `dav1d_open` and is closed only here (`None` is

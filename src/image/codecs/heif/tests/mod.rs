@@ -136,3 +136,21 @@ fn corners_for_exif(o: u8) -> [[u8; 3]; 4] {
         _ => [GREEN, YELLOW, RED, BLUE],
     }
 }
+/// The pipeline may open a decoder on one thread and read it on another.
+#[test]
+fn a_decoder_can_move_to_another_thread() {
+    for name in ["a_grid.avif", "h_grid.heic"] {
+        let bytes = fixture(name);
+        let (mut d, h) = open(&bytes, LIMIT).unwrap();
+        let row = h.width as usize * d.layout().channel_count() as usize;
+        let rows = std::thread::scope(|s| {
+            s.spawn(move || {
+                let mut data = vec![0u8; row * h.height as usize];
+                d.read(&mut data).map(|()| data)
+            })
+            .join()
+            .unwrap()
+        });
+        assert_eq!(rows.unwrap().len(), row * h.height as usize, "{name}");
+    }
+}
