@@ -198,41 +198,59 @@ def grow_meta(buf, at, removed, inserted):
     return bytes(out_buf)
 
 
-def shift_iloc(buf, after, delta):
+def iloc_fields(buf):
+    """Each `iloc` item as (item id, construction method, (position, size) of base_offset,
+    [(position, size) of each extent_offset, extent_length]): where the offsets are stored."""
     _, p0, _ = find(bytes(buf), "meta/iloc")
     version = buf[p0]
     r = p0 + 4
     off_size, len_size = buf[r] >> 4, buf[r] & 15
     base_size, idx_size = buf[r + 1] >> 4, (buf[r + 1] & 15) if version in (1, 2) else 0
     r += 2
-    count_fmt = ">H" if version < 2 else ">I"
-    count = struct.unpack(count_fmt, buf[r: r + struct.calcsize(count_fmt)])[0]
-    r += struct.calcsize(count_fmt)
-
-    def field(pos, size, add=0):
-        if size == 0:
-            return 0
-        fmt = {4: ">I", 8: ">Q"}[size]
-        v = struct.unpack(fmt, buf[pos: pos + size])[0]
-        if add and v >= after:
-            buf[pos: pos + size] = struct.pack(fmt, v + add)
-        return v
-
+    count_size = 2 if version < 2 else 4
+    count = int.from_bytes(buf[r: r + count_size], "big")
+    r += count_size
+    items = []
     for _ in range(count):
-        r += 2 if version < 2 else 4
+        item = int.from_bytes(buf[r: r + count_size], "big")
+        r += count_size
         method = 0
         if version in (1, 2):
-            method = struct.unpack(">H", buf[r: r + 2])[0] & 15
+            method = int.from_bytes(buf[r: r + 2], "big") & 15
             r += 2
         r += 2  # data_reference_index
-        base = field(r, base_size, delta if method == 0 else 0)
+        base = (r, base_size)
         r += base_size
-        extents = struct.unpack(">H", buf[r: r + 2])[0]
+        n = int.from_bytes(buf[r: r + 2], "big")
         r += 2
-        for _ in range(extents):
+        extents = []
+        for _ in range(n):
             r += idx_size
-            field(r, off_size, delta if method == 0 and base == 0 else 0)
+            extents.append(((r, off_size), (r + off_size, len_size)))
             r += off_size + len_size
+        items.append((item, method, base, extents))
+    return items
+
+
+def field(buf, at):
+    pos, size = at
+    return int.from_bytes(buf[pos: pos + size], "big") if size else 0
+
+
+def shift_iloc(buf, after, delta):
+    """File offsets (construction method 0) at or past `after` moved by `delta`."""
+    def shift(at):
+        pos, size = at
+        if size and field(buf, at) >= after:
+            buf[pos: pos + size] = (field(buf, at) + delta).to_bytes(size, "big")
+
+    for _, method, base, extents in iloc_fields(buf):
+        if method != 0:
+            continue
+        shift(base)
+        if field(buf, base) == 0:
+            for offset, _ in extents:
+                shift(offset)
 
 
 def zero_track_times(path):
@@ -314,33 +332,11 @@ def reverse_transforms(path):
 
 def iloc_extents(buf):
     """Item id -> list of (file offset, length) of its extents (construction method 0)."""
-    _, p0, _ = find(bytes(buf), "meta/iloc")
-    version = buf[p0]
-    r = p0 + 4
-    off_size, len_size = buf[r] >> 4, buf[r] & 15
-    base_size, idx_size = buf[r + 1] >> 4, (buf[r + 1] & 15) if version in (1, 2) else 0
-    r += 2
-    count_fmt = ">H" if version < 2 else ">I"
-    count = struct.unpack(count_fmt, buf[r: r + struct.calcsize(count_fmt)])[0]
-    r += struct.calcsize(count_fmt)
-
-    def field(pos, size):
-        return int.from_bytes(buf[pos: pos + size], "big") if size else 0
-
-    res = {}
-    for _ in range(count):
-        id_size = 2 if version < 2 else 4
-        item = field(r, id_size)
-        r += id_size + (2 if version in (1, 2) else 0) + 2
-        base = field(r, base_size)
-        r += base_size
-        extents = field(r, 2)
-        r += 2
-        for _ in range(extents):
-            r += idx_size
-            res.setdefault(item, []).append((base + field(r, off_size), field(r + off_size, len_size)))
-            r += off_size + len_size
-    return res
+    return {
+        item: [(field(buf, base) + field(buf, off), field(buf, length)) for off, length in extents]
+        for item, method, base, extents in iloc_fields(buf)
+        if method == 0
+    }
 
 
 def av1_alpha_limited_range(path):

@@ -1,8 +1,11 @@
 //! `hvc1` items (HEVC, ITU-T H.265) through heic-rs's decoder: pure Rust,
 //! `forbid(unsafe_code)`, one coded picture at a time.
 
+use std::borrow::Cow;
+
 use heic_rs::context::Context;
-use heic_rs::hevc::{ChromaFormat, Frame};
+use heic_rs::hevc::{ChromaFormat, Frame, Info};
+use heic_rs::props::ItemProps;
 use heic_rs::Nclx;
 
 use super::{from_heic_rs, Config};
@@ -19,23 +22,11 @@ pub(super) fn config(
     item: u32,
     declared: (u32, u32),
 ) -> Result<Config, ImageError> {
-    let props = ctx.props(item).map_err(from_heic_rs)?;
-    let hvcc = props
-        .hvcc
-        .as_ref()
-        .ok_or_else(|| ImageError::Invalid("cannot decode: HEIC image without hvcC".into()))?;
-    let params = hvcc.parameter_sets();
-    let data = ctx.item_data(item).map_err(from_heic_rs)?;
-    let nals = hvcc.split_nals(&data).map_err(from_heic_rs)?;
-    check_coded_size(&params, &nals, declared)?;
-    let info = heic_rs::hevc::probe(&params).map_err(from_heic_rs)?;
-    // The configuration record and the SPS both say it; either one not 4:2:0 or 4:0:0 is
-    // enough to refuse.
-    let chroma = ChromaFormat::from_idc(hvcc.chroma_format).unwrap_or(info.chroma);
-    for c in [chroma, info.chroma] {
-        refuse_chroma(c)?;
-    }
-    let signal = heic_rs::hevc::video_signal(&params).map_err(from_heic_rs)?;
+    let (props, _, info) = checked(ctx, item, declared)?;
+    let hvcc = props.hvcc.as_ref().ok_or_else(no_hvcc)?;
+    // The SPS says it (refused in `checked`), and so does the configuration record.
+    refuse_chroma(ChromaFormat::from_idc(hvcc.chroma_format).unwrap_or(info.chroma))?;
+    let signal = heic_rs::hevc::video_signal(&hvcc.parameter_sets()).map_err(from_heic_rs)?;
     Ok(Config {
         bit_depth: info.bit_depth,
         chroma: info.chroma,
@@ -73,20 +64,35 @@ pub(super) fn decode(
     item: u32,
     declared: (u32, u32),
 ) -> Result<Frame, ImageError> {
+    let (props, data, _) = checked(ctx, item, declared)?;
+    let hvcc = props.hvcc.as_ref().ok_or_else(no_hvcc)?;
+    let nals = hvcc.split_nals(&data).map_err(from_heic_rs)?;
+    let frame = heic_rs::hevc::decode_still(&hvcc.parameter_sets(), &nals).map_err(from_heic_rs)?;
+    frame.validate().map_err(from_heic_rs)?;
+    super::planes::fit(frame, declared)
+}
+
+fn no_hvcc() -> ImageError {
+    ImageError::Invalid("cannot decode: HEIC image without hvcC".into())
+}
+
+/// Item `item`'s properties, data and SPS geometry, its coded picture checked against
+/// `declared` (`check_coded_size`) and its chroma format against what heic-rs decodes.
+fn checked<'a>(
+    ctx: &Context<'a>,
+    item: u32,
+    declared: (u32, u32),
+) -> Result<(ItemProps<'a>, Cow<'a, [u8]>, Info), ImageError> {
     let props = ctx.props(item).map_err(from_heic_rs)?;
-    let hvcc = props
-        .hvcc
-        .as_ref()
-        .ok_or_else(|| ImageError::Invalid("cannot decode: HEIC tile without hvcC".into()))?;
+    let hvcc = props.hvcc.as_ref().ok_or_else(no_hvcc)?;
     let params = hvcc.parameter_sets();
     let data = ctx.item_data(item).map_err(from_heic_rs)?;
     let nals = hvcc.split_nals(&data).map_err(from_heic_rs)?;
     check_coded_size(&params, &nals, declared)?;
     let info = heic_rs::hevc::probe(&params).map_err(from_heic_rs)?;
     refuse_chroma(info.chroma)?;
-    let frame = heic_rs::hevc::decode_still(&params, &nals).map_err(from_heic_rs)?;
-    frame.validate().map_err(from_heic_rs)?;
-    super::planes::fit(frame, declared)
+    drop(nals);
+    Ok((props, data, info))
 }
 
 /// Refuses parameter sets and slices whose picture is larger than `declared` (its item's

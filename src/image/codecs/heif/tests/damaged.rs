@@ -18,16 +18,7 @@ const CHILD: &str = "HEIF_DAMAGED_CHILD";
 
 /// Decodes every row of `bytes`.
 fn decode_all(bytes: &[u8]) -> Result<(), ImageError> {
-    let (mut d, h) = open(bytes, LIMIT)?;
-    let row = h.width as usize * d.layout().channel_count() as usize;
-    let mut band = vec![0u8; row * 16];
-    let mut left = h.height as usize;
-    while left > 0 {
-        let n = left.min(16);
-        d.read(&mut band[..row * n])?;
-        left -= n;
-    }
-    Ok(())
+    stream(bytes).map(|_| ())
 }
 
 /// `n` damaged copies of `data`: every third cut short, the others with 1–8 bytes changed,

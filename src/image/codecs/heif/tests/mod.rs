@@ -60,6 +60,20 @@ pub(super) fn read_all(bytes: &[u8]) -> (Header, DynamicImage) {
     (h, img)
 }
 
+/// Reads every row of `bytes` through a 16-row band, keeping none (the pipeline's step).
+fn stream(bytes: &[u8]) -> Result<Header, crate::image::ImageError> {
+    let (mut d, h) = open(bytes, LIMIT)?;
+    let row = h.width as usize * d.layout().channel_count() as usize;
+    let mut band = vec![0u8; row * 16];
+    let mut left = h.height as usize;
+    while left > 0 {
+        let n = left.min(16);
+        d.read(&mut band[..row * n])?;
+        left -= n;
+    }
+    Ok(h)
+}
+
 fn decode_fixture(name: &str) -> (Header, DynamicImage) {
     let bytes = fixture(name);
     let (h, read) = read_all(&bytes);
