@@ -4,8 +4,8 @@
 //! to show it (colour, transparency, animation; a GIF's looping), and a one-tag EXIF block when
 //! the orientation is not the default, so that the file still displays upright. Everything
 //! else — EXIF, XMP, IPTC, comments, text, previews, editor data, private and unknown chunks,
-//! application extensions, trailing data — is left out. Of a TIFF or BMP (PRODUCT.md "Input
-//! formats"): the decoded pixels at full size, upright, re-encoded in the variants' format with
+//! application extensions, trailing data — is left out. Of a TIFF, BMP, HEIC/HEIF or AVIF
+//! (PRODUCT.md "Input formats"): the decoded pixels at full size, upright, re-encoded in the variants' format with
 //! their colour (`reencoded`).
 
 use crate::image::codecs::source::Source;
@@ -23,8 +23,8 @@ use crate::image::probe::{Facts, Probe};
 /// probe read the embedded ICC profile; one it did not read (a PNG `iCCP` that inflates past
 /// `png::MAX_ICC_BYTES`, broken JPEG APP2 chunks) is left out of the `original` too.
 /// Never fails: what cannot be read as a kept chunk is left out (PRODUCT.md: metadata removal
-/// never fails a job whose pixels decode). `None` for TIFF and BMP, whose `original` is made
-/// from their pixels, never their bytes.
+/// never fails a job whose pixels decode). `None` for TIFF, BMP, HEIC/HEIF and AVIF, whose
+/// `original` is made from their pixels, never their bytes.
 pub fn strip_metadata(
     format: Format,
     bytes: &[u8],
@@ -41,7 +41,7 @@ pub fn strip_metadata(
         Format::WebP => webp::strip(bytes, exif, &mut warnings),
         // A GIF has no orientation and no profile a browser reads.
         Format::Gif => gif::strip(bytes, &mut warnings),
-        Format::Tiff | Format::Bmp => return None,
+        Format::Tiff | Format::Bmp | Format::Heic | Format::Heif | Format::Avif => return None,
     };
     Some((out, warnings))
 }
@@ -82,7 +82,7 @@ pub(in crate::image) fn original(
     Ok(Some((variant, warnings)))
 }
 
-/// The `original` of a TIFF or BMP (`Original::Reencoded`), when the plan has one: `pixels`
+/// The `original` of a TIFF, BMP, HEIC/HEIF or AVIF (`Original::Reencoded`), when the plan has one: `pixels`
 /// (decoded whole at full size, as stored, coloured; premultiplied when the job is) turned
 /// upright and encoded like the variants, in their format, carrying their profile.
 pub(in crate::image) fn reencoded(

@@ -20,8 +20,9 @@ pub(in crate::image) enum Route {
     /// re-encoded from its pixels), then resized to the largest variant.
     Whole,
     /// Rows resized to the largest variant as they are decoded (`bands::window`): a JPEG's as
-    /// libjpeg decodes them, at the smallest DCT scale that reaches it; an opaque TIFF's, GIF's
-    /// or BMP's as their decoders give them (`codecs::rows`: a scanner master is never whole).
+    /// libjpeg decodes them, at the smallest DCT scale that reaches it; an opaque TIFF's, GIF's,
+    /// BMP's, HEIC's or AVIF's as their decoders give them (`codecs::rows`: a scanner master or
+    /// a 200 MP phone photo is never whole).
     ResizeAlong,
     /// The same, with the largest variant and the next size down encoded as their rows are
     /// made (`codecs::jpeg::along`): a baseline JPEG that needs no turning and whose colours
@@ -52,7 +53,8 @@ pub(in crate::image) enum Original {
     /// The input's own bytes without metadata (JPEG, PNG, WebP, GIF: `original.rs`).
     Stripped,
     /// The decoded pixels at full size, upright, in the variants' format with their colour
-    /// (TIFF, BMP): never the input's own bytes, which browsers do not all show.
+    /// (TIFF, BMP, HEIC/HEIF, AVIF): never the input's own bytes, which browsers do not all
+    /// show.
     Reencoded,
 }
 
@@ -87,7 +89,9 @@ impl<'p> Plan<'p> {
         let resized = targets.iter().any(|t| t.name != "original");
         let original_from = match probe.format {
             Format::Jpeg | Format::Png | Format::WebP | Format::Gif => Original::Stripped,
-            Format::Tiff | Format::Bmp => Original::Reencoded,
+            Format::Tiff | Format::Bmp | Format::Heic | Format::Heif | Format::Avif => {
+                Original::Reencoded
+            }
         };
         let from_pixels =
             original_from == Original::Reencoded && targets.iter().any(|t| t.name == "original");
@@ -99,12 +103,9 @@ impl<'p> Plan<'p> {
             }
             (Format::Jpeg, _) => Route::ResizeAlong,
             (Format::Png | Format::WebP, _) => Route::Whole,
-            (Format::Tiff | Format::Gif | Format::Bmp, _)
-                if resized && !from_pixels && !probe.source.alpha =>
-            {
-                Route::ResizeAlong
-            }
-            (Format::Tiff | Format::Gif | Format::Bmp, _) => Route::Whole,
+            // The formats whose decoders give rows (`codecs::rows`).
+            _ if resized && !from_pixels && !probe.source.alpha => Route::ResizeAlong,
+            _ => Route::Whole,
         };
         let output = output_format(probe);
         Plan {
@@ -147,7 +148,8 @@ impl<'p> Plan<'p> {
 }
 
 /// The format of the variants (PRODUCT.md "Input formats"): a format every browser shows keeps
-/// itself; GIF becomes PNG; TIFF and BMP become PNG where PNG keeps what matters — alpha, and
+/// itself; GIF becomes PNG; TIFF, BMP, HEIC/HEIF and AVIF become PNG where PNG keeps what
+/// matters — alpha, and
 /// the bilevel, gray and few-colour scans of the legibility rules (1/2/4-bit gray, palettes) —
 /// and JPEG for opaque continuous-tone pictures.
 fn output_format(probe: &Probe) -> OutputFormat {
@@ -260,6 +262,7 @@ mod tests {
             width,
             height,
             orientation,
+            turned_by_decoder: 1,
             icc: None,
             // The plan reads the format and the source facts, not the codec's own.
             facts: Facts::Jpeg,

@@ -10,7 +10,7 @@ use crate::image::codecs::png::palette::Palette;
 use crate::image::codecs::rows::{self, check_pixels, RowDecoder};
 use crate::image::codecs::source::{repair, Source};
 pub use crate::image::codecs::ColourModel;
-use crate::image::codecs::{bmp, gif, jpeg, png, tiff, webp};
+use crate::image::codecs::{bmp, gif, heif, jpeg, png, tiff, webp};
 use crate::image::codecs::{unsupported, Format};
 use crate::image::error::ImageError;
 
@@ -23,6 +23,9 @@ pub struct Probe {
     pub height: u32,
     /// The EXIF orientation the variants are turned by.
     pub orientation: Orientation,
+    /// The EXIF orientation equal to the turns the decoder applies itself (HEIF's `irot` and
+    /// `imir`), 1–8; 1 for the other formats. Reported, never applied again.
+    pub(in crate::image) turned_by_decoder: u8,
     /// The embedded ICC profile, as stored.
     pub(in crate::image) icc: Option<Vec<u8>>,
     pub(in crate::image) facts: Facts,
@@ -37,7 +40,10 @@ impl Probe {
             format: self.format,
             width: self.width,
             height: self.height,
-            orientation: self.orientation.to_exif(),
+            orientation: match self.turned_by_decoder {
+                1 => self.orientation.to_exif(),
+                turned => turned,
+            },
             icc_description: self.icc_description(),
             source: self.source.clone(),
         }
@@ -108,7 +114,7 @@ pub(in crate::image) enum Facts {
         profile_read: bool,
     },
     WebP(webp::Kind),
-    /// A format whose decoder gives rows (`codecs::rows`: TIFF, GIF, BMP).
+    /// A format whose decoder gives rows (`codecs::rows`: TIFF, GIF, BMP, HEIC/HEIF, AVIF).
     Rows {
         /// The pixels come out in sRGB (TIFF CMYK and CIELab): the profile is not theirs.
         in_srgb: bool,
@@ -160,6 +166,11 @@ pub fn open(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
             Format::Bmp => open_rows(format, source, max_pixels, |b, m| {
                 bmp::open(b, m).map(|(d, h)| (Box::new(d) as Box<dyn RowDecoder>, h))
             }),
+            Format::Heic | Format::Heif | Format::Avif => {
+                open_rows(format, source, max_pixels, |b, m| {
+                    heif::open(b, m).map(|(d, h)| (Box::new(d) as Box<dyn RowDecoder>, h.rows()))
+                })
+            }
         }?;
         opened.warnings.splice(0..0, repaired);
         let frames = opened.probe.source.frames;
@@ -208,6 +219,7 @@ fn open_webp(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageErro
             width,
             height,
             orientation: h.orientation,
+            turned_by_decoder: 1,
             icc: h.icc,
             facts: Facts::WebP(h.kind),
             source,
@@ -241,8 +253,8 @@ fn open_rows<'a>(
     let orientation = Orientation::from_exif(h.orientation).unwrap_or(Orientation::NoTransforms);
     let (width, height) = upright((h.width, h.height), orientation);
     let source = SourceFacts {
-        stored_width: h.width,
-        stored_height: h.height,
+        stored_width: h.coded.0,
+        stored_height: h.coded.1,
         bit_depth: h.bit_depth,
         colour_model: h.colour_model,
         alpha: h.alpha,
@@ -256,6 +268,7 @@ fn open_rows<'a>(
             width,
             height,
             orientation,
+            turned_by_decoder: h.turned_by_decoder,
             icc: h.icc,
             facts: Facts::Rows { in_srgb: h.in_srgb },
             source,
@@ -290,6 +303,7 @@ fn open_jpeg(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageErro
             width,
             height,
             orientation: h.orientation,
+            turned_by_decoder: 1,
             icc: h.icc,
             facts: Facts::Jpeg,
             source,
@@ -350,6 +364,7 @@ fn open_png(bytes: Source<'_>, max_pixels: u64) -> Result<Opened<'_>, ImageError
             width,
             height,
             orientation,
+            turned_by_decoder: 1,
             icc,
             facts: Facts::Png {
                 palette: chunks.palette,
@@ -503,19 +518,20 @@ mod tests {
             Err(ImageError::Invalid("image has no pixels (0x10)".into()))
         );
         let err = open(b"hello, world", 100).err().unwrap();
-        let read = "not a JPEG, PNG, WebP, TIFF, GIF or BMP file (unrecognised signature)";
+        let read = "not a JPEG, PNG, WebP, TIFF, GIF, BMP, HEIC, HEIF or AVIF file \
+                    (unrecognised signature)";
         assert_eq!(err, ImageError::Unsupported(read.into()));
         // A format an archive's intake meets is named.
         for (bytes, name) in [
             (&b"%PDF-1.7\n"[..], "PDF"),
             (b"\0\0\0\x0CJXL \r\n\x87\n", "JPEG XL"),
-            (b"\0\0\0\x18ftypavif\0\0\0\0", "AVIF"),
+            (b"\0\0\0\x18ftypmp42\0\0\0\0", "an MP4 or QuickTime file"),
             (b"\xEF\xBB\xBF  <svg xmlns=", "SVG or XML"),
         ] {
             let err = open(bytes, 100).err().unwrap();
             let want = format!(
-                "{name}, a format the worker does not read (it reads JPEG, PNG, WebP, TIFF, GIF \
-                 or BMP)"
+                "{name}, a format the worker does not read (it reads JPEG, PNG, WebP, TIFF, GIF, \
+                 BMP, HEIC, HEIF or AVIF)"
             );
             assert_eq!(err, ImageError::Unsupported(want));
         }

@@ -82,7 +82,7 @@ fn variants_refuses_a_non_image() {
         .unwrap();
     assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stderr)
-        .contains("not a JPEG, PNG, WebP, TIFF, GIF or BMP file"));
+        .contains("not a JPEG, PNG, WebP, TIFF, GIF, BMP, HEIC, HEIF or AVIF file"));
 }
 
 #[test]

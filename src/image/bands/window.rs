@@ -108,7 +108,7 @@ pub(in crate::image) fn scanlines<P: fast_image_resize::PixelTrait, S: RowSink>(
 
 /// `scanlines` with no sink: all `w`×`h` pixels of 8-bit gray (`L8`) or RGB (`Rgb8`) rows
 /// read by `read` (top to bottom, whole rows), resized to `to` while they arrive. The decoders
-/// of `codecs::rows` (TIFF, GIF, BMP) feed it. Errors: `read`'s; `Internal` for another layout.
+/// of `codecs::rows` (TIFF, GIF, BMP, HEIF) feed it. Errors: `read`'s; `Internal` for another layout.
 pub(in crate::image) fn resize_rows(
     size: (u32, u32),
     color: ColorType,

@@ -9,6 +9,7 @@ pub(in crate::image) mod bmp;
 pub(in crate::image) mod count;
 pub(in crate::image) mod exif;
 pub(in crate::image) mod gif;
+pub(in crate::image) mod heif;
 pub(in crate::image) mod jpeg;
 pub(in crate::image) mod png;
 pub(in crate::image) mod rows;
@@ -37,22 +38,34 @@ pub enum Format {
     Gif,
     #[serde(rename = "image/bmp")]
     Bmp,
+    /// HEVC-coded HEIF with an HEVC brand (iPhones since iOS 11).
+    #[serde(rename = "image/heic")]
+    Heic,
+    /// HEVC-coded HEIF under the generic brands only.
+    #[serde(rename = "image/heif")]
+    Heif,
+    #[serde(rename = "image/avif")]
+    Avif,
 }
 
 impl Format {
     /// Every format, for lookups by name or type.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 9] = [
         Format::Jpeg,
         Format::Png,
         Format::WebP,
         Format::Tiff,
         Format::Gif,
         Format::Bmp,
+        Format::Heic,
+        Format::Heif,
+        Format::Avif,
     ];
 
     /// Detects the format from the file's signature, whatever its name or declared type says:
     /// JPEG's SOI and a marker, PNG's eight bytes, RIFF `WEBP`, TIFF's and BigTIFF's byte order
-    /// and version, `GIF87a`/`GIF89a`, BMP's `BM` with a known info header size.
+    /// and version, `GIF87a`/`GIF89a`, BMP's `BM` with a known info header size, an `ftyp`
+    /// box with a HEIF brand (HEIC, HEIF or AVIF by its brands and primary image's coding).
     pub fn detect(bytes: &[u8]) -> Option<Format> {
         if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
             Some(Format::Jpeg)
@@ -67,7 +80,11 @@ impl Format {
         } else if bmp::detect(bytes) {
             Some(Format::Bmp)
         } else {
-            None
+            heif::kind(bytes).map(|kind| match kind {
+                heif::Kind::Heic => Format::Heic,
+                heif::Kind::Heif => Format::Heif,
+                heif::Kind::Avif => Format::Avif,
+            })
         }
     }
 
@@ -80,6 +97,9 @@ impl Format {
             Format::Tiff => "TIFF",
             Format::Gif => "GIF",
             Format::Bmp => "BMP",
+            Format::Heic => "HEIC",
+            Format::Heif => "HEIF",
+            Format::Avif => "AVIF",
         }
     }
 
@@ -93,6 +113,9 @@ impl Format {
             Format::Tiff => "image/tiff",
             Format::Gif => "image/gif",
             Format::Bmp => "image/bmp",
+            Format::Heic => "image/heic",
+            Format::Heif => "image/heif",
+            Format::Avif => "image/avif",
         }
     }
 
@@ -105,6 +128,9 @@ impl Format {
             Format::Tiff => "tif",
             Format::Gif => "gif",
             Format::Bmp => "bmp",
+            Format::Heic => "heic",
+            Format::Heif => "heif",
+            Format::Avif => "avif",
         }
     }
 
@@ -122,7 +148,7 @@ impl Format {
             Format::Jpeg => Some(OutputFormat::Jpeg),
             Format::Png => Some(OutputFormat::Png),
             Format::WebP => Some(OutputFormat::WebP),
-            Format::Tiff | Format::Gif | Format::Bmp => None,
+            _ => None,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! What the decoders of the formats browsers do not all show (TIFF, GIF, BMP: PRODUCT.md
-//! "Input formats") share: the header they read first, the checks that refuse an image from
+//! What the decoders of the formats browsers do not all show (TIFF, GIF, BMP, HEIC/HEIF/AVIF:
+//! PRODUCT.md "Input formats") share: the header they read first, the checks that refuse an image from
 //! it, and the one way the pipeline reads their pixels — rows top to bottom, or the image
 //! whole.
 
@@ -12,12 +12,18 @@ use crate::image::error::ImageError;
 /// What a header (container) says, read without decoding the pixels of the image itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(in crate::image) struct Header {
-    /// As stored, before `orientation`, pixels.
+    /// As the decoder gives the pixels, before `orientation`, pixels.
     pub width: u32,
     pub height: u32,
     /// EXIF-style 1–8 still to apply after decoding (TIFF's Orientation tag); 1 for GIF and
-    /// BMP, which have none.
+    /// BMP, which have none, and for HEIF, whose decoder applies its transformations.
     pub orientation: u8,
+    /// As coded in the file, pixels (HEIF: before its crop and turns; otherwise `width` and
+    /// `height`), for the report.
+    pub coded: (u32, u32),
+    /// The EXIF orientation (1–8) equal to the turns the decoder applied itself (HEIF's
+    /// `irot`/`imir`), for the report; 1 for the others.
+    pub turned_by_decoder: u8,
     /// The embedded ICC profile as stored (not applied).
     pub icc: Option<Vec<u8>>,
     /// The decoder gives sRGB pixels whatever the file's colour space (TIFF CMYK through its
@@ -39,7 +45,7 @@ pub(in crate::image) struct Header {
 
 /// An open decoder of one image that gives its pixels as 8-bit rows, top to bottom, or whole.
 /// Memory it holds while giving rows is bounded by a strip, a tile row or a row, never the
-/// image (the TIFF, GIF and BMP decoders document theirs).
+/// image (each decoder documents its own).
 pub(in crate::image) trait RowDecoder {
     /// The layout `read` fills: `L8`, `La8`, `Rgb8` or `Rgba8` (straight alpha).
     fn layout(&self) -> ColorType;

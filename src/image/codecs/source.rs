@@ -59,7 +59,7 @@ pub(in crate::image) fn repair(format: Format, bytes: &[u8]) -> (Source<'_>, Opt
             return (Source::Downloaded(&bytes[..end]), warning);
         }
         // Their decoders take what a browser shows of a damaged file themselves.
-        Format::Tiff | Format::Gif | Format::Bmp => None,
+        _ => None,
     };
     match repaired {
         Some((fixed, warning)) => (Source::Repaired(fixed.into()), Some(warning)),

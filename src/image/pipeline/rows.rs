@@ -1,4 +1,5 @@
-//! The decode step of the formats whose decoders give rows (`codecs::rows`: TIFF, GIF, BMP):
+//! The decode step of the formats whose decoders give rows (`codecs::rows`: TIFF, GIF, BMP,
+//! HEIC/HEIF, AVIF):
 //! resized to the largest variant as the rows arrive (`Route::ResizeAlong`: an opaque image
 //! with no `original` to re-encode, so a scanner master is never whole in memory), or whole.
 
@@ -11,8 +12,9 @@ use crate::image::pixels::Pixels;
 use crate::image::plan::{Plan, Route};
 use crate::image::probe::{upright, Probe};
 
-/// The most bytes an image is decoded whole at 16 bits a sample (a 16-bit TIFF whose variants
-/// are PNG); past it, or for JPEG variants, 8 bits (PNG's rule: `png::MAX_16BIT_FRAME_BYTES`).
+/// The most bytes an image is decoded whole at 16 bits a sample (a 16-bit TIFF or a 10-bit
+/// AVIF whose variants are PNG); past it, or for JPEG variants, 8 bits (PNG's rule:
+/// `png::MAX_16BIT_FRAME_BYTES`).
 const MAX_16BIT_WHOLE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Decodes along the plan's route. Errors: the decoder's (`Invalid`), `TooLarge` for a whole
@@ -23,7 +25,9 @@ pub(super) fn decode(
     probe: &Probe,
     plan: &Plan<'_>,
 ) -> Result<Decoded, ImageError> {
-    let size = (probe.source.stored_width, probe.source.stored_height);
+    // The decoder's size: the upright size turned back (a HEIF decoder applies its own turns
+    // and crop, so this is not the size coded in the file).
+    let size = upright((probe.width, probe.height), probe.orientation);
     let layout = decoder.layout();
     match (plan.route, plan.largest()) {
         (Route::ResizeAlong, Some(t)) => {
@@ -39,7 +43,7 @@ pub(super) fn decode(
         (Route::Whole, _) => {
             let (w, h) = size;
             let bytes16 = u64::from(w) * u64::from(h) * u64::from(layout.channel_count()) * 2;
-            let deep = probe.source.bit_depth == 16
+            let deep = probe.source.bit_depth > 8
                 && plan.output == OutputFormat::Png
                 && bytes16 <= MAX_16BIT_WHOLE_BYTES;
             let img = match deep {

@@ -97,6 +97,8 @@ pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header
         width: info.width,
         height: info.height,
         orientation: 1,
+        coded: (info.width, info.height),
+        turned_by_decoder: 1,
         icc,
         in_srgb: false,
         bit_depth: bit_depth(&info),

@@ -98,6 +98,8 @@ pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header
         width: placement.canvas.0,
         height: placement.canvas.1,
         orientation: 1,
+        coded: placement.canvas,
+        turned_by_decoder: 1,
         icc: None,
         in_srgb: false,
         bit_depth: image

@@ -80,6 +80,8 @@ fn still_quadrants_exact_and_opaque_though_a_transparent_index_is_declared() {
             width: 64,
             height: 48,
             orientation: 1,
+            coded: (64, 48),
+            turned_by_decoder: 1,
             icc: None,
             in_srgb: false,
             bit_depth: 3,

@@ -115,6 +115,8 @@ fn open_page(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header), Ima
         width,
         height,
         orientation,
+        coded: (width, height),
+        turned_by_decoder: 1,
         icc,
         // CMYK (through its profile) and CIELab come out as sRGB.
         in_srgb: matches!(samples.colour, Colour::Cmyk | Colour::Lab { .. }),
