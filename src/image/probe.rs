@@ -174,11 +174,19 @@ pub fn open(bytes: &[u8], max_pixels: u64) -> Result<Opened<'_>, ImageError> {
         }?;
         opened.warnings.splice(0..0, repaired);
         let frames = opened.probe.source.frames;
+        let name = format.name();
         if frames > 1 {
-            opened.warnings.push(format!(
-                "animated {}: {frames} frames; the variants show the first frame a browser shows",
-                format.name()
-            ));
+            opened.warnings.push(match format {
+                // A burst or an image sequence: the primary image is the one shown.
+                Format::Heic | Format::Heif | Format::Avif => format!(
+                    "{name} with {frames} images (a burst or a sequence); the variants show its \
+                     primary image"
+                ),
+                _ => format!(
+                    "animated {name}: {frames} frames; the variants show the first frame a \
+                     browser shows"
+                ),
+            });
         }
         Ok(opened)
     })

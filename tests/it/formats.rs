@@ -482,3 +482,145 @@ fn variants_of_a_tiff_are_written_as_jpeg_files() {
         );
     }
 }
+
+/// The quad card's colours (testdata/formats/heif/README.md): red, green, blue, yellow.
+const CARD: [[u8; 3]; 4] = [[200, 40, 40], [40, 180, 60], [40, 60, 200], [230, 210, 50]];
+
+/// The colour near each corner of an encoded image (a tenth in from each side): top-left,
+/// top-right, bottom-left, bottom-right.
+fn corner_colours(data: &[u8]) -> [[u8; 3]; 4] {
+    let img = image::load_from_memory(data).unwrap().to_rgb8();
+    let (w, h) = img.dimensions();
+    [(1, 1), (9, 1), (1, 9), (9, 9)].map(|(i, j)| img.get_pixel(w * i / 10, h * j / 10).0)
+}
+
+/// An iPhone-style HEIC grid turned by `irot` (EXIF orientation 6 written as HEIF does):
+/// JPEG variants upright by the HEIF transform, a re-encoded original; the input's type kept
+/// everywhere else; the coded size and the turn reported.
+#[test]
+fn a_turned_heic_grid_gets_upright_jpeg_variants() {
+    let stack = Stack::start();
+    let job = Job::fixture(&stack, "formats/heif/h_grid_orient6.heic", "image/heic");
+    let run = job.run();
+    let got = assert_success(
+        &stack,
+        &job,
+        &run,
+        "image/heic",
+        &[("thumb", Jpeg, 231, 400), ("original", Jpeg, 300, 520)],
+    );
+    // Turned a quarter clockwise: blue and red at the top, yellow and green below.
+    let shown = [CARD[2], CARD[0], CARD[3], CARD[1]];
+    for (name, data) in &got {
+        for (c, (got, want)) in corner_colours(data).into_iter().zip(shown).enumerate() {
+            near(&format!("{name} corner {c}"), got, want, 4);
+        }
+    }
+    let s = source(&stack);
+    assert_eq!(
+        s,
+        json!({
+            "format": "image/heic", "width": 300, "height": 520, "stored": [520, 300],
+            "orientation_applied": 6, "bit_depth": 8, "colour_model": "ycbcr",
+            "alpha": false, "frames": 1, "pages": 1, "converted_to_srgb": false,
+        })
+    );
+}
+
+/// AVIF with alpha: PNG variants keeping the transparency; a Display P3 HEIC: its profile
+/// (made from the `nclx` box) named and carried; a burst and a gain map: warnings.
+#[test]
+fn avif_alpha_p3_heic_bursts_and_gain_maps() {
+    let stack = Stack::start();
+    let job = Job::fixture(&stack, "formats/heif/a_alpha.avif", "image/avif");
+    let run = job.run();
+    let got = assert_success(
+        &stack,
+        &job,
+        &run,
+        "image/avif",
+        &[("original", Png, 96, 64)],
+    );
+    let rgba = image::load_from_memory(&got["original"])
+        .unwrap()
+        .to_rgba8();
+    assert!(
+        rgba.get_pixel(16, 16).0[3].abs_diff(96) <= 1,
+        "left half alpha 96"
+    );
+    assert_eq!(rgba.get_pixel(80, 48).0[3], 255, "right half opaque");
+    assert_eq!(source(&stack)["format"], "image/avif");
+
+    let stack = Stack::start();
+    let job = Job::fixture(&stack, "formats/heif/h_p3_nclx.heic", "image/heic");
+    let run = job.run();
+    let got = assert_success(
+        &stack,
+        &job,
+        &run,
+        "image/heic",
+        &[("original", Jpeg, 96, 64)],
+    );
+    let cb = only_callback(&stack);
+    assert_eq!(cb["source"]["icc_profile"], "Display P3");
+    let profile = icc(&got["original"]).expect("the P3 profile rides along");
+    // Shown through it (moxcms, relative colorimetric), the patches are the colours P3's
+    // numbers give in sRGB (README of the fixtures: computed independently with numpy); JPEG's
+    // chroma subsampling adds a level or two on 32 px patches.
+    let profile = moxcms::ColorProfile::new_from_slice(&profile).unwrap();
+    let to_srgb = profile
+        .create_transform_8bit(
+            moxcms::Layout::Rgb,
+            &moxcms::ColorProfile::new_srgb(),
+            moxcms::Layout::Rgb,
+            moxcms::TransformOptions::default(),
+        )
+        .unwrap();
+    let stored = image::load_from_memory(&got["original"]).unwrap().to_rgb8();
+    let mut shown = vec![0u8; stored.as_raw().len()];
+    to_srgb.transform(stored.as_raw(), &mut shown).unwrap();
+    let shown = image::RgbImage::from_raw(96, 64, shown).unwrap();
+    for ((x, y), want) in [
+        ((80, 16), [34, 61, 208]),
+        ((16, 48), [128, 128, 128]),
+        ((48, 48), [232, 168, 135]),
+        ((80, 48), [73, 142, 223]),
+    ] {
+        near(&format!("P3 patch at {x},{y}"), shown.get_pixel(x, y).0, want, 5);
+    }
+
+    for (fixture, content_type, warning) in [
+        ("h_burst.heic", "image/heic", "HEIC with 3 images"),
+        ("h_gainmap.heic", "image/heic", "gain map"),
+        ("a_sequence.avifs", "image/avif", "AVIF with 3 images"),
+    ] {
+        let stack = Stack::start();
+        let job = Job::fixture(&stack, &format!("formats/heif/{fixture}"), content_type);
+        let run = job.run();
+        assert_eq!(run.code, Some(0), "{fixture}: {}", run.stderr);
+        let w = warnings(&stack);
+        assert!(w.iter().any(|w| w.contains(warning)), "{fixture}: {w:?}");
+    }
+}
+
+/// A coding the decoders do not take is refused by name, the original kept in staging.
+#[test]
+fn heic_in_4_4_4_is_refused_by_name() {
+    let stack = Stack::start();
+    let job = Job::fixture(&stack, "formats/heif/h_444.heic", "image/heic");
+    let run = job.run();
+    let cb = assert_error(
+        &stack,
+        &job,
+        &run,
+        "unsupported_format",
+        "Failed to process image: unsupported format: ",
+    );
+    assert!(
+        cb["error"]
+            .as_str()
+            .unwrap()
+            .contains("HEIC in 4:4:4 chroma"),
+        "{cb}"
+    );
+}
