@@ -12,8 +12,9 @@ and the ratios ours / decode and ours / thumb. A benchmark, not a test: it asser
     just bench                   (runs it after the photo benchmark; `--skip-formats` there)
 
 The inputs are made once into a cache folder (default target/format-inputs) from a real photo
-(testdata/photos), with Pillow and numpy (pip) and libtiff's tiffcp; libvips from apt
-(libvips-tools). Standard library besides those.
+(testdata/photos), with Pillow and numpy (pip), libtiff's tiffcp and avifenc; two real phone
+HEICs come from pillow-heif's source distribution (pip download): pug.heic (an iPhone's 12 MP
+grid) and 200MP.heic (a Samsung 200 MP photo). libvips from apt (libvips-tools, with libheif).
 """
 import argparse
 import os
@@ -35,8 +36,8 @@ VERSION = "v1"  # bump when an input changes
 
 
 def ensure_deps():
-    missing = [p for t, p in (("vips", "libvips-tools"), ("tiffcp", "libtiff-tools"))
-               if not shutil.which(t)]
+    missing = [p for t, p in (("vips", "libvips-tools"), ("tiffcp", "libtiff-tools"),
+                              ("avifenc", "libavif-bin")) if not shutil.which(t)]
     if missing:
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True)
     try:
@@ -122,6 +123,28 @@ def make(name, path):
         frames[0].save(path, "GIF", save_all=True, append_images=frames[1:], loop=0, duration=80)
     elif name == "bmp-rgb24-12mp":
         photo((4000, 3000)).save(path, "BMP")
+    elif name == "avif-12mp":
+        png, out = path.with_name(path.name + ".png"), path.with_name(path.name + ".avif")
+        photo((4000, 3000)).save(png)
+        subprocess.run(["avifenc", "--min", "20", "--max", "30", "-s", "6", "-y", "420", str(png),
+                        "-o", str(out)], check=True, stdout=subprocess.DEVNULL)
+        png.unlink()
+        out.rename(path)
+    elif name in ("heic-pug-12mp", "heic-200mp"):
+        member = {"heic-pug-12mp": "heif_other/pug.heic", "heic-200mp": "heif_special/200MP.heic"}
+        shutil.copy(pillow_heif_images(path.parent) / member[name], path)
+
+
+def pillow_heif_images(cache):
+    """pillow-heif 1.9.0's tests/images, from its source distribution (PyPI), unpacked once."""
+    import tarfile
+    root = cache / "pillow_heif-1.9.0"
+    if not root.exists():
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary",
+                        ":all:", "pillow-heif==1.9.0", "-d", str(cache)], check=True)
+        with tarfile.open(cache / "pillow_heif-1.9.0.tar.gz") as t:
+            t.extractall(cache, filter="data")
+    return root / "tests" / "images"
 
 
 INPUTS = {
@@ -131,6 +154,9 @@ INPUTS = {
     "tiff-g4-a4": "tif",
     "gif-anim-10f": "gif",
     "bmp-rgb24-12mp": "bmp",
+    "heic-pug-12mp": "heic",
+    "heic-200mp": "heic",
+    "avif-12mp": "avif",
 }
 
 

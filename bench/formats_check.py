@@ -11,8 +11,8 @@ Run (standard library + Pillow + numpy; 2 jobs at most on a shared 2-core machin
 BIN is a release binary of the worker, DIR a folder of test files (e.g. the TIFF, GIF and BMP
 files of Pillow's sdist `Tests/images`, sorted by signature). Every file in DIR whose magic
 bytes say TIFF (classic or BigTIFF), GIF or BMP is run as `BIN variants FILE --out TMP` with an
-empty environment and a timeout; wall time is measured around it and peak RSS comes from
-os.wait4 (the process and its reaped children). The rules checked are PRODUCT.md "Input
+empty environment and a timeout; wall time and peak RSS come from os.wait4 (the process and
+its reaped children) in a small helper process (see HELPER for why). The rules checked are PRODUCT.md "Input
 formats" and "Real-world inputs":
 - which image: TIFF the first full-resolution page (NewSubfileType bits 0 and 2 clear),
   Orientation tag applied (Pillow's ImageOps.exif_transpose); GIF the first frame as Pillow
@@ -576,7 +576,7 @@ def main():
     binary = os.path.abspath(a.binary)
     files = sorted(os.path.join(a.dir, f) for f in os.listdir(a.dir)
                    if os.path.isfile(os.path.join(a.dir, f)) and kind(os.path.join(a.dir, f)))
-    with ThreadPoolExecutor(min(a.jobs, 2)) as ex:
+    with ThreadPoolExecutor(a.jobs) as ex:
         rows = list(ex.map(lambda f: one(binary, f, a.timeout), files))
     counts = {}
     for r in rows:
