@@ -13,9 +13,10 @@ largest variant; `dwebp` for WebP; PNG has none), and where our time goes, phase
 (`phases_ms` of one more `variants` run).
 
 Then the limits (a bomb, the largest JPEG allowed, a 400 MB object through the local stack),
-bench/envelope.py's memory envelope at MAX_INPUT_PIXELS, bench/confinement.py's cost of the
+bench/envelope.py's memory envelope at MAX_INPUT_PIXELS, bench/formats.py's TIFF, GIF, BMP, HEIC
+and AVIF against libvips, bench/confinement.py's cost of the
 confined image stage and bench/job.py's whole job against SPEC.md's reference worker
-(--skip-limits, --skip-envelope, --skip-confinement, --skip-job).
+(--skip-limits, --skip-envelope, --skip-formats, --skip-confinement, --skip-job).
 
 Installs what it needs: numpy and Pillow (pip), sharp (npm, into bench-out/node), djpeg and
 dwebp (apt: libjpeg-turbo-progs, webp).
@@ -142,6 +143,7 @@ def main():
     ap.add_argument("--worker", default=str(target_dir() / "release" / "arke-image-processor"))
     ap.add_argument("--skip-limits", action="store_true", help="skip the bomb and the 268 MP JPEG")
     ap.add_argument("--skip-envelope", action="store_true", help="skip bench/envelope.py (worst-case inputs at the limits)")
+    ap.add_argument("--skip-formats", action="store_true", help="skip bench/formats.py (TIFF, GIF, BMP, HEIC, AVIF against libvips)")
     ap.add_argument("--skip-job", action="store_true", help="skip bench/job.py (the whole job against SPEC.md's reference worker)")
     ap.add_argument("--skip-confinement", action="store_true", help="skip bench/confinement.py (the confined image stage against in-process)")
     args = ap.parse_args()
@@ -206,6 +208,10 @@ def main():
     if not args.skip_envelope:
         print(flush=True)
         subprocess.run([sys.executable, str(Path(__file__).parent / "envelope.py"), "--bin", args.worker], check=True)
+    if not args.skip_formats:
+        print(flush=True)
+        subprocess.run([sys.executable, str(Path(__file__).parent / "formats.py"), "--bin", args.worker,
+                        "--runs", str(args.runs)], check=True)
     if not args.skip_confinement:
         print(flush=True)
         subprocess.run([sys.executable, str(Path(__file__).parent / "confinement.py"), "--worker", args.worker,

@@ -20,6 +20,10 @@ builds; delete it to regenerate) and reused on later runs:
     tiff8-rgb-max   Deflate 8-bit RGB TIFF, 16383 x 16383, strips of 16 rows (streamed)
     tiff8-rgba-max  Deflate 8-bit RGBA TIFF, 16383 x 16383 (alpha: decoded whole, 1.07 GB)
     bmp-rle8-max    RLE8 BMP, 16383 x 16383 (runs of one colour: a few MB)
+    heic-200mp      a Samsung 200 MP phone HEIC (16320 x 12240, a grid of 512 x 512 tiles), from
+                    pillow-heif 1.9.0's source distribution (pip download), streamed tile row by
+                    tile row
+    avif-grid-256mp AVIF, 16000 x 16000 as an 8 x 8 grid (avifenc --grid, speed 10), streamed
     png-iccp-1gib   64 x 64 PNG whose iCCP profile inflates to 1 GiB of zeros
     png-ztxt-1gib   64 x 64 PNG whose zTXt text inflates to 1 GiB
     png-itxt-1gib   64 x 64 PNG whose compressed iTXt text inflates to 1 GiB
@@ -255,6 +259,32 @@ def gen_bmp_rle8(path):
         f.write(header + palette + data)
 
 
+def gen_heic_200mp(path, cache):
+    """200MP.heic from pillow-heif 1.9.0's sdist (tests/images/heif_special)."""
+    import tarfile
+    sdist = cache / "pillow_heif-1.9.0.tar.gz"
+    if not sdist.exists():
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary",
+                        ":all:", "pillow-heif==1.9.0", "-d", str(cache)], check=True)
+    with tarfile.open(sdist) as t:
+        member = t.extractfile("pillow_heif-1.9.0/tests/images/heif_special/200MP.heic")
+        path.write_bytes(member.read())
+
+
+def gen_avif_grid(path, cache):
+    """A 16000 x 16000 picture of flat blocks as an AVIF 8 x 8 grid of 2000 x 2000 cells."""
+    side = 16000
+    png = path.with_name(path.name + ".png")
+    out = path.with_name(path.name + ".avif")
+    rows = [png_row(by, 3, 8, width=side) for by in range((side + BLOCK - 1) // BLOCK)]
+    write_png(png, side, side, 8, 2, lambda y: rows[y // BLOCK])
+    subprocess.run(["avifenc", "-s", "10", "--min", "30", "--max", "40", "-y", "420",
+                    "--grid", "8x8", str(png), "-o", str(out)], check=True,
+                   stdout=subprocess.DEVNULL)
+    png.unlink()
+    out.rename(path)
+
+
 # --- the cases -------------------------------------------------------------------------------
 
 # name: (file suffix, tool it needs or None, generator(path, cache))
@@ -269,6 +299,8 @@ CASES = {
     "tiff8-rgb-max": ("tif", None, lambda p, c: gen_tiff(p, SIDE, SIDE, 3, 8, True, 16)),
     "tiff8-rgba-max": ("tif", None, lambda p, c: gen_tiff(p, SIDE, SIDE, 4, 8, True, 16)),
     "bmp-rle8-max": ("bmp", None, lambda p, c: gen_bmp_rle8(p)),
+    "heic-200mp": ("heic", None, gen_heic_200mp),
+    "avif-grid-256mp": ("avif", "avifenc", gen_avif_grid),
     "png-iccp-1gib": ("png", None, lambda p, c: gen_bomb_png(p, "iccp")),
     "png-ztxt-1gib": ("png", None, lambda p, c: gen_bomb_png(p, "ztxt")),
     "png-itxt-1gib": ("png", None, lambda p, c: gen_bomb_png(p, "itxt")),
