@@ -127,8 +127,9 @@ fn run(command: Command) -> Result<(), Failure> {
     }
 }
 
-/// The `--help` text: the commands, exit codes, and every environment variable with its
-/// default, so the binary explains itself where its README is not (a scratch image).
+/// The `--help` text, one screen: the commands, exit codes, where the README is, and every
+/// environment variable with its default, so the binary explains itself where its README is
+/// not (a scratch image). `tests/it/docs.rs` holds the README's tables to it.
 pub fn usage() -> String {
     let mut text = String::from(
         "arke-image-processor — one uploaded photo in, web-ready variants out
@@ -141,6 +142,7 @@ USAGE:
     arke-image-processor --help | --version
 
 Exit codes: 0 job succeeded, 1 job failed, 2 configuration or usage invalid.
+Error codes, outputs, deploying: README.md in the source repository (details in docs/).
 
 URLs may carry a password (https://user:PASSWORD@host/...) or a token in their query string:
 they are sent as given and shown everywhere (logs, errors, check, callbacks) as
@@ -301,6 +303,9 @@ mod tests {
         assert!(text.contains("JOB_TIMEOUT_SECS [300]"));
         assert!(text.contains("shown everywhere (logs, errors, check, callbacks) as"));
         assert!(text.contains("https://user:***@host:port/path?***"));
-        assert!(!text.contains("README"), "the binary explains itself");
+        assert!(
+            text.contains("README.md in the source repository"),
+            "--help says where the README is"
+        );
     }
 }
