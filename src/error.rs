@@ -9,13 +9,15 @@ use std::fmt;
 pub enum Error {
     /// Environment variables missing or malformed (each listed by name).
     Config(Vec<String>),
-    /// `INPUT_FILE_NAME` / `INPUT_R2_KEY` unsafe or malformed.
+    /// `TASK_ID`, `BATCH_ID`, `INPUT_FILE_NAME`, `INPUT_R2_KEY` or `INPUT_CID` unsafe or
+    /// malformed, or a key or the archive metadata over S3's limits.
     InputInvalid(Vec<String>),
     /// The original could not be fetched from the staging bucket.
     Download { key: String, cause: String },
-    /// The original is over `MAX_INPUT_BYTES` or `MAX_INPUT_PIXELS`.
+    /// The original is over `MAX_INPUT_BYTES` (a TIFF: `MAX_TIFF_INPUT_BYTES`) or
+    /// `MAX_INPUT_PIXELS`, or its decoding would pass the memory budget.
     InputTooLarge(String),
-    /// The bytes are not a JPEG, PNG or WebP.
+    /// The bytes are none of the formats read, or a coding the decoders do not decode.
     UnsupportedFormat(String),
     /// The bytes claim a supported format but do not decode.
     ImageInvalid(String),
@@ -34,7 +36,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// The stable, machine-readable code sent as `error_code` in the callback.
+    /// The stable, machine-readable code sent as `error_code` in the callback. An exhaustive
+    /// match, no `_` arm: `tests/it/docs.rs` reads these arms to hold the README's table to them.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Config(_) => "config_invalid",

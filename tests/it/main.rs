@@ -7,6 +7,7 @@ mod common;
 mod confinement;
 mod containers;
 mod correctness;
+mod docs;
 mod extras;
 mod faults;
 mod formats;
