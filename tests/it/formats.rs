@@ -403,25 +403,27 @@ fn a_tiff_has_its_own_byte_limit() {
         &[("original", Jpeg, 200, 150)],
     );
 
-    // Refused with `input_too_large` naming the limit that applied; one GET, not retried.
-    let refused = |name: &str, data: &[u8], content_type: &str, limits: &[(&str, &str)], want| {
-        let stack = Stack::start();
-        let mut job = Job::new(&stack, name, data.to_vec(), content_type);
-        for (k, v) in limits {
-            job.set(k, v);
-        }
-        let run = job.run();
-        let cb = assert_error(
-            &stack,
-            &job,
-            &run,
-            "input_too_large",
-            "Failed to process image: ",
-        );
-        let want = format!("{} bytes, over {want}", data.len());
-        assert!(cb["error"].as_str().unwrap().contains(&want), "{cb}");
-        assert_eq!(count(&stack, Server::S3, "GET", &job.key), 1, "not retried");
-    };
+    // Refused with `input_too_large` naming the limit that applied, after `gets` GETs (none
+    // when HEAD's size is over every limit; one, not retried, when only the first bytes tell).
+    let refused =
+        |name: &str, data: &[u8], content_type: &str, limits: &[(&str, &str)], want, gets| {
+            let stack = Stack::start();
+            let mut job = Job::new(&stack, name, data.to_vec(), content_type);
+            for (k, v) in limits {
+                job.set(k, v);
+            }
+            let run = job.run();
+            let cb = assert_error(
+                &stack,
+                &job,
+                &run,
+                "input_too_large",
+                "Failed to process image: ",
+            );
+            let want = format!("{} bytes, over {want}", data.len());
+            assert!(cb["error"].as_str().unwrap().contains(&want), "{cb}");
+            assert_eq!(count(&stack, Server::S3, "GET", &job.key), gets, "{name}");
+        };
     let limits = [
         ("MAX_INPUT_BYTES", "20000"),
         ("MAX_TIFF_INPUT_BYTES", "50000"),
@@ -432,6 +434,7 @@ fn a_tiff_has_its_own_byte_limit() {
         "image/tiff",
         &limits,
         "MAX_TIFF_INPUT_BYTES (50000)",
+        0,
     );
     // A JPEG of the same size: HEAD passes (a TIFF might), the GET stops at its first read.
     let mut jpeg = Vec::new();
@@ -452,6 +455,7 @@ fn a_tiff_has_its_own_byte_limit() {
         "image/jpeg",
         &limits,
         "MAX_INPUT_BYTES (20000)",
+        1,
     );
 }
 
