@@ -20,7 +20,6 @@ import argparse
 import os
 import shutil
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -59,33 +58,11 @@ def write_tiff16(path, im):
     """`im` (8-bit RGB) as an uncompressed 16-bit RGB TIFF in 64-row strips: a scanner master
     (libtiff's and Pillow's writers have no 16-bit RGB)."""
     import numpy as np
+    from envelope import write_tiff  # bench/envelope.py, beside this file
     a = np.asarray(im, dtype=np.uint16)
     a = (a * 257 + (np.arange(a.shape[1], dtype=np.uint16)[None, :, None] % 7)).astype("<u2")
     h, w, _ = a.shape
-    rows = 64
-    strips = (h + rows - 1) // rows
-    with open(path, "wb") as f:
-        f.write(b"II*\0\0\0\0\0")
-        offsets, counts = [], []
-        for s in range(strips):
-            data = a[s * rows:(s + 1) * rows].tobytes()
-            offsets.append(f.tell())
-            counts.append(len(data))
-            f.write(data)
-        arrays = f.tell()
-        f.write(struct.pack(f"<{strips}I", *offsets) + struct.pack(f"<{strips}I", *counts))
-        bits = f.tell()
-        f.write(struct.pack("<3H", 16, 16, 16))
-        tags = [(256, 4, 1, w), (257, 4, 1, h), (258, 3, 3, bits), (259, 3, 1, 1), (262, 3, 1, 2),
-                (273, 4, strips, arrays), (277, 3, 1, 3), (278, 4, 1, rows),
-                (279, 4, strips, arrays + 4 * strips)]
-        ifd = f.tell()
-        f.write(struct.pack("<H", len(tags)))
-        for t in tags:
-            f.write(struct.pack("<HHII", *t))
-        f.write(b"\0\0\0\0")
-        f.seek(4)
-        f.write(struct.pack("<I", ifd))
+    write_tiff(path, w, h, 3, 16, lambda y: a[y].tobytes(), 64, False)
 
 
 def a4_page():

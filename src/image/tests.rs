@@ -38,7 +38,7 @@ fn detects_by_signature() {
     assert_eq!(Format::detect(b"MM\0\x2B\0\x08\0\0"), Some(Format::Tiff));
     let bmp = [&b"BM"[..], &[0; 12], &40u32.to_le_bytes()].concat();
     assert_eq!(Format::detect(&bmp), Some(Format::Bmp));
-    // "BM" text is not a BMP without a known info header size.
+    // "BM" text is not a BMP: no known info header size, no zero reserved fields.
     assert_eq!(Format::detect(b"BMW 320i, 1987, low mileage"), None);
     for f in Format::ALL {
         assert_eq!(Format::of_content_type(f.content_type()), Some(f));

@@ -110,6 +110,12 @@ impl SizeLimit<'_> {
     }
 }
 
+/// An object over the limit that applied to it, bytes (`size`: as the server said, if it did).
+struct Over {
+    size: Option<u64>,
+    limit: u64,
+}
+
 /// The staging and archive buckets.
 pub struct Storage {
     staging: Box<Bucket>,
@@ -247,12 +253,12 @@ impl Storage {
         );
         match fetched {
             Ok(Ok(body)) => Ok(body),
-            Ok(Err((size, limit))) => Err(GetError::TooLarge { size, limit }),
+            Ok(Err(Over { size, limit })) => Err(GetError::TooLarge { size, limit }),
             Err(f) => Err(GetError::Failed(f)),
         }
     }
 
-    /// One GET attempt: `Ok(Err((size, limit)))` when the object is over the limit that
+    /// One GET attempt: `Ok(Err(Over { size, limit }))` when the object is over the limit that
     /// applies to it. A download has the full timeout, and a body whose MD5 is not the
     /// answer's plain-MD5 ETag fails; a `read_back` (a write's proof) has the timeout of its
     /// size, and its caller compares the bytes themselves.
@@ -263,7 +269,7 @@ impl Storage {
         limit: SizeLimit<'_>,
         expected_size: Option<u64>,
         read_back: bool,
-    ) -> Result<Result<Vec<u8>, (Option<u64>, u64)>, Failure> {
+    ) -> Result<Result<Vec<u8>, Over>, Failure> {
         let timeout = if read_back {
             timeout_for(limit.most)
         } else {
@@ -278,7 +284,10 @@ impl Storage {
             .and_then(|v| v.trim().parse::<u64>().ok());
         let etag = Etag::of(reply.header("etag").as_deref());
         if content_length.is_some_and(|len| len > limit.most) {
-            return Ok(Err((content_length, limit.most)));
+            return Ok(Err(Over {
+                size: content_length,
+                limit: limit.most,
+            }));
         }
         let Some(body) = reply.body.take() else {
             return Err(Failure::transient("answer without a body"));
@@ -286,7 +295,12 @@ impl Storage {
         let capacity = content_length.or(expected_size);
         let (body, md5) = match read_bounded(body.into_reader(), content_length, capacity, limit)? {
             Ok(read) => read,
-            Err(applied) => return Ok(Err((content_length, applied))),
+            Err(applied) => {
+                return Ok(Err(Over {
+                    size: content_length,
+                    limit: applied,
+                }))
+            }
         };
         let got = body.len() as u64;
         // An image is never an S3 error document: a 200 carrying one is that error.

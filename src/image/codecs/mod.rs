@@ -64,8 +64,9 @@ impl Format {
 
     /// Detects the format from the file's signature, whatever its name or declared type says:
     /// JPEG's SOI and a marker, PNG's eight bytes, RIFF `WEBP`, TIFF's and BigTIFF's byte order
-    /// and version, `GIF87a`/`GIF89a`, BMP's `BM` with a known info header size, an `ftyp`
-    /// box with a HEIF brand (HEIC, HEIF or AVIF by its brands and primary image's coding).
+    /// and version, `GIF87a`/`GIF89a`, BMP's `BM` with a known info header size (or zeroed
+    /// reserved fields and a pixel offset inside the file), an `ftyp` box with a HEIF brand
+    /// (HEIC, HEIF or AVIF by its brands and primary image's coding).
     pub fn detect(bytes: &[u8]) -> Option<Format> {
         if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
             Some(Format::Jpeg)

@@ -59,6 +59,27 @@ pub(in crate::image) trait RowDecoder {
     fn decode(self: Box<Self>) -> Result<DynamicImage, ImageError>;
 }
 
+/// Implements [`RowDecoder`] for a codec's `Decoder<'_>` by its own `layout`, `read` and
+/// `decode` (each codec documents what they give).
+macro_rules! row_decoder {
+    ($decoder:ident) => {
+        impl $crate::image::codecs::rows::RowDecoder for $decoder<'_> {
+            fn layout(&self) -> ::image::ColorType {
+                $decoder::layout(self)
+            }
+
+            fn read(&mut self, rows: &mut [u8]) -> Result<(), $crate::image::ImageError> {
+                $decoder::read(self, rows)
+            }
+
+            fn decode(self: Box<Self>) -> Result<::image::DynamicImage, $crate::image::ImageError> {
+                $decoder::decode(*self)
+            }
+        }
+    };
+}
+pub(crate) use row_decoder;
+
 /// Refusal of an image whose pixels are over `max_pixels` (`MAX_INPUT_PIXELS`,
 /// `input_too_large`), or that has none (`Invalid`).
 pub(in crate::image) fn check_pixels(

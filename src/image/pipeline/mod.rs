@@ -369,13 +369,13 @@ fn largest(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::image::codecs::exif::orientation_block;
     use crate::image::probe::open;
 
     /// A smooth 1300×900 picture with a dark corner at the stored top-left.
-    fn picture() -> image::RgbImage {
+    pub(in crate::image::pipeline) fn picture() -> image::RgbImage {
         image::RgbImage::from_fn(1300, 900, |x, y| {
             let corner = x < 200 && y < 200;
             let v = |a: u32, b: u32| (a * 255 / b) as u8;
@@ -407,7 +407,10 @@ mod tests {
     }
 
     /// The mean absolute difference (levels) between an encoded variant and `want`.
-    fn mean_difference(variant: &[u8], want: &image::RgbImage) -> f64 {
+    pub(in crate::image::pipeline) fn mean_difference(
+        variant: &[u8],
+        want: &image::RgbImage,
+    ) -> f64 {
         let got = image::load_from_memory(variant).unwrap().to_rgb8();
         assert_eq!(got.dimensions(), want.dimensions());
         let sum: u64 = got

@@ -67,18 +67,11 @@ mod tests {
     use tiff::tags::Tag;
 
     use crate::image::pipeline::process_opened;
+    use crate::image::pipeline::tests::{mean_difference, picture};
     use crate::image::pixels::{resize, Pixels};
     use crate::image::plan::{Original, Plan, Route};
     use crate::image::probe::open;
     use crate::image::settings::ImageSettings;
-
-    /// A smooth 1300×900 picture with a dark corner at the stored top-left.
-    fn picture() -> image::RgbImage {
-        image::RgbImage::from_fn(1300, 900, |x, y| match x < 200 && y < 200 {
-            true => image::Rgb([20, 20, 20]),
-            false => image::Rgb([(x * 255 / 1300) as u8, (y * 255 / 900) as u8, 160]),
-        })
-    }
 
     /// `img` as a 16-bit RGB TIFF (Deflate) with an Orientation tag.
     fn tiff16(img: &image::RgbImage, orientation: Orientation) -> Vec<u8> {
@@ -92,19 +85,6 @@ mod tests {
         let samples: Vec<u16> = img.as_raw().iter().map(|&v| u16::from(v) * 257).collect();
         page.write_data(&samples).unwrap();
         out.into_inner()
-    }
-
-    /// The mean absolute difference (levels) between an encoded variant and `want`.
-    fn mean_difference(variant: &[u8], want: &image::RgbImage) -> f64 {
-        let got = image::load_from_memory(variant).unwrap().to_rgb8();
-        assert_eq!(got.dimensions(), want.dimensions());
-        let sum: u64 = got
-            .as_raw()
-            .iter()
-            .zip(want.as_raw())
-            .map(|(a, b)| u64::from(a.abs_diff(*b)))
-            .sum();
-        sum as f64 / got.as_raw().len() as f64
     }
 
     /// Streamed (no `original`: resized as the rows arrive) or whole (the `original`

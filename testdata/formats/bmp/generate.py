@@ -289,6 +289,17 @@ def os2_core():
     return assemble(info, table, [padded(r) for r in stored(shown)])
 
 
+def bad_header_size():
+    """16x8, 24 bits, quadrants, with a sound file header (reserved fields 0, file size and
+    pixel data offset right) but an info header of 66 bytes, a size no BMP variant has: the
+    40-byte header's fields and 26 zero bytes."""
+    w, h = 16, 8
+    info = bytearray(info_v3(w, h, 24)) + bytes(26)
+    info[0:4] = struct.pack("<I", len(info))
+    shown = rgb_rows(w, h, [RED, GREEN, BLUE, YELLOW], lambda c: bytes((c[2], c[1], c[0])))
+    return assemble(bytes(info), b"", [padded(r) for r in stored(shown)])
+
+
 def main():
     srgb = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
     srgb[24:36] = bytes(12)  # its creation date: every run writes the same files
@@ -312,6 +323,15 @@ def main():
         (HERE / name).write_bytes(data)
         check(HERE / name)
         print(f"{name}: {len(data)} bytes")
+    # Refused: Pillow refuses it too ("Unsupported BMP header type (66)").
+    name, data = "bad_header_size_66.bmp", bad_header_size()
+    (HERE / name).write_bytes(data)
+    try:
+        Image.open(HERE / name).load()
+        raise AssertionError(f"{name}: Pillow reads it")
+    except OSError as e:
+        assert "66" in str(e), e
+    print(f"{name}: {len(data)} bytes")
 
 
 def check(path):

@@ -20,7 +20,9 @@ the stored samples mean, as 8-bit RGB/gray with straight alpha, in stored orient
   - JPEG-compressed files: Pillow's (libtiff + libjpeg) decode of the written file;
   - the rest: the exact source values (16-bit ones rounded to 8 bits: v * 255 / 65535).
 Each file is also decoded by Pillow where it can, and the script stops if Pillow disagrees by
-more than 2 levels with what it expects (a check of the generator, not of the decoder).
+more than 2 levels with what it expects (a check of the generator, not of the decoder). The
+files with faults libtiff reads past (`repaired_family`) are checked against libtiff itself
+(`tiff2rgba`, the same package as `tiffcp`) instead where Pillow reads them otherwise.
 """
 
 import hashlib
@@ -186,8 +188,44 @@ def tiffcp(src, name, *args):
         b = Path(d) / "out.tif"
         subprocess.run(["tiffcp", *args, str(a), str(b)], check=True, capture_output=True)
         data = b.read_bytes()
-    (HERE / name).write_bytes(data)
+    if name:
+        (HERE / name).write_bytes(data)
     return data
+
+
+def drop_tag(data, tag):
+    """A little-endian classic TIFF (one IFD) with `tag`'s entry taken out of its IFD (which
+    then ends 12 bytes early; the bytes after it are zeroed)."""
+    b = bytearray(data)
+    at = struct.unpack_from("<I", b, 4)[0]
+    n = struct.unpack_from("<H", b, at)[0]
+    entries = [bytes(b[at + 2 + 12 * i:at + 14 + 12 * i]) for i in range(n)]
+    kept = [e for e in entries if struct.unpack_from("<H", e)[0] != tag]
+    assert len(kept) == n - 1, (tag, n)
+    end = at + 6 + 12 * n
+    ifd = struct.pack("<H", len(kept)) + b"".join(kept) + bytes(b[end - 4:end])
+    b[at:end] = ifd.ljust(end - at, b"\0")
+    return bytes(b)
+
+
+def libtiff_agrees(name, data, points):
+    """Stops the script unless libtiff's `tiff2rgba` shows `points` (8-bit gray, gray+alpha,
+    RGB or RGBA) within 2 levels. Its output's samples are compared as stored, colour only
+    where opaque: it premultiplies RGB by alpha but not gray."""
+    with tempfile.TemporaryDirectory() as d:
+        a, b = Path(d) / "in.tif", Path(d) / "out.tif"
+        a.write_bytes(data)
+        subprocess.run(["tiff2rgba", "-c", "none", str(a), str(b)], check=True,
+                       capture_output=True)
+        seen = np.asarray(Image.open(b))
+    for x, y, c in points:
+        c = list(c)
+        gray = c[:1] * 3 + c[1:] if len(c) < 3 else c
+        want = gray + [255] * (4 - len(gray))
+        got = [int(v) for v in seen[y, x]]
+        n = 4 if want[3] == 255 else 1
+        if max(abs(g - w) for g, w in list(zip(got, want))[-n:]) > 2:
+            sys.exit(f"{name}: libtiff shows {got} at {x},{y}, expected {want}")
 
 
 def save(name, data):
@@ -554,7 +592,10 @@ def orientation_family():
 
 def icc_family():
     w, h = 40, 30
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    # Its creation date, pinned to the committed file's: every run writes the same bytes.
+    icc[24:36] = struct.pack(">6H", 2026, 12, 7, 6, 38, 36)
+    icc = bytes(icc)
     data = tiffcp(tiff([page(quadrants(w, h, PATCHES), 2, tags={34675: (7, list(icc))})]),
                   "rgb8_icc_lzw.tif", "-c", "lzw")
     pts = [(x, y, PATCHES[i]) for i, (x, y) in enumerate(centres(w, h))]
@@ -591,12 +632,110 @@ def refused_family():
            error=["TooLarge", "100000x100000 is 10000000000 pixels"])
 
 
+def repaired_family():
+    """Faults libtiff (and so Pillow and GIMP) reads past and the `tiff` crate refuses, which
+    our decoder repairs with a warning: per-sample tags with a count other than
+    SamplesPerPixel, and no PhotometricInterpretation tag (libtiff's guess by the number of
+    colour samples)."""
+    w, h = 40, 30
+    pts = [(x, y, PATCHES[i]) for i, (x, y) in enumerate(centres(w, h))]
+    # GIMP writes BitsPerSample (8, 8, 8, 1) for RGB: 8 bytes before and 6 after the cut, both
+    # outside the entry.
+    name = "rgb8_bps_8881.tif"
+    data = save(name, tiff([page(quadrants(w, h, PATCHES), 2, tags={258: (3, [8, 8, 8, 1])})]))
+    libtiff_agrees(name, data, pts)
+    expect(name, "RGB with BitsPerSample (8, 8, 8, 1) for 3 samples, as GIMP writes it",
+           data, pts, width=w, height=h, **rgb_facts(),
+           warnings=["TIFF BitsPerSample has 4 values for 3 samples per pixel: the first 3 "
+                     "(8, 8, 8) are used"])
+    # Gray + alpha, big-endian: 3 values (6 bytes, outside) cut to 2 (4 bytes: inline).
+    ga = quadrants(w, h, [(0, 255), (60, 128), (180, 255), (255, 128)])
+    gpts = [(x, y, list(c)) for (x, y), c in
+            zip(centres(w, h), [(0, 255), (60, 128), (180, 255), (255, 128)])]
+    name = "gray_alpha8_be_bps_count3.tif"
+    data = save(name, tiff([page(ga, 1, extra=[2], big_endian=True,
+                                 tags={258: (3, [8] * 3), 339: (3, [1] * 3)})], big_endian=True))
+    libtiff_agrees(name, data, gpts)
+    expect(name, "8-bit gray + alpha, big-endian, BitsPerSample and SampleFormat with 3 values "
+           "for 2 samples (the 2 kept fit inline)", data, gpts, check_pillow=False, width=w,
+           height=h, **rgb_facts("gray_alpha", 8, "La8", True),
+           warnings=["TIFF BitsPerSample has 3 values for 2 samples per pixel: the first 2",
+                     "TIFF SampleFormat has 3 values for 2 samples per pixel: the first 2"])
+    # BigTIFF: 5 values (10 bytes, outside) cut to 3 (6 bytes: inline in BigTIFF's 8).
+    name = "rgb8_bigtiff_bps_count5.tif"
+    data = save(name, tiff([page(quadrants(w, h, PATCHES), 2, tags={258: (3, [8] * 5)})],
+                           bigtiff=True))
+    libtiff_agrees(name, data, pts)
+    expect(name, "BigTIFF RGB, BitsPerSample with 5 values for 3 samples (the 3 kept fit "
+           "inline)", data, pts, check_pillow=False, width=w, height=h, **rgb_facts(),
+           warnings=["TIFF BitsPerSample has 5 values for 3 samples per pixel: the first 3"])
+    # Fewer values than samples: libtiff takes the missing ones as the first since b8fda5ee
+    # (November 2025, GDAL issue 13465); the libtiff tools here (4.5) still refuse the file.
+    rgba = [c + (al,) for c, al in zip(PATCHES, (255, 200, 100, 255))]
+    apts = [(x, y, rgba[i]) for i, (x, y) in enumerate(centres(w, h))]
+    name = "rgba8_bps_count3.tif"
+    data = save(name, tiff([page(quadrants(w, h, rgba), 2, extra=[2],
+                                 tags={258: (3, [8] * 3)})]))
+    expect(name, "RGB + unassociated alpha, BitsPerSample with 3 values for 4 samples", data,
+           apts, check_pillow=False, width=w, height=h, **rgb_facts("rgba", 8, "Rgba8", True),
+           warnings=["TIFF BitsPerSample has 3 values for 4 samples per pixel: the first (8) "
+                     "is used for every sample"])
+    # No PhotometricInterpretation: one colour sample is BlackIsZero (Pillow reads it as
+    # WhiteIsZero, inverted: not checked against Pillow), three are RGB, CCITT is WhiteIsZero.
+    g = quadrants(w, h, [(0,), (60,), (180,), (255,)])
+    gray_pts = [(x, y, [v]) for (x, y), v in zip(centres(w, h), [0, 60, 180, 255])]
+    p = page(g, 1)
+    del p["tags"][262]
+    name = "gray8_no_photometric.tif"
+    data = save(name, tiff([p]))
+    libtiff_agrees(name, data, gray_pts)
+    expect(name, "8-bit gray without PhotometricInterpretation: BlackIsZero, as libtiff "
+           "guesses (Pillow inverts it)", data, gray_pts, check_pillow=False, width=w,
+           height=h, **rgb_facts("gray", 8, "L8"),
+           warnings=["TIFF without a PhotometricInterpretation tag: read as BlackIsZero gray"])
+    # Three colour samples: RGB, as libtiff's TIFFRGBAImage means to guess. Not checked
+    # against libtiff, whose directory reader first takes the missing tag as WhiteIsZero and
+    # so samples 2 and 3 as extra samples (tiff2rgba shows the red samples as gray); Pillow
+    # refuses the file.
+    p = page(quadrants(w, h, PATCHES), 2, big_endian=True)
+    del p["tags"][262]
+    name = "rgb8_be_no_photometric.tif"
+    data = save(name, tiff([p], big_endian=True))
+    expect(name, "8-bit RGB, big-endian, without PhotometricInterpretation: RGB, as libtiff's "
+           "TIFFRGBAImage guesses", data, pts, check_pillow=False, width=w, height=h, **rgb_facts(),
+           warnings=["TIFF without a PhotometricInterpretation tag: read as RGB, libtiff's "
+                     "guess for 3 colour samples"])
+    ink = text_page(64, 40)
+    bpts = [(x, y, [0 if ink[y, x] else 255]) for x, y in [(10, 5), (2, 2), (56, 37), (30, 20)]]
+    g4 = tiffcp(tiff([page(ink[:, :, None], 0, bits=1)]), None, "-c", "g4")
+    name = "bilevel_g4_no_photometric.tif"
+    data = save(name, drop_tag(g4, 262))
+    libtiff_agrees(name, data, bpts)
+    expect(name, "the bilevel page, CCITT G4 without PhotometricInterpretation: WhiteIsZero, "
+           "as libtiff guesses under CCITT compression", data, bpts, check_pillow=False,
+           width=64, height=40, **rgb_facts("gray", 1, "L8"),
+           warnings=["TIFF without a PhotometricInterpretation tag: read as WhiteIsZero gray"])
+    floats = np.linspace(0, 1, 16 * 8, dtype="<f4").tobytes()
+    data = tiff([{"width": 16, "height": 8, "planes": [floats],
+                  "tags": {258: (3, [32]), 259: (3, [1]), 277: (3, [1]), 339: (3, [3])}}])
+    expect("refused_float_no_photometric.tif", "32-bit floating-point gray without "
+           "PhotometricInterpretation: the coding is named, not the missing tag",
+           save("refused_float_no_photometric.tif", data), [], check_pillow=False,
+           error=["Unsupported", "TIFF with floating-point samples"])
+    p = page(quadrants(16, 8, [(0, 9)] * 4), 1)
+    del p["tags"][262]
+    expect("refused_no_photometric_2_samples.tif", "2 samples, no ExtraSamples, no "
+           "PhotometricInterpretation: libtiff makes no guess either",
+           save("refused_no_photometric_2_samples.tif", tiff([p])), [], check_pillow=False,
+           error=["Invalid", "without a PhotometricInterpretation tag, with 2 samples"])
+
+
 def main():
     for f in HERE.glob("*.tif"):
         f.unlink()
     for family in (rgb_family, rgb16_family, gray_family, bilevel_family, palette_family,
                    cmyk_family, lab_family, ycbcr_family, alpha_family, pages_family,
-                   orientation_family, icc_family, refused_family):
+                   orientation_family, icc_family, refused_family, repaired_family):
         family()
     tools = {"pillow": Image.__version__, "littlecms2": features.version("littlecms2"),
              "libtiff": features.version("libtiff"), "numpy": np.__version__,

@@ -25,15 +25,33 @@ use crate::image::ImageError;
 use header::{Coding, Info};
 use rle::Canvas;
 
-/// True when `bytes` start like a BMP file: the `BM` signature (what browsers sniff) and an
-/// info header size one of the BMP variants has (12, 16 to 64, 108 or 124 bytes), so that a
-/// text starting with "BM" is not taken for one.
+/// True when `bytes` start like a BMP file: the `BM` signature (what browsers sniff), and
+/// either an info header size one of the BMP variants has (12, 16 to 64, 108 or 124 bytes)
+/// or, for any other size, a file header that holds together: its reserved fields zero and
+/// its pixel-data offset past the file header and the info header's size field, and within
+/// the file (its declared size, or its length when that says 0). So a BMP with a damaged info
+/// header reaches the BMP reader, which names what is wrong ("BMP info header of 66 bytes"),
+/// while a text starting with "BM" (no NUL bytes) is not taken for one.
 pub(crate) fn detect(bytes: &[u8]) -> bool {
-    let Some(size) = bytes.get(14..18) else {
+    let u32_at = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let (Some(declared), Some(reserved), Some(offset), Some(size)) =
+        (u32_at(2), u32_at(6), u32_at(10), u32_at(14))
+    else {
         return false;
     };
-    let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]);
-    bytes.starts_with(b"BM") && matches!(size, 12 | 16..=64 | 108 | 124)
+    if !bytes.starts_with(b"BM") {
+        return false;
+    }
+    let end = match declared {
+        0 => bytes.len() as u64,
+        n => u64::from(n),
+    };
+    matches!(size, 12 | 16..=64 | 108 | 124)
+        || (reserved == 0 && (18..=end).contains(&u64::from(offset)))
 }
 
 /// Reads the headers, refuses the image over `max_pixels` or the decoding budget, checks that
@@ -215,16 +233,4 @@ impl Decoder<'_> {
     }
 }
 
-impl super::rows::RowDecoder for Decoder<'_> {
-    fn layout(&self) -> ColorType {
-        Decoder::layout(self)
-    }
-
-    fn read(&mut self, rows: &mut [u8]) -> Result<(), ImageError> {
-        Decoder::read(self, rows)
-    }
-
-    fn decode(self: Box<Self>) -> Result<DynamicImage, ImageError> {
-        Decoder::decode(*self)
-    }
-}
+super::rows::row_decoder!(Decoder);

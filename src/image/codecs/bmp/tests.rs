@@ -376,6 +376,33 @@ fn detected_by_signature_and_header_size() {
     assert!(!detect(b"BM"));
 }
 
+#[test]
+fn an_unknown_info_header_size_is_a_bmp_by_its_file_header_and_refused_naming_it() {
+    let bad = fixture("bad_header_size_66.bmp");
+    assert_eq!(u32::from_le_bytes(bad[14..18].try_into().unwrap()), 66);
+    assert!(detect(&bad));
+    assert_eq!(
+        crate::image::codecs::Format::detect(&bad),
+        Some(crate::image::codecs::Format::Bmp)
+    );
+    match refused(&bad, LIMIT) {
+        ImageError::Invalid(m) => assert_eq!(m, "cannot decode: BMP info header of 66 bytes"),
+        other => panic!("{other:?}"),
+    }
+    // The declared file size may be 0 (the real length then bounds the offset).
+    assert!(detect(&with(&bad, 2, &[0; 4])));
+    // Not a sound file header: reserved fields not zero, a pixel-data offset inside the
+    // file header or past the file's end.
+    assert!(!detect(&with(&bad, 6, b"ab")));
+    assert!(!detect(&with(&bad, 10, &17u32.to_le_bytes())));
+    assert!(!detect(&with(&bad, 10, &465u32.to_le_bytes())));
+    let zero_size = with(&with(&bad, 2, &[0; 4]), 10, &465u32.to_le_bytes());
+    assert!(!detect(&zero_size), "past the real length of 464 bytes");
+    // Text that starts with "BM" has no NUL bytes where the reserved fields are.
+    let text = b"BMP is a format; this line has 66 as its 15th byte: B........";
+    assert!(!detect(text));
+}
+
 /// Truncations at every length and byte flips of each fixture: no panic.
 #[test]
 fn fuzzed_inputs_never_panic() {

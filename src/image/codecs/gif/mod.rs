@@ -320,16 +320,4 @@ impl Decoder<'_> {
     }
 }
 
-impl super::rows::RowDecoder for Decoder<'_> {
-    fn layout(&self) -> ColorType {
-        Decoder::layout(self)
-    }
-
-    fn read(&mut self, rows: &mut [u8]) -> Result<(), ImageError> {
-        Decoder::read(self, rows)
-    }
-
-    fn decode(self: Box<Self>) -> Result<DynamicImage, ImageError> {
-        Decoder::decode(*self)
-    }
-}
+super::rows::row_decoder!(Decoder);

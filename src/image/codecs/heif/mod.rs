@@ -153,19 +153,7 @@ impl Header {
     }
 }
 
-impl super::rows::RowDecoder for Decoder<'_> {
-    fn layout(&self) -> ColorType {
-        Decoder::layout(self)
-    }
-
-    fn read(&mut self, rows: &mut [u8]) -> Result<(), ImageError> {
-        Decoder::read(self, rows)
-    }
-
-    fn decode(self: Box<Self>) -> Result<DynamicImage, ImageError> {
-        Decoder::decode(*self)
-    }
-}
+super::rows::row_decoder!(Decoder);
 
 /// What a coded picture's configuration says, without decoding it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

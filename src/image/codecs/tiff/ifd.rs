@@ -2,7 +2,8 @@
 //! the chain of IFDs walked with a cycle check and a cap, each IFD's entry count bounded, the
 //! pages counted, and the first full-resolution page chosen (IFDs whose NewSubfileType says
 //! reduced-resolution or transparency mask, or whose old SubfileType says 2 or 3, skipped).
-//! Only the few inline fields that decide what to do are read here; the crate reads the rest.
+//! Only the few fields that decide what to do (or what to repair, `repair.rs`) are read here;
+//! the crate reads the rest.
 
 use crate::image::ImageError;
 
@@ -18,9 +19,13 @@ mod tag {
     pub const SUBFILE_TYPE: u16 = 255;
     pub const IMAGE_WIDTH: u16 = 256;
     pub const IMAGE_LENGTH: u16 = 257;
+    pub const BITS_PER_SAMPLE: u16 = 258;
     pub const COMPRESSION: u16 = 259;
     pub const PHOTOMETRIC: u16 = 262;
     pub const FILL_ORDER: u16 = 266;
+    pub const SAMPLES_PER_PIXEL: u16 = 277;
+    pub const EXTRA_SAMPLES: u16 = 338;
+    pub const SAMPLE_FORMAT: u16 = 339;
 }
 
 /// An inline SHORT, LONG or LONG8 value of an IFD entry, with where it sits in the file (so
@@ -33,18 +38,36 @@ pub(super) struct Field {
     pub value: u64,
 }
 
+/// An IFD entry whose values may sit outside it: where the entry starts, its field type and
+/// its count of values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Entry {
+    pub at: u64,
+    pub kind: u16,
+    pub count: u64,
+}
+
 /// What one IFD says, of what is read here.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct Ifd {
     /// Where the IFD starts in the file.
     pub offset: u64,
+    /// Its entries.
+    pub entries: u64,
     /// Where its next-IFD pointer sits.
     pub next_at: u64,
     pub width: Option<u64>,
     pub height: Option<u64>,
     pub compression: Option<u64>,
     pub photometric: Option<Field>,
+    /// A PhotometricInterpretation entry is there, readable as `photometric` or not.
+    pub has_photometric: bool,
     pub fill_order: Option<u64>,
+    pub samples_per_pixel: Option<u64>,
+    pub bits_per_sample: Option<Entry>,
+    pub sample_format: Option<Entry>,
+    /// Values of ExtraSamples (0 without the tag).
+    pub extra_samples: u64,
     /// NewSubfileType (bit 0: reduced resolution, bit 2: transparency mask).
     pub new_subfile: u64,
     /// The old SubfileType (2: reduced resolution, 3: one page of several).
@@ -55,6 +78,11 @@ impl Ifd {
     /// A page of its own: not a reduced-resolution copy nor a transparency mask.
     pub fn full_resolution(&self) -> bool {
         self.new_subfile & 0b101 == 0 && self.old_subfile != 2
+    }
+
+    /// SamplesPerPixel (1 when absent or 0, as the crate and libtiff default it).
+    pub fn samples(&self) -> u64 {
+        self.samples_per_pixel.unwrap_or(1).max(1)
     }
 }
 
@@ -70,6 +98,75 @@ pub(super) struct Container {
     /// Full-resolution IFDs in the main chain (at least 1).
     pub pages: u32,
     pub warnings: Vec<String>,
+}
+
+impl Container {
+    /// Bytes of an entry's value field (4, or 8 in BigTIFF): values that fit sit there.
+    pub fn inline(&self) -> u64 {
+        if self.bigtiff {
+            8
+        } else {
+            4
+        }
+    }
+
+    /// Bytes of an IFD's entry count (2, or 8 in BigTIFF).
+    pub fn count_size(&self) -> u64 {
+        if self.bigtiff {
+            8
+        } else {
+            2
+        }
+    }
+
+    /// Bytes of one IFD entry (12, or 20 in BigTIFF).
+    pub fn entry_size(&self) -> u64 {
+        if self.bigtiff {
+            20
+        } else {
+            12
+        }
+    }
+
+    /// Where an entry's count sits (its value field follows it).
+    pub fn count_at(&self, e: &Entry) -> u64 {
+        e.at + 4
+    }
+
+    /// Where an entry's value field sits.
+    pub fn value_at(&self, e: &Entry) -> u64 {
+        e.at + 4 + self.inline()
+    }
+
+    /// The first `max` values of an unsigned-integer entry (BYTE, SHORT, LONG or LONG8),
+    /// inline or where its value field points; `None` for another type or values outside
+    /// the file.
+    pub fn values(&self, bytes: &[u8], e: &Entry, max: u64) -> Option<Vec<u64>> {
+        let size = type_size(e.kind)?;
+        let r = Bytes {
+            bytes,
+            big_endian: self.big_endian,
+        };
+        let total = e.count.checked_mul(u64::from(size))?;
+        let at = match total <= self.inline() {
+            true => self.value_at(e),
+            false => r.uint(self.value_at(e), self.inline() as u8)?,
+        };
+        (0..e.count.min(max))
+            .map(|i| r.uint(at.checked_add(i * u64::from(size))?, size))
+            .collect()
+    }
+}
+
+/// Bytes of one value of an unsigned-integer field type: BYTE, SHORT, LONG, LONG8.
+pub(super) fn type_size(kind: u16) -> Option<u8> {
+    match kind {
+        1 => Some(1),
+        3 => Some(2),
+        4 => Some(4),
+        16 => Some(8),
+        _ => None,
+    }
 }
 
 /// The TIFF signature: `II*\0` or `MM\0*`, or BigTIFF's `II+\0` / `MM\0+`.
@@ -199,6 +296,7 @@ fn read_ifd(r: &Bytes<'_>, offset: u64, bigtiff: bool) -> Result<Ifd, String> {
     }
     let mut ifd = Ifd {
         offset,
+        entries: count,
         next_at,
         ..Ifd::default()
     };
@@ -212,6 +310,18 @@ fn read_ifd(r: &Bytes<'_>, offset: u64, bigtiff: bool) -> Result<Ifd, String> {
         } else {
             r.uint(at + 4, 4)
         };
+        let entry = n.map(|count| Entry {
+            at,
+            kind: kind as u16,
+            count,
+        });
+        match tag as u16 {
+            tag::BITS_PER_SAMPLE => ifd.bits_per_sample = entry,
+            tag::SAMPLE_FORMAT => ifd.sample_format = entry,
+            tag::EXTRA_SAMPLES => ifd.extra_samples = n.unwrap_or(0),
+            tag::PHOTOMETRIC => ifd.has_photometric = true,
+            _ => {}
+        }
         // SHORT, LONG, LONG8; one value, which then sits in the entry itself.
         let size = match kind {
             3 => 2,
@@ -235,6 +345,7 @@ fn read_ifd(r: &Bytes<'_>, offset: u64, bigtiff: bool) -> Result<Ifd, String> {
             tag::COMPRESSION => ifd.compression = Some(field.value),
             tag::PHOTOMETRIC => ifd.photometric = Some(field),
             tag::FILL_ORDER => ifd.fill_order = Some(field.value),
+            tag::SAMPLES_PER_PIXEL => ifd.samples_per_pixel = Some(field.value),
             _ => {}
         }
     }

@@ -8,6 +8,9 @@
 //! - `view.rs`: the bytes the crate reads, with a few fields patched so that it decodes the
 //!   chosen page only and hands over palette, Lab and WhiteIsZero samples as stored, and
 //!   FillOrder 2 bits reversed.
+//! - `repair.rs`: those patches, and what libtiff reads past but the crate refuses, repaired
+//!   with a warning (BitsPerSample or SampleFormat with a count other than SamplesPerPixel;
+//!   no PhotometricInterpretation tag, guessed as libtiff guesses it).
 //! - `band.rs`: a band of rows at a time (a row of strips or tiles; uncompressed strips read
 //!   row by row, however large), so memory is bounded by a band, never the image.
 //! - `convert.rs`, `spaces.rs`: rows to 8-bit L/LA/RGB/RGBA with straight alpha (palette
@@ -25,6 +28,7 @@
 mod band;
 mod convert;
 mod ifd;
+mod repair;
 mod samples;
 mod spaces;
 mod view;
@@ -80,15 +84,16 @@ pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header
 fn open_page(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header), ImageError> {
     let c = ifd::walk(bytes)?;
     let (width, height) = size(&c.chosen, max_pixels)?;
-    let (compression, photometric) = samples::check_coding(&c.chosen)?;
-    let mut patches = ifd::only_chosen(&c);
-    patches.extend(samples::photometric_patch(&c.chosen, c.big_endian));
+    let formats = (c.chosen.sample_format)
+        .and_then(|e| c.values(bytes, &e, c.chosen.samples()))
+        .unwrap_or_default();
+    let (compression, photometric) = samples::check_coding(&c.chosen, &formats)?;
+    let mut warnings = c.warnings.clone();
+    let view = repair::view(bytes, &c, photometric, &mut warnings);
     let mut limits = Limits::default();
     limits.decoding_buffer_size = MAX_BAND_BYTES as usize;
     limits.intermediate_buffer_size = MAX_BAND_BYTES as usize;
-    let mut t = Tiff::new(view::View::new(bytes, patches))
-        .map_err(tiff_error)?
-        .with_limits(limits);
+    let mut t = Tiff::new(view).map_err(tiff_error)?.with_limits(limits);
     let samples = samples::read(&mut t, photometric, compression)?;
     let chunks = Chunks::new(&mut t, &samples, (width, height), c.big_endian)?;
     let band_bytes = chunks.band_bytes(&samples);
@@ -97,7 +102,6 @@ fn open_page(bytes: &[u8], max_pixels: u64) -> Result<(Decoder<'_>, Header), Ima
             "TIFF strip or tile row decodes to {band_bytes} bytes at once, over {MAX_BAND_BYTES}"
         )));
     }
-    let mut warnings = c.warnings;
     let orientation = orientation(&mut t, &mut warnings);
     let icc = icc_profile(&mut t, &mut warnings);
     let inks = (samples.colour == Colour::Cmyk).then(|| {
@@ -354,16 +358,4 @@ where
     img.ok_or_else(|| ImageError::Internal("TIFF image buffer size".into()))
 }
 
-impl super::rows::RowDecoder for Decoder<'_> {
-    fn layout(&self) -> ColorType {
-        Decoder::layout(self)
-    }
-
-    fn read(&mut self, rows: &mut [u8]) -> Result<(), ImageError> {
-        Decoder::read(self, rows)
-    }
-
-    fn decode(self: Box<Self>) -> Result<DynamicImage, ImageError> {
-        Decoder::decode(*self)
-    }
-}
+super::rows::row_decoder!(Decoder);

@@ -4,7 +4,7 @@
 use tiff::decoder::ifd::Value;
 use tiff::tags::Tag;
 
-use super::ifd::{encode, Ifd};
+use super::ifd::Ifd;
 use super::{tiff_error, Tiff};
 use crate::image::codecs::ColourModel;
 use crate::image::ImageError;
@@ -127,9 +127,13 @@ impl Samples {
     }
 }
 
-/// The compression and photometric interpretation the walker read, refused by name where we
-/// do not decode them (before the `tiff` crate sees the file).
-pub(super) fn check_coding(ifd: &Ifd) -> Result<(u16, u16), ImageError> {
+/// The compression, sample format and photometric interpretation the walker read, refused by
+/// name where we do not decode them (before the `tiff` crate sees the file), in that order, so
+/// that a coding we do not decode is named even in a file that also lacks a tag. `formats`:
+/// the SampleFormat values of the samples (empty when the tag is absent: unsigned integers).
+/// A page without PhotometricInterpretation gets libtiff's guess (`default_photometric`);
+/// `Invalid` when there is none to make.
+pub(super) fn check_coding(ifd: &Ifd, formats: &[u64]) -> Result<(u16, u16), ImageError> {
     let compression = ifd.compression.unwrap_or(1);
     let unsupported = |what: String| Err(ImageError::Unsupported(format!("TIFF with {what}")));
     let name = match compression {
@@ -152,10 +156,28 @@ pub(super) fn check_coding(ifd: &Ifd) -> Result<(u16, u16), ImageError> {
     if let Some(name) = name {
         return unsupported(name.into());
     }
-    let Some(p) = ifd.photometric.map(|f| f.value) else {
-        return Err(ImageError::Invalid(
-            "cannot decode: TIFF without a PhotometricInterpretation tag".into(),
-        ));
+    match formats.iter().find(|&&f| f != 1) {
+        None => {}
+        Some(2) => return unsupported("signed integer samples".into()),
+        Some(3) => return unsupported("floating-point samples".into()),
+        Some(f) => return unsupported(format!("sample format {f}")),
+    }
+    let p = match (ifd.photometric, ifd.has_photometric) {
+        (Some(f), _) => f.value,
+        (None, true) => {
+            return Err(ImageError::Invalid(
+                "cannot decode: TIFF PhotometricInterpretation is not one SHORT or LONG value"
+                    .into(),
+            ))
+        }
+        (None, false) => u64::from(default_photometric(ifd).ok_or_else(|| {
+            ImageError::Invalid(format!(
+                "cannot decode: TIFF without a PhotometricInterpretation tag, with {} samples \
+                 per pixel and {} extra (libtiff guesses one only for 1 or 3 colour samples)",
+                ifd.samples(),
+                ifd.extra_samples
+            ))
+        })?),
     };
     let name = match p {
         0..=3 | 5 | 6 | 8 | 9 => None,
@@ -172,19 +194,43 @@ pub(super) fn check_coding(ifd: &Ifd) -> Result<(u16, u16), ImageError> {
     }
 }
 
-/// The photometric interpretation the `tiff` crate is shown (`view::View` patch): WhiteIsZero
-/// and palette as BlackIsZero, CIELab and ICCLab as RGB, so that it hands over the samples as
-/// stored (it refuses palette and Lab, and would invert WhiteIsZero where our own reading of
-/// uncompressed strips would not); `Samples` keeps the real one.
-pub(super) fn photometric_patch(ifd: &Ifd, big_endian: bool) -> Option<(u64, Vec<u8>)> {
+/// libtiff's guess for a page without PhotometricInterpretation (`TIFFRGBAImageOK` and
+/// `TIFFRGBAImageBegin` in tif_getimage.c; TIFF 6.0 has no default): by the colour samples
+/// (SamplesPerPixel less ExtraSamples), one is BlackIsZero gray (WhiteIsZero under CCITT
+/// compression, 2, 3, 4 or 32771), three are RGB; `None` for other counts (libtiff refuses
+/// those too). For three, libtiff's directory reader gets there first: it takes the missing
+/// tag as WhiteIsZero (0) and samples 2 and 3 as extra samples, so libtiff-based viewers show
+/// the first sample as gray (and Pillow refuses the file); RGB is what the guess means.
+pub(super) fn default_photometric(ifd: &Ifd) -> Option<u16> {
     use photometric::*;
-    let f = ifd.photometric?;
-    let shown = match f.value as u16 {
+    match ifd.samples().checked_sub(ifd.extra_samples)? {
+        1 if matches!(ifd.compression, Some(2 | 3 | 4 | 32771)) => Some(WHITE_IS_ZERO),
+        1 => Some(BLACK_IS_ZERO),
+        3 => Some(RGB),
+        _ => None,
+    }
+}
+
+/// The photometric interpretation the `tiff` crate is shown for `real` (`repair.rs` patches
+/// or adds it): WhiteIsZero and palette as BlackIsZero, CIELab and ICCLab as RGB, so that it
+/// hands over the samples as stored (it refuses palette and Lab, and would invert WhiteIsZero
+/// where our own reading of uncompressed strips would not); `Samples` keeps the real one.
+pub(super) fn shown(real: u16) -> u16 {
+    use photometric::*;
+    match real {
         WHITE_IS_ZERO | PALETTE => BLACK_IS_ZERO,
         CIELAB | ICCLAB => RGB,
-        _ => return None,
-    };
-    Some((f.at, encode(u64::from(shown), f.size, big_endian)))
+        p => p,
+    }
+}
+
+/// How a warning names a photometric interpretation.
+pub(super) fn photometric_long_name(p: u16) -> &'static str {
+    match p {
+        photometric::WHITE_IS_ZERO => "WhiteIsZero gray",
+        photometric::BLACK_IS_ZERO => "BlackIsZero gray",
+        _ => "RGB",
+    }
 }
 
 fn unsupported(what: String) -> ImageError {
@@ -260,8 +306,8 @@ pub(super) fn read(
     })
 }
 
-/// Samples per pixel as stored, bits per sample, colour samples and alpha; unsigned integer
-/// samples only (SampleFormat 1, given once or once a sample).
+/// Samples per pixel as stored, bits per sample, colour samples and alpha (the sample format
+/// was checked by `check_coding`).
 fn layout(
     t: &mut Tiff<'_>,
     photometric: u16,
@@ -273,16 +319,6 @@ fn layout(
         .map_err(tiff_error)?
         .and_then(|b| b.first().copied())
         .unwrap_or(1);
-    let formats = t
-        .find_tag_unsigned_vec::<u16>(Tag::SampleFormat)
-        .map_err(tiff_error)?
-        .unwrap_or_default();
-    match formats.iter().find(|&&f| f != 1) {
-        None => {}
-        Some(2) => return Err(unsupported("signed integer samples".into())),
-        Some(3) => return Err(unsupported("floating-point samples".into())),
-        Some(f) => return Err(unsupported(format!("sample format {f}"))),
-    }
     let colour_samples: u16 = match photometric {
         WHITE_IS_ZERO | BLACK_IS_ZERO | PALETTE => 1,
         CMYK => 4,

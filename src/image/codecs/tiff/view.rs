@@ -1,11 +1,13 @@
 //! The bytes the `tiff` crate reads: the input, seen through a few small patches (TIFF 6.0
-//! fields rewritten in place, never copied) and, while strip or tile data is read, with each
-//! byte's bits reversed (FillOrder 2).
+//! fields rewritten in place, never copied), optionally followed by a short tail of our own
+//! (a rewritten IFD, `repair.rs`), and, while strip or tile data is read, with each byte's
+//! bits reversed (FillOrder 2).
 //!
 //! The patches let the crate decode what it refuses or gets wrong by itself: the chosen page
-//! made the file's first (and only) IFD, and a PhotometricInterpretation it does not take
+//! made the file's first (and only) IFD, a PhotometricInterpretation it does not take
 //! (palette, CIELab) or would invert behind our back (WhiteIsZero) turned into one whose
-//! samples it hands over untouched; `samples.rs` interprets them by the real one.
+//! samples it hands over untouched (`samples.rs` interprets them by the real one), and the
+//! repairs of `repair.rs` (per-sample counts cut, a missing PhotometricInterpretation added).
 
 use std::io::{self, Read, Seek, SeekFrom};
 
@@ -20,24 +22,49 @@ const REVERSED: [u8; 256] = {
     t
 };
 
-/// The input with `patches` laid over it; `Read + Seek` for the `tiff` crate.
+/// A patch: (file offset, bytes that replace the input's there); a few bytes each.
+pub(super) type Patch = (u64, Vec<u8>);
+
+/// The input with `patches` laid over it (a later patch wins where two overlap), then zeros up
+/// to `tail_at` and the `tail`; `Read + Seek` for the `tiff` crate.
 #[derive(Debug)]
 pub(super) struct View<'a> {
     bytes: &'a [u8],
     pos: u64,
-    /// (file offset, bytes that replace the input's there); a few bytes each.
-    patches: Vec<(u64, Vec<u8>)>,
+    patches: Vec<Patch>,
+    /// Where `tail` starts: at or after the input's end.
+    tail_at: u64,
+    /// Bytes served after the input (a rewritten IFD, at most about 20 KB); empty for none.
+    tail: Vec<u8>,
     /// Reads return each byte's bits reversed (set only while strip or tile data is read).
     pub reverse_bits: bool,
 }
 
 impl<'a> View<'a> {
-    pub fn new(bytes: &'a [u8], patches: Vec<(u64, Vec<u8>)>) -> Self {
+    pub fn new(bytes: &'a [u8], patches: Vec<Patch>) -> Self {
         View {
             bytes,
             pos: 0,
             patches,
+            tail_at: bytes.len() as u64,
+            tail: Vec::new(),
             reverse_bits: false,
+        }
+    }
+
+    /// The same view with `tail` served from `at` (rounded up to the input's end if before
+    /// it), and the bytes between the input's end and `at` read as zeros.
+    pub fn with_tail(mut self, at: u64, tail: Vec<u8>) -> Self {
+        self.tail_at = at.max(self.bytes.len() as u64);
+        self.tail = tail;
+        self
+    }
+
+    /// Bytes the view holds: the input's, or up to the tail's end.
+    fn len(&self) -> u64 {
+        match self.tail.is_empty() {
+            true => self.bytes.len() as u64,
+            false => self.tail_at + self.tail.len() as u64,
         }
     }
 
@@ -50,15 +77,28 @@ impl<'a> View<'a> {
     }
 
     /// Copies `out.len()` bytes from `at` (patches and bit order applied); `false` when the
-    /// input ends first (nothing is then promised about `out`).
+    /// view ends first (nothing is then promised about `out`).
     pub fn read_at(&self, at: u64, out: &mut [u8]) -> bool {
-        let Some(src) = usize::try_from(at)
-            .ok()
-            .and_then(|start| self.bytes.get(start..start.checked_add(out.len())?))
-        else {
+        if at
+            .checked_add(out.len() as u64)
+            .is_none_or(|end| end > self.len())
+        {
             return false;
-        };
-        out.copy_from_slice(src);
+        }
+        // The input's part, then (past its end, a few kilobytes at most) zeros and the tail.
+        let input = (self.bytes.len() as u64)
+            .saturating_sub(at)
+            .min(out.len() as u64) as usize;
+        if input > 0 {
+            let start = at as usize;
+            out[..input].copy_from_slice(&self.bytes[start..start + input]);
+        }
+        for (i, b) in out[input..].iter_mut().enumerate() {
+            let p = at + (input + i) as u64;
+            *b = p
+                .checked_sub(self.tail_at)
+                .map_or(0, |t| self.tail[t as usize]);
+        }
         self.overlay(at, out);
         true
     }
@@ -83,8 +123,7 @@ impl<'a> View<'a> {
 
 impl Read for View<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let len = self.bytes.len() as u64;
-        let n = (len.saturating_sub(self.pos)).min(buf.len() as u64) as usize;
+        let n = (self.len().saturating_sub(self.pos)).min(buf.len() as u64) as usize;
         let at = self.pos;
         if n > 0 && !self.read_at(at, &mut buf[..n]) {
             return Err(io::ErrorKind::UnexpectedEof.into());
@@ -98,7 +137,7 @@ impl Seek for View<'_> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
         let base = match to {
             SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => (self.bytes.len() as u64).checked_add_signed(d),
+            SeekFrom::End(d) => self.len().checked_add_signed(d),
             SeekFrom::Current(d) => self.pos.checked_add_signed(d),
         };
         let pos = base.ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
@@ -125,5 +164,31 @@ mod tests {
         assert_eq!(two, [0b1001_0000, 0b1010_0000]);
         assert!(v.read_exact(&mut [0u8; 2]).is_err(), "only one byte left");
         assert!(v.seek(SeekFrom::Current(-100)).is_err());
+    }
+
+    #[test]
+    fn a_tail_is_served_after_zeros_past_the_input() {
+        let bytes = [1u8, 2, 3];
+        let mut v = View::new(&bytes, vec![(5, vec![8])]).with_tail(4, vec![7, 7, 9]);
+        let mut out = [0u8; 7];
+        v.read_exact(&mut out).unwrap();
+        assert_eq!(
+            out,
+            [1, 2, 3, 0, 7, 8, 9],
+            "input, a zero, the tail (patched)"
+        );
+        assert!(
+            v.read_exact(&mut [0u8; 1]).is_err(),
+            "the view ends with the tail"
+        );
+        let mut two = [0u8; 2];
+        assert!(v.read_at(2, &mut two));
+        assert_eq!(two, [3, 0]);
+        assert!(!v.read_at(6, &mut two));
+        assert_eq!(
+            v.slice(2, 4),
+            Some(&bytes[2..]),
+            "slices are of the input only"
+        );
     }
 }
