@@ -541,6 +541,10 @@ where
         let Ok((socket, _)) = listener.accept().await else {
             continue;
         };
+        // As a real server does: without it, a GET's body (written after its headers) waits
+        // for the client's delayed ACK of the headers, about 40 ms on Linux, in every answer
+        // that is streamed from a file.
+        let _ = socket.set_nodelay(true);
         let handler = handler.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(handler);
