@@ -130,11 +130,7 @@ fn a_multi_page_tiff_warns_and_a_cmyk_one_is_converted() {
     let stack = Stack::start();
     let job = Job::fixture(&stack, "formats/tiff/pages_reduced_first.tif", "image/tiff");
     let run = job.run();
-    let e = expected("pages_reduced_first.tif");
-    let (w, h) = (
-        e["width"].as_u64().unwrap() as u32,
-        e["height"].as_u64().unwrap() as u32,
-    );
+    let (w, h) = expected_size("pages_reduced_first.tif");
     assert_success(
         &stack,
         &job,
@@ -154,11 +150,7 @@ fn a_multi_page_tiff_warns_and_a_cmyk_one_is_converted() {
     let stack = Stack::start();
     let job = Job::fixture(&stack, "formats/tiff/cmyk8_profile_lzw.tif", "image/tiff");
     let run = job.run();
-    let e = expected("cmyk8_profile_lzw.tif");
-    let (w, h) = (
-        e["width"].as_u64().unwrap() as u32,
-        e["height"].as_u64().unwrap() as u32,
-    );
+    let (w, h) = expected_size("cmyk8_profile_lzw.tif");
     let got = assert_success(
         &stack,
         &job,
@@ -184,6 +176,13 @@ fn expected(fixture: &str) -> Value {
     let text = std::fs::read_to_string(testdata("formats/tiff/expected.json")).unwrap();
     let all: Value = serde_json::from_str(&text).unwrap();
     all["fixtures"][fixture].clone()
+}
+
+/// A TIFF fixture's width and height in pixels, from `expected`.
+fn expected_size(fixture: &str) -> (u32, u32) {
+    let e = expected(fixture);
+    let px = |k: &str| u32::try_from(e[k].as_u64().unwrap()).unwrap();
+    (px("width"), px("height"))
 }
 
 /// Every known point of a TIFF fixture (`expected`) within `tol` levels in `variant`.
