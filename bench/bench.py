@@ -8,8 +8,8 @@ variant, and SSIM of each variant against a high-quality reference downscale (Pi
 from the decoded original, luma). Prints a Markdown table of ratios (ours / sharp).
 
 Beside it, the floor: the codec's own command-line decoder on the same file, in the same run
-(libjpeg-turbo's `djpeg -scale M/8`, M/8 the smallest DCT scale whose long side reaches the
-largest variant; `dwebp` for WebP; PNG has none), and where our time goes, phase by phase
+(libjpeg-turbo's `djpeg -scale M/8` at the scale the worker decodes at: the smallest of 1/8,
+2/8, 4/8 and 8/8 whose long side reaches the largest variant; `dwebp` for WebP; PNG has none), and where our time goes, phase by phase
 (`phases_ms` of one more `variants` run).
 
 Then the limits (a bomb, the largest JPEG allowed, a 400 MB object through the local stack),
@@ -104,7 +104,7 @@ def quality(original, variant_path):
     return ssim(la, lb)
 
 
-SIZES = (400, 1200, 2400)  # src/image/targets.rs SIZES: thumb, medium, large
+SIZES = (400, 1200, 2400)  # src/image/plan.rs SIZES: thumb, medium, large
 
 
 def floor_command(photo, width, height):
@@ -113,7 +113,9 @@ def floor_command(photo, width, height):
     if suffix in (".jpg", ".jpeg"):
         long = max(width, height)
         largest = max((s for s in SIZES if long > s), default=long)
-        m = next(m for m in range(1, 9) if -(-long * m // 8) >= largest)
+        # The scale the worker decodes at (src/image/codecs/jpeg/decode.rs `scale_for`): the
+        # smallest of 1/8, 2/8, 4/8, 8/8 (libjpeg-turbo's SIMD inverse DCTs) that reaches it.
+        m = next(m for m in (1, 2, 4, 8) if -(-long * m // 8) >= largest)
         return f"djpeg -scale {m}/8", ["djpeg", "-scale", f"{m}/8", "-outfile", "/dev/null", str(photo)]
     if suffix == ".webp":
         return "dwebp", ["dwebp", str(photo), "-ppm", "-o", "/dev/null"]
@@ -193,7 +195,7 @@ def main():
               f"Worst: time {max(sums['t']):.2f}×, peak RSS {max(sums['m']):.2f}×.")
     if floors:
         print("\nThe floor: the codec's own decoder on the same file, median of the same number of runs "
-              "(M/8: the smallest DCT scale whose long side reaches the largest variant).\n")
+              "(M/8: the scale we decode at, the smallest of 1/8, 2/8, 4/8, 8/8 whose long side reaches the largest variant).\n")
         print("| photo | ours (`variants`, whole process) | codec's decoder alone | ours / decoder |")
         print("|---|---|---|---|")
         print("\n".join(floors))
