@@ -113,15 +113,15 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Variants { input, out } => variants(&input, &out),
         Command::Check => check(),
         Command::Help => {
-            print!("{}", usage());
+            print_out(&usage());
             Ok(())
         }
         Command::Version => {
-            println!(
-                "arke-image-processor {}\nlibjpeg-turbo SIMD: {}",
+            print_out(&format!(
+                "arke-image-processor {}\nlibjpeg-turbo SIMD: {}\n",
                 env!("CARGO_PKG_VERSION"),
                 env!("ARKE_JPEG_SIMD")
-            );
+            ));
             Ok(())
         }
     }
@@ -204,10 +204,7 @@ fn variants(input: &Path, out_dir: &Path) -> Result<(), Failure> {
         "phases_ms": out.phases,
         "image_stage": image_stage_report(isolation, child),
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&report).unwrap_or_default()
-    );
+    print_out(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"));
     Ok(())
 }
 
@@ -241,11 +238,17 @@ fn check() -> Result<(), Failure> {
     );
     let cfg = raw.validate().map_err(Failure::Job)?;
     // The plan's URLs are redacted already; the secret registry is the safety net.
-    println!(
-        "{}",
-        log::redact(&serde_json::to_string_pretty(&cfg.plan()).unwrap_or_default())
+    print_out(
+        &(log::redact(&serde_json::to_string_pretty(&cfg.plan()).unwrap_or_default()) + "\n"),
     );
     Ok(())
+}
+
+/// Writes `text` to stdout. A reader that has gone away (`variants … | head`, a closed pipe) is
+/// not an error of ours: unlike `print!`, which panics on `EPIPE`, this drops the text.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 #[cfg(test)]

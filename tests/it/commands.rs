@@ -68,6 +68,32 @@ fn variants_reports_where_the_time_went() {
     }
 }
 
+/// A reader that goes away before the summary is printed (`variants … | head -c 0`) ends the
+/// command as usual: exit 0 with the files written, no panic from the closed pipe (`EPIPE`).
+#[test]
+fn variants_and_help_survive_a_reader_that_went_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = testdata("jpeg_6000x4000.jpg");
+    let out = dir.path().to_str().unwrap();
+    for args in [
+        vec!["variants", input.to_str().unwrap(), "--out", out],
+        vec!["--help"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader); // gone before the command starts: its first write meets EPIPE
+        let run = worker()
+            .args(&args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    assert!(dir.path().join("large.jpg").is_file());
+}
+
 #[test]
 fn variants_refuses_a_non_image() {
     let run = worker()
