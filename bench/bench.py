@@ -9,8 +9,8 @@ from the decoded original, luma). Prints a Markdown table of ratios (ours / shar
 
 Beside it, the floor: the codec's own command-line decoder on the same file, in the same run
 (libjpeg-turbo's `djpeg -scale M/8` at the scale the worker decodes at: the smallest of 1/8,
-2/8, 4/8 and 8/8 whose long side reaches the largest variant; `dwebp` for WebP; PNG has none), and where our time goes, phase by phase
-(`phases_ms` of one more `variants` run).
+2/8, 4/8 and 8/8 whose long side reaches the largest variant; `dwebp` for WebP; PNG has none),
+and where our time goes, phase by phase (`phases_ms` of one more `variants` run).
 
 Then the limits (a bomb, the largest JPEG allowed, a 400 MB object through the local stack),
 bench/envelope.py's memory envelope at MAX_INPUT_PIXELS, bench/formats.py's TIFF, GIF, BMP, HEIC
