@@ -413,7 +413,7 @@ pub(in crate::image) fn contain<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::codecs::exif::orientation_block;
+    use crate::image::codecs::exif::{orientation_block, with_orientation_app1};
 
     /// A baseline (or progressive) JPEG of `w`×`h`, with an APP1 Exif block holding
     /// `orientation` right after SOI when it is not upright.
@@ -431,13 +431,7 @@ mod tests {
         if orientation == Orientation::NoTransforms {
             return file;
         }
-        let app1 = [&b"Exif\0\0"[..], &orientation_block(orientation)].concat();
-        let mut out = file[..2].to_vec();
-        out.extend_from_slice(&[0xFF, 0xE1]);
-        out.extend_from_slice(&(app1.len() as u16 + 2).to_be_bytes());
-        out.extend_from_slice(&app1);
-        out.extend_from_slice(&file[2..]);
-        out
+        with_orientation_app1(&file, orientation)
     }
 
     /// A PNG of `img`, with `extra` chunks put before `IEND` (after the image data).

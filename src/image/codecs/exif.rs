@@ -28,6 +28,19 @@ pub(in crate::image) fn orientation_block(orientation: Orientation) -> Vec<u8> {
     v
 }
 
+/// `jpeg` with an APP1 Exif block holding `orientation` right after its SOI (tests build their
+/// turned JPEGs with it).
+#[cfg(test)]
+pub(in crate::image) fn with_orientation_app1(jpeg: &[u8], orientation: Orientation) -> Vec<u8> {
+    let app1 = [&b"Exif\0\0"[..], &orientation_block(orientation)].concat();
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&(app1.len() as u16 + 2).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -371,7 +371,7 @@ fn largest(
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::image::codecs::exif::orientation_block;
+    use crate::image::codecs::exif::with_orientation_app1;
     use crate::image::probe::open;
 
     /// A smooth 1300×900 picture with a dark corner at the stored top-left.
@@ -397,13 +397,7 @@ pub(super) mod tests {
         let mut s = c.start_compress(Vec::new()).unwrap();
         s.write_scanlines(img.as_raw()).unwrap();
         let file = s.finish().unwrap();
-        let app1 = [&b"Exif\0\0"[..], &orientation_block(orientation)].concat();
-        let mut out = file[..2].to_vec();
-        out.extend_from_slice(&[0xFF, 0xE1]);
-        out.extend_from_slice(&(app1.len() as u16 + 2).to_be_bytes());
-        out.extend_from_slice(&app1);
-        out.extend_from_slice(&file[2..]);
-        out
+        with_orientation_app1(&file, orientation)
     }
 
     /// The mean absolute difference (levels) between an encoded variant and `want`.
